@@ -1,0 +1,80 @@
+# cardd — see README.md. Targets: all run test unit integration asan tsan
+# fuzz bench install clean deps.
+.DEFAULT_GOAL := all
+VERSION  = 0.1.0
+BUILD   ?= build
+PREFIX  ?= /usr/local
+PYTHON   = /usr/bin/python3
+PKGS     = libevent libevent_pthreads libxxhash openssl jansson
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wformat=2 -Wcast-qual -Wwrite-strings -Werror
+SAN  = -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT ?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Iprotocol -Idaemon \
+           -DCARDD_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA) -MMD -MP
+LDFLAGS += -pthread $(EXTRA)
+LDLIBS  += $(PKG_LIBS)
+
+PROTO  = date b64url stmt jws resp http1 csv
+DAEMON = log config record index live check sign buf clock stats net_tcp \
+         worker http resp_cmd answer source source_csv
+TOOLS  = cardctl gen client keys
+UNIT   = date b64url stmt jws resp http1 csv record index check config
+
+PROTO_OBJ  = $(PROTO:%=$(BUILD)/protocol/%.o)
+DAEMON_OBJ = $(DAEMON:%=$(BUILD)/daemon/%.o)
+TOOLS_OBJ  = $(TOOLS:%=$(BUILD)/tools/%.o)
+UNIT_BIN   = $(UNIT:%=$(BUILD)/tests/unit_%)
+BINS       = $(BUILD)/cardd $(BUILD)/cardctl
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Install missing Debian packages (as root), or say which are missing.
+deps:
+	@sh tools/deps.sh
+
+unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do $$t || exit 1; done
+
+integration: $(BINS)
+	CARDD_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -t . -v
+
+check: unit integration
+
+test: deps
+	$(MAKE) all
+	$(MAKE) check
+
+asan:
+	$(MAKE) BUILD=build/asan OPT="$(SAN)" EXTRA="-fsanitize=address,undefined" check
+
+tsan:
+	$(MAKE) BUILD=build/tsan OPT="$(SAN)" EXTRA="-fsanitize=thread" check
+
+# Demo data, a development key, and cardd in the foreground.
+run: deps
+	$(MAKE) all
+	@sh tools/run.sh $(BUILD)
+
+clean:
+	rm -rf build run
+
+.PHONY: all deps unit integration check test asan tsan run clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* The checks of DESIGN §3: what a request asks, and the answer's reason. */
+#ifndef CARDD_CHECK_H
+#define CARDD_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "stmt.h"
+
+enum check_param {
+	P_CHECK, P_CARD, P_PERMIT, P_SCHEME, P_REGION, P_AT, P_BIRTH, P_NONCE,
+	P_COUNT
+};
+
+struct check_req {
+	enum stmt_check	 check;
+	int		 by_permit;
+	char		 id[STMT_ID_MAX];
+	size_t		 id_len;
+	int		 scheme;	/* -1: not asked */
+	int32_t		 region;	/* -1: not asked */
+	int32_t		 at;		/* valid when has_at */
+	int		 has_at;
+	int32_t		 birth;		/* valid when has_birth */
+	int		 has_birth;
+	char		 nonce[STMT_NONCE_MAX];
+	size_t		 nonce_len;
+	int		 has_nonce;
+	unsigned	 seen;		/* bit per enum check_param */
+};
+
+void	check_init(struct check_req *, enum stmt_check);
+int	check_param_lookup(const char *, size_t);
+const char *check_param_name(enum check_param);
+int	check_set(struct check_req *, enum check_param, const char *,
+	    size_t, const char **err);
+int	check_finish(struct check_req *, const char **err);
+enum stmt_reason check_eval(const struct check_req *, const struct card *,
+	    int32_t at, int require_birth);
+
+#endif

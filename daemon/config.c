@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The config file: "key value" lines and # comments, as in redis.conf.
+ * Every key is a row of config_keys[] with its type, bounds and default;
+ * the defaults go through the same parser as the file, so they obey the
+ * same rules. Any error stops the load with the file and line number;
+ * a bad line is never skipped. Loading fills a fresh struct, so a bad
+ * file on reload leaves the running settings untouched.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+struct settings settings;
+
+enum cfg_type { CFG_STRING, CFG_INT, CFG_SIZE, CFG_BOOL, CFG_ENUM };
+
+struct cfg_key {
+	const char		*name;
+	enum cfg_type		 type;
+	size_t			 off;
+	long			 min, max;
+	const char		*def;		/* NULL: unset */
+	const char *const	*words;		/* CFG_ENUM, CFG_STRING "off" */
+	const char		*(*check)(const char *);
+};
+
+static const char *const cfg_sign_modes[] = { "per-answer", "batch", NULL };
+static const char *const cfg_log_levels[] =
+    { "error", "warn", "info", "debug", NULL };
+static const char *const cfg_off[] = { "off", NULL };
+
+static const char	*cfg_check_listen(const char *);
+static const char	*cfg_check_source(const char *);
+static const char	*cfg_check_kid(const char *);
+static const char	*cfg_check_timezone(const char *);
+static const char	*cfg_check_prefix(const char *);
+
+#define S(f)	offsetof(struct settings, f)
+static const struct cfg_key config_keys[] = {
+	{ "http_listen", CFG_STRING, S(http_listen), 0, 0, "127.0.0.1:8080",
+	    cfg_off, cfg_check_listen },
+	{ "resp_listen", CFG_STRING, S(resp_listen), 0, 0, "127.0.0.1:7070",
+	    cfg_off, cfg_check_listen },
+	{ "source", CFG_STRING, S(source), 0, 0, "file:cards.csv", NULL,
+	    cfg_check_source },
+	{ "signing_key", CFG_STRING, S(signing_key), 0, 0, "signing.pem",
+	    NULL, NULL },
+	{ "key_id", CFG_STRING, S(key_id), 0, 0, NULL, NULL, cfg_check_kid },
+	{ "timezone", CFG_STRING, S(timezone), 0, 0, "Asia/Shanghai", NULL,
+	    cfg_check_timezone },
+	{ "threads", CFG_INT, S(threads), 1, 64, "2", NULL, NULL },
+	{ "max_staleness", CFG_INT, S(max_staleness), 1, 31536000, "300",
+	    NULL, NULL },
+	{ "snapshot", CFG_STRING, S(snapshot), 0, 0, NULL, NULL, NULL },
+	{ "require_birth", CFG_BOOL, S(require_birth), 0, 1, "no", NULL,
+	    NULL },
+	{ "sign_mode", CFG_ENUM, S(sign_mode), 0, 0, "per-answer",
+	    cfg_sign_modes, NULL },
+	{ "log_level", CFG_ENUM, S(log_level), 0, 0, "info", cfg_log_levels,
+	    NULL },
+	{ "max_connections", CFG_INT, S(max_connections), 1, 1000000,
+	    "10000", NULL, NULL },
+	{ "idle_timeout", CFG_INT, S(idle_timeout), 1, 86400, "60", NULL,
+	    NULL },
+	{ "http_max_header", CFG_SIZE, S(http_max_header), 1024, 1 << 20,
+	    "8k", NULL, NULL },
+	{ "http_max_body", CFG_SIZE, S(http_max_body), 1024, 16 << 20, "64k",
+	    NULL, NULL },
+	{ "max_batch", CFG_INT, S(max_batch), 1, 100, "100", NULL, NULL },
+	{ "client_max_output", CFG_SIZE, S(client_max_output), 65536,
+	    1L << 30, "1m", NULL, NULL },
+	{ "resp_max_args", CFG_INT, S(resp_max_args), 16, 1024, "32", NULL,
+	    NULL },
+	{ "resp_max_arg_len", CFG_SIZE, S(resp_max_arg_len), 256, 1 << 20,
+	    "4k", NULL, NULL },
+	{ "key_prefix", CFG_STRING, S(key_prefix), 0, 0, "card:", NULL,
+	    cfg_check_prefix },
+	{ "stream", CFG_STRING, S(stream), 0, 0, "cards:changes", NULL,
+	    cfg_check_prefix },
+	{ "redis_user", CFG_STRING, S(redis_user), 0, 0, NULL, NULL, NULL },
+	{ "redis_password", CFG_STRING, S(redis_password), 0, 0, NULL, NULL,
+	    NULL },
+};
+#undef S
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static const struct cfg_key *cfg_find(const char *);
+static const char *cfg_set(struct settings *, const struct cfg_key *,
+		    const char *);
+static const char *cfg_number(const char *, int, long *);
+static int	cfg_line(char *, char **, char **);
+static int	cfg_rebase(char **, size_t, const char *, size_t);
+static int	cfg_resolve(struct settings *, const char *, char *, size_t);
+
+/* A listener is "off" (handled by the table), "host:port" or "[v6]:port". */
+static const char *
+cfg_check_listen(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == v)
+		return "expected host:port, [ipv6]:port or off";
+	if (v[0] == '[' && colon[-1] != ']')
+		return "expected [ipv6]:port";
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 ||
+	    port > 65535)
+		return "port must be 1..65535";
+	return NULL;
+}
+
+/* The source is file:PATH or redis://HOST:PORT[/DB]. */
+static const char *
+cfg_check_source(const char *v)
+{
+	if (strncmp(v, "file:", 5) == 0)
+		return v[5] == '\0' ? "file: needs a path" : NULL;
+	if (strncmp(v, "redis://", 8) == 0)
+		return v[8] == '\0' ? "redis:// needs host:port" : NULL;
+	return "expected file:PATH or redis://HOST:PORT[/DB]";
+}
+
+/* A kid travels unescaped in JSON: keep it to a safe alphabet. */
+static const char *
+cfg_check_kid(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+		return "key_id must be 1-64 characters of A-Z a-z 0-9 . _ -";
+	return NULL;
+}
+
+/* The zone must exist: glibc would silently fall back to UTC. */
+static const char *
+cfg_check_timezone(const char *v)
+{
+	char path[PATH_MAX];
+	const char *dir = getenv("TZDIR");
+	struct stat st;
+
+	if (strcmp(v, "UTC") == 0)
+		return NULL;
+	if (v[0] == '/' || strstr(v, "..") != NULL)
+		return "timezone must be a zone name such as Asia/Shanghai";
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "/usr/share/zoneinfo",
+	    v);
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return "unknown time zone (is tzdata installed?)";
+	return NULL;
+}
+
+/* Redis key names: printable, no spaces. */
+static const char *
+cfg_check_prefix(const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if (!isgraph((unsigned char)*p))
+			return "must be printable with no spaces";
+	return *v ? NULL : "must not be empty";
+}
+
+/* The table row of a key, or NULL. */
+static const struct cfg_key *
+cfg_find(const char *name)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/* Parse an integer, with k/m/g suffixes when sized. */
+static const char *
+cfg_number(const char *v, int sized, long *out)
+{
+	char *end;
+	long n, mul = 1;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v)
+		return "expected a number";
+	if (sized && *end != '\0') {
+		switch (tolower((unsigned char)*end++)) {
+		case 'k': mul = 1L << 10; break;
+		case 'm': mul = 1L << 20; break;
+		case 'g': mul = 1L << 30; break;
+		default: return "expected a size such as 512, 64k or 1m";
+		}
+		if (tolower((unsigned char)*end) == 'b')
+			end++;
+	}
+	if (*end != '\0')
+		return "expected a number";
+	if (n > LONG_MAX / mul || n < 0)
+		return "number out of range";
+	*out = n * mul;
+	return NULL;
+}
+
+/* Store one value into the settings; returns an error or NULL. */
+static const char *
+cfg_set(struct settings *s, const struct cfg_key *k, const char *v)
+{
+	char *field = (char *)s + k->off;
+	const char *why;
+	long n;
+
+	switch (k->type) {
+	case CFG_STRING:
+		if (k->words != NULL && strcmp(v, k->words[0]) == 0) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return NULL;
+		}
+		if (k->check != NULL && (why = k->check(v)) != NULL)
+			return why;
+		free(*(char **)field);
+		if ((*(char **)field = strdup(v)) == NULL)
+			return "out of memory";
+		return NULL;
+	case CFG_BOOL:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return "expected yes or no";
+		*(int *)field = strcmp(v, "yes") == 0;
+		return NULL;
+	case CFG_ENUM:
+		for (int i = 0; k->words[i] != NULL; i++)
+			if (strcmp(v, k->words[i]) == 0) {
+				*(int *)field = i;
+				return NULL;
+			}
+		return "not one of the allowed words (see conf/cardd.conf)";
+	case CFG_INT:
+	case CFG_SIZE:
+		if ((why = cfg_number(v, k->type == CFG_SIZE, &n)) != NULL)
+			return why;
+		if (n < k->min || n > k->max)
+			return "value out of range";
+		if (k->type == CFG_INT)
+			*(int *)field = (int)n;
+		else
+			*(long *)field = n;
+		return NULL;
+	}
+	return "bad key type";
+}
+
+/* Fill the defaults. */
+void
+settings_init(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (config_keys[i].def != NULL &&
+		    cfg_set(s, &config_keys[i], config_keys[i].def) != NULL)
+			fatalx("msg=\"bad built-in default\" key=%s",
+			    config_keys[i].name);
+}
+
+/* Free the strings of a settings struct. */
+void
+settings_free(struct settings *s)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (config_keys[i].type == CFG_STRING)
+			free(*(char **)((char *)s + config_keys[i].off));
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Split a line into key and value in place. Returns 0 for a blank or
+ * comment line, 1 for key/value, -1 for a value with a broken quote.
+ * A value may be "double quoted" to hold spaces or a leading #.
+ */
+static int
+cfg_line(char *line, char **key, char **value)
+{
+	char *p = line, *end;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	*key = p;
+	while (*p && !isspace((unsigned char)*p))
+		p++;
+	if (*p)
+		*p++ = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (*p == '"') {
+		if (end - p < 2 || end[-1] != '"')
+			return -1;
+		*--end = '\0';
+		p++;
+	}
+	*value = p;
+	return 1;
+}
+
+/* Make the path at *v + skip relative to dir (dlen bytes, with its /). */
+static int
+cfg_rebase(char **v, size_t skip, const char *dir, size_t dlen)
+{
+	char *p;
+	size_t n;
+
+	if (*v == NULL || (*v)[skip] == '/' || dlen == 0)
+		return 0;
+	n = strlen(*v);
+	if ((p = malloc(n + dlen + 1)) == NULL)
+		return -1;
+	memcpy(p, *v, skip);
+	memcpy(p + skip, dir, dlen);
+	memcpy(p + skip + dlen, *v + skip, n - skip + 1);
+	free(*v);
+	*v = p;
+	return 0;
+}
+
+/*
+ * Relative file names in a config file are taken from the file's own
+ * folder, so a config and its data can move together.
+ */
+static int
+cfg_resolve(struct settings *s, const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+	int rc = 0;
+
+	if (strncmp(s->source, "file:", 5) == 0)
+		rc |= cfg_rebase(&s->source, 5, path, dlen);
+	rc |= cfg_rebase(&s->signing_key, 0, path, dlen);
+	rc |= cfg_rebase(&s->snapshot, 0, path, dlen);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: out of memory", path);
+	return rc;
+}
+
+/*
+ * Load a config file into s (defaults first). On error, err holds
+ * "FILE:LINE: message" and s is left with defaults plus earlier lines;
+ * the caller discards it.
+ */
+int
+config_load(const char *path, struct settings *s, char *err, size_t errlen)
+{
+	char line[4096], *key, *value;
+	unsigned char seen[CONFIG_NKEYS] = { 0 };
+	const struct cfg_key *k;
+	const char *why;
+	FILE *fp;
+	int lineno = 0, r;
+
+	settings_init(s);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		why = NULL;
+		r = 0;
+		if (strchr(line, '\n') == NULL && !feof(fp))
+			why = "line too long";
+		else if ((r = cfg_line(line, &key, &value)) == 0)
+			continue;
+		else if (r < 0)
+			why = "unbalanced quote";
+		else if ((k = cfg_find(key)) == NULL)
+			why = "unknown key";
+		else if (seen[k - config_keys]++)
+			why = "key given twice";
+		else if (*value == '\0')
+			why = "missing value";
+		else
+			why = cfg_set(s, k, value);
+		if (why != NULL) {
+			snprintf(err, errlen, "%s:%d: %s%s%s", path, lineno,
+			    r > 0 ? key : "", r > 0 ? ": " : "", why);
+			fclose(fp);
+			return -1;
+		}
+	}
+	fclose(fp);
+	return cfg_resolve(s, path, err, errlen);
+}
+
+/* The path of a file: source, or -1 when the source is not a file. */
+int
+config_source_file(const struct settings *s, const char **path)
+{
+	if (strncmp(s->source, "file:", 5) != 0)
+		return -1;
+	*path = s->source + 5;
+	return 0;
+}

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP/1.1 interface (DESIGN §5). Requests are parsed in place from
+ * the connection's input (protocol/http1.c); every complete request in
+ * the buffer is answered before the worker writes, so a pipelining
+ * client gets its answers in one write. Keep-alive is the default for
+ * HTTP/1.1. A request whose framing cannot be trusted (bad head, body
+ * size unknown, too big) is answered and the connection closed; any other
+ * error leaves the connection usable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "answer.h"
+#include "config.h"
+#include "date.h"
+#include "http.h"
+#include "http1.h"
+#include "live.h"
+#include "net_tcp.h"
+#include "sign.h"
+#include "source.h"
+#include "worker.h"
+
+#define HTTP_HEAD_MAX	512
+#define HTTP_VALUE_MAX	128	/* longer decoded parameter values are bad */
+
+struct http_ctx {
+	struct conn			*c;
+	const struct http1_request	*req;
+	const char			*query;
+	size_t				 query_len;
+	const char			*body;
+	size_t				 body_len;
+	int				 head;		/* HEAD: no body */
+	struct timespec			 t0;
+};
+
+struct http_route {
+	const char	*path;
+	const char	*method;
+	void		(*fn)(struct http_ctx *);
+};
+
+static void	http_validity(struct http_ctx *);
+static void	http_coverage(struct http_ctx *);
+static void	http_batch(struct http_ctx *);
+static void	http_keys(struct http_ctx *);
+static void	http_healthz(struct http_ctx *);
+static void	http_readyz(struct http_ctx *);
+static void	http_metrics(struct http_ctx *);
+
+static const struct http_route http_routes[] = {
+	{ "/v1/validity", "GET", http_validity },
+	{ "/v1/coverage", "GET", http_coverage },
+	{ "/v1/check", "POST", http_batch },
+	{ "/v1/keys", "GET", http_keys },
+	{ "/healthz", "GET", http_healthz },
+	{ "/readyz", "GET", http_readyz },
+	{ "/metrics", "GET", http_metrics },
+};
+#define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
+
+static const char *http_reason(int);
+static void	http_reply(struct http_ctx *, int, const char *, const char *,
+		    size_t, const char *, size_t);
+static void	http_error(struct http_ctx *, int, enum stats_err,
+		    const char *);
+static int	http_request(struct conn *, size_t *);
+static void	http_route(struct http_ctx *);
+static void	http_check(struct http_ctx *, enum stmt_check);
+static int	http_params(struct http_ctx *, struct check_req *,
+		    const char **);
+static int	http_ready(struct http_ctx *);
+static int	http_batch_parse(json_t *, struct check_req *, size_t, char *,
+		    size_t);
+static void	http_answer(struct http_ctx *, const char *, size_t);
+
+/* The reason phrase of a status. */
+static const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+/*
+ * Append one response. sig (may be NULL) goes in Card-Signature; a
+ * closing connection says so, and an HTTP/1.0 keep-alive one says that.
+ */
+static void
+http_reply(struct http_ctx *x, int status, const char *ctype, const char *sig,
+    size_t siglen, const char *body, size_t len)
+{
+	struct conn *c = x->c;
+	size_t cap = HTTP_HEAD_MAX + siglen + len;
+	int n;
+
+	if (buf_reserve(&c->out, cap) != 0) {
+		c->closing = 1;
+		return;
+	}
+	n = snprintf(buf_tail(&c->out), cap, "HTTP/1.1 %d %s\r\nServer: cardd"
+	    "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n%s%.*s%s%s\r\n", status,
+	    http_reason(status), c->w->clock.http_date, ctype, len,
+	    sig ? "Card-Signature: " : "", (int)siglen, sig ? sig : "",
+	    sig ? "\r\n" : "", c->closing ? "Connection: close\r\n" :
+	    x->req != NULL && x->req->minor == 0 ? "Connection: keep-alive\r\n" :
+	    "");
+	c->out.len += (size_t)n;
+	if (!x->head) {
+		memcpy(buf_tail(&c->out), body, len);
+		c->out.len += len;
+	}
+}
+
+/* Append a JSON error; detail is our own text, never client bytes. */
+static void
+http_error(struct http_ctx *x, int status, enum stats_err kind,
+    const char *detail)
+{
+	static const char *const codes[ERR_COUNT] = {
+		"bad_request", "not_found", "method_not_allowed",
+		"too_large", "not_ready", "stale", "bad_request",
+		"unauthorized", "forbidden", "rate_limited", "internal"
+	};
+	char body[512];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":"
+	    "\"%s\"}", codes[kind], detail);
+
+	STAT_ADD(x->c->w->stats.errors[IFACE_HTTP][kind], 1);
+	http_reply(x, status, "application/json", NULL, 0, body,
+	    (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
+}
+
+/* Answer every complete request in the connection's input. */
+void
+http_input(struct conn *c)
+{
+	size_t used;
+
+	while (!c->closing && c->in.len > 0 &&
+	    c->out.len < (size_t)settings.client_max_output) {
+		if (http_request(c, &used) != 0)
+			break;
+		buf_consume(&c->in, used);
+	}
+}
+
+/*
+ * Parse and answer one request. Returns 0 with *used set when one was
+ * consumed, -1 when more input is needed or the connection is closing.
+ */
+static int
+http_request(struct conn *c, size_t *used)
+{
+	struct http1_request req;
+	struct http_ctx x = { .c = c };
+	const struct http1_header *h;
+	const char *err;
+	ssize_t r = http1_parse_request(buf_head(&c->in), c->in.len, &req,
+	    &err);
+	size_t body = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &x.t0);
+	if (r == HTTP1_PARTIAL && c->in.len <= (size_t)settings.http_max_header)
+		return -1;
+	c->closing = r < 0 || (size_t)r > (size_t)settings.http_max_header;
+	if (r == HTTP1_PARTIAL || (r > 0 && c->closing)) {
+		http_error(&x, 431, ERR_TOO_LARGE, "request head too large");
+		return -1;
+	}
+	if (r < 0) {
+		http_error(&x, 400, ERR_PROTOCOL, err);
+		return -1;
+	}
+	x.req = &req;
+	if (http1_find(req.headers, req.num_headers, "transfer-encoding")) {
+		c->closing = 1;
+		http_error(&x, 501, ERR_PROTOCOL, "transfer codings are not "
+		    "supported; send Content-Length");
+		return -1;
+	}
+	if ((h = http1_find(req.headers, req.num_headers, "content-length")) &&
+	    http1_parse_length(h->value, h->value_len, &body) != 0) {
+		c->closing = 1;
+		http_error(&x, 400, ERR_PROTOCOL, "bad Content-Length");
+		return -1;
+	}
+	if (body > (size_t)settings.http_max_body) {
+		c->closing = 1;
+		http_error(&x, 413, ERR_TOO_LARGE, "request body too large");
+		return -1;
+	}
+	if (c->in.len - (size_t)r < body) {
+		h = http1_find(req.headers, req.num_headers, "expect");
+		if (h && http1_token_is(h->value, h->value_len, "100-continue")
+		    && !c->continue_sent && req.minor == 1) {
+			buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+			c->continue_sent = 1;
+		}
+		return -1;
+	}
+	c->continue_sent = 0;
+	h = http1_find(req.headers, req.num_headers, "connection");
+	if (req.minor == 0 ? !(h && http1_token_is(h->value, h->value_len,
+	    "keep-alive")) : (h && http1_token_is(h->value, h->value_len,
+	    "close")))
+		c->closing = 1;
+	x.body = buf_head(&c->in) + r;
+	x.body_len = body;
+	http_route(&x);
+	*used = (size_t)r + body;
+	return 0;
+}
+
+/* Find the handler of a request's path and method. */
+static void
+http_route(struct http_ctx *x)
+{
+	const struct http1_request *req = x->req;
+	const char *q = memchr(req->target, '?', req->target_len);
+	size_t plen = q ? (size_t)(q - req->target) : req->target_len;
+	int get = req->method_len == 3 && memcmp(req->method, "GET", 3) == 0;
+	int head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
+
+	x->query = q ? q + 1 : req->target + plen;
+	x->query_len = req->target_len - plen - (q != NULL);
+	for (size_t i = 0; i < HTTP_NROUTES; i++) {
+		const struct http_route *rt = &http_routes[i];
+
+		if (strlen(rt->path) != plen ||
+		    memcmp(rt->path, req->target, plen) != 0)
+			continue;
+		if (rt->method[0] == 'G' && (get || head)) {
+			x->head = head;
+			rt->fn(x);
+		} else if (rt->method[0] == 'P' && req->method_len == 4 &&
+		    memcmp(req->method, "POST", 4) == 0)
+			rt->fn(x);
+		else
+			http_error(x, 405, ERR_METHOD, rt->method[0] == 'G' ?
+			    "use GET" : "use POST");
+		return;
+	}
+	http_error(x, 404, ERR_NOT_FOUND, "no such resource");
+}
+
+/* 503 unless answers may be given now; returns 1 when ready. */
+static int
+http_ready(struct http_ctx *x)
+{
+	switch (answer_state(x->c->w)) {
+	case ANSWER_NOT_READY:
+		http_error(x, 503, ERR_NOT_READY, "no index loaded yet");
+		return 0;
+	case ANSWER_STALE:
+		http_error(x, 503, ERR_STALE, "index older than max_staleness");
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Fill a request from the query string. */
+static int
+http_params(struct http_ctx *x, struct check_req *r, const char **err)
+{
+	const char *cur = x->query, *end = x->query + x->query_len;
+	struct http1_param p;
+	char name[16], value[HTTP_VALUE_MAX];
+	ssize_t nlen, vlen;
+	int id;
+
+	while (http1_query_next(&cur, end, &p)) {
+		if (p.name_len > sizeof(name) || p.value_len > sizeof(value) ||
+		    (nlen = http1_pct_decode(p.name, p.name_len, name)) < 0 ||
+		    (vlen = http1_pct_decode(p.value, p.value_len, value)) < 0) {
+			*err = "malformed or overlong query parameter";
+			return -1;
+		}
+		id = check_param_lookup(name, (size_t)nlen);
+		if (id < 0 || id == P_CHECK) {
+			*err = "unknown query parameter";
+			return -1;
+		}
+		if (check_set(r, id, value, (size_t)vlen, err) != 0)
+			return -1;
+	}
+	return check_finish(r, err);
+}
+
+/* Answer a signed statement (or batch body) with its signature. */
+static void
+http_answer(struct http_ctx *x, const char *body, size_t len)
+{
+	char jws[JWS_DETACHED_MAX];
+	size_t jws_len;
+
+	if (answer_sign(x->c->w, body, len, jws, &jws_len) != 0) {
+		http_error(x, 500, ERR_INTERNAL, "signing failed");
+		return;
+	}
+	http_reply(x, 200, "application/json", jws, jws_len, body, len);
+	stats_latency(&x->c->w->stats, IFACE_HTTP, clock_elapsed_us(&x->t0));
+}
+
+/* GET /v1/validity and /v1/coverage. */
+static void
+http_check(struct http_ctx *x, enum stmt_check check)
+{
+	struct check_req r;
+	char stmt[STMT_MAX];
+	const char *err;
+	size_t len;
+
+	check_init(&r, check);
+	if (http_params(x, &r, &err) != 0) {
+		http_error(x, 400, ERR_BAD_REQUEST, err);
+		return;
+	}
+	if (!http_ready(x))
+		return;
+	if ((len = answer_statement(x->c->w, &r, IFACE_HTTP, stmt)) == 0) {
+		http_error(x, 500, ERR_INTERNAL, "statement too long");
+		return;
+	}
+	http_answer(x, stmt, len);
+}
+
+/* GET /v1/validity. */
+static void
+http_validity(struct http_ctx *x)
+{
+	http_check(x, STMT_VALIDITY);
+}
+
+/* GET /v1/coverage. */
+static void
+http_coverage(struct http_ctx *x)
+{
+	http_check(x, STMT_COVERAGE);
+}
+
+/*
+ * Turn the checks array into requests; on error, detail (cap bytes)
+ * names the failing check. Returns 0 or -1.
+ */
+static int
+http_batch_parse(json_t *checks, struct check_req *reqs, size_t n,
+    char *detail, size_t cap)
+{
+	const char *key, *err = NULL;
+	json_t *obj, *v;
+	int p;
+
+	for (size_t i = 0; i < n && err == NULL; i++) {
+		obj = json_array_get(checks, i);
+		check_init(&reqs[i], STMT_VALIDITY);
+		if (!json_is_object(obj)) {
+			err = "each check must be an object";
+			snprintf(detail, cap, "checks[%zu]: %s", i, err);
+			return -1;
+		}
+		json_object_foreach(obj, key, v) {
+			p = check_param_lookup(key, strlen(key));
+			if (p < 0)
+				err = "unknown member";
+			else if (!json_is_string(v))
+				err = "values must be strings";
+			else if (check_set(&reqs[i], p, json_string_value(v),
+			    json_string_length(v), &err) == 0)
+				continue;
+			break;
+		}
+		if (err == NULL && !(reqs[i].seen & (1u << P_CHECK)))
+			err = "check is required (validity or coverage)";
+		if (err == NULL)
+			check_finish(&reqs[i], &err);
+		if (err != NULL)
+			snprintf(detail, cap, "checks[%zu]: %s", i, err);
+	}
+	return err == NULL ? 0 : -1;
+}
+
+/* POST /v1/check: up to max_batch checks, one signature over the body. */
+static void
+http_batch(struct http_ctx *x)
+{
+	json_t *root = json_loadb(x->body, x->body_len, JSON_REJECT_DUPLICATES,
+	    NULL), *checks = json_object_get(root, "checks");
+	struct check_req *reqs = NULL;
+	char detail[160], *body = NULL;
+	size_t n = json_array_size(checks), len = 0;
+
+	if (root == NULL || !json_is_object(root) || json_object_size(root) != 1
+	    || !json_is_array(checks)) {
+		http_error(x, 400, ERR_BAD_REQUEST, "body must be a JSON object "
+		    "with one member, checks, an array of checks");
+		goto done;
+	}
+	if (n == 0 || n > (size_t)settings.max_batch) {
+		snprintf(detail, sizeof(detail), "a batch holds 1 to %d checks",
+		    settings.max_batch);
+		http_error(x, n ? 413 : 400, n ? ERR_TOO_LARGE :
+		    ERR_BAD_REQUEST, detail);
+		goto done;
+	}
+	reqs = calloc(n, sizeof(*reqs));
+	body = malloc(n * (STMT_MAX + 1) + 16);
+	if (reqs == NULL || body == NULL) {
+		http_error(x, 500, ERR_INTERNAL, "out of memory");
+		goto done;
+	}
+	if (http_batch_parse(checks, reqs, n, detail, sizeof(detail)) != 0) {
+		http_error(x, 400, ERR_BAD_REQUEST, detail);
+		goto done;
+	}
+	if (!http_ready(x))
+		goto done;
+	len = (size_t)sprintf(body, "{\"results\":[");
+	for (size_t i = 0; i < n; i++) {
+		len += answer_statement(x->c->w, &reqs[i], IFACE_HTTP,
+		    body + len);
+		body[len++] = i + 1 < n ? ',' : ']';
+	}
+	body[len++] = '}';
+	http_answer(x, body, len);
+done:
+	free(body);
+	free(reqs);
+	json_decref(root);
+}
+
+/* GET /v1/keys: the JWKS. */
+static void
+http_keys(struct http_ctx *x)
+{
+	size_t len;
+	const char *jwks = sign_jwks(live_keys(), &len);
+
+	http_reply(x, 200, "application/jwk-set+json", NULL, 0, jwks, len);
+}
+
+/* GET /healthz: the process answers. */
+static void
+http_healthz(struct http_ctx *x)
+{
+	http_reply(x, 200, "application/json", NULL, 0, "{\"status\":\"ok\"}",
+	    15);
+}
+
+/* GET /readyz: an index is loaded and fresh. */
+static void
+http_readyz(struct http_ctx *x)
+{
+	enum answer_state st = answer_state(x->c->w);
+	char body[256], synced[DATE_RFC3339_LEN];
+	int64_t at = live_synced_at();
+	int n;
+
+	date_rfc3339_ms(at, synced);
+	n = snprintf(body, sizeof(body), "{\"ready\":%s,\"state\":\"%s\","
+	    "\"cards\":%llu,\"synced_at\":\"%.*s\"}",
+	    st == ANSWER_READY ? "true" : "false",
+	    st == ANSWER_READY ? "ready" : st == ANSWER_STALE ? "stale" :
+	    "not_ready", (unsigned long long)live_count(),
+	    at ? DATE_RFC3339_LEN : 0, synced);
+	http_reply(x, st == ANSWER_READY ? 200 : 503, "application/json", NULL,
+	    0, body, (size_t)n);
+}
+
+/* GET /metrics: Prometheus text. */
+static void
+http_metrics(struct http_ctx *x)
+{
+	struct stats sum;
+	struct stats_gauges g;
+	struct buf b = { 0 };
+
+	memset(&sum, 0, sizeof(sum));
+	worker_stats_sum(&sum);
+	source_gauges(&g);
+	g.ready = answer_state(x->c->w) == ANSWER_READY;
+	if (stats_render(&b, &sum, &g) != 0)
+		http_error(x, 500, ERR_INTERNAL, "metrics too large");
+	else
+		http_reply(x, 200, "text/plain; version=0.0.4", NULL, 0,
+		    buf_head(&b), b.len);
+	buf_free(&b);
+}

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The card index. Records (record.c encoding) are appended to one arena;
+ * two open-addressing tables with linear probing map card numbers and
+ * permit numbers to them. Each slot is a one-byte tag (0 empty,
+ * 1 deleted, else 8 bits of the key's hash) in one array and a 32-bit
+ * arena reference in another, so a probe reads the tag bytes, which sit
+ * together in cache, and touches a record only when its tag matches.
+ *
+ * The card table holds each card once. The permit table is a multimap:
+ * the same permit number on two cards is a data error the index must
+ * report (INDEX_AMBIGUOUS) rather than answer for either card, and it must
+ * heal by itself when one of them changes.
+ *
+ * The hash is XXH3 with a per-process random seed, so nobody can choose
+ * card numbers that collide. Replacing or removing a record leaves its
+ * bytes as garbage in the arena until the next full rebuild.
+ *
+ * This structure has no locks: a thread that builds an index owns it, and
+ * the live index is guarded by live.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "index.h"
+
+#define INDEX_EMPTY	0
+#define INDEX_DELETED	1
+#define INDEX_ALIGN	4
+#define INDEX_MAX_LOAD(cap) ((cap) / 5 * 4)	/* 80 % */
+
+struct index_table {
+	uint8_t		*tags;
+	uint32_t	*refs;
+	size_t		 cap;
+	size_t		 used;		/* live and deleted slots */
+	size_t		 live;
+};
+
+struct index {
+	uint8_t			*arena;
+	size_t			 len;
+	size_t			 cap;
+	size_t			 garbage;
+	uint64_t		 seed;
+	struct index_table	 cards;
+	struct index_table	 permits;
+};
+
+struct index_probe {
+	size_t		slot;
+	uint8_t		tag;
+};
+
+static int	index_table_init(struct index_table *, size_t);
+static void	index_table_free(struct index_table *);
+static struct index_probe index_hash(const struct index *, const void *,
+		    size_t, size_t);
+static const uint8_t *index_rec(const struct index *, uint32_t);
+static size_t	index_find(const struct index *, const struct index_table *,
+		    int permit, const char *, size_t, uint32_t ref);
+static int	index_insert(struct index *, struct index_table *, int permit,
+		    const void *, size_t, uint32_t);
+static int	index_grow(struct index *, struct index_table *, int permit);
+static int	index_append(struct index *, const struct card *, uint32_t *);
+static int	index_key_eq(const uint8_t *rec, int permit, const void *,
+		    size_t);
+
+/* Allocate a table of cap empty slots. */
+static int
+index_table_init(struct index_table *t, size_t cap)
+{
+	t->tags = calloc(cap, 1);
+	t->refs = malloc(cap * sizeof(*t->refs));
+	t->cap = cap;
+	t->used = t->live = 0;
+	if (t->tags == NULL || t->refs == NULL) {
+		index_table_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+/* Free a table. */
+static void
+index_table_free(struct index_table *t)
+{
+	free(t->tags);
+	free(t->refs);
+	t->tags = NULL;
+	t->refs = NULL;
+}
+
+/* A new empty index, sized for about expected cards. */
+struct index *
+index_new(size_t expected, uint64_t seed)
+{
+	struct index *idx = calloc(1, sizeof(*idx));
+	size_t slots = expected + expected / 3 + 16;
+
+	if (idx == NULL)
+		return NULL;
+	idx->seed = seed;
+	idx->cap = expected * 48 + 4096;
+	idx->arena = malloc(idx->cap);
+	idx->len = INDEX_ALIGN;		/* reference 0 means nothing */
+	if (idx->arena == NULL || index_table_init(&idx->cards, slots) ||
+	    index_table_init(&idx->permits, slots)) {
+		index_free(idx);
+		return NULL;
+	}
+	return idx;
+}
+
+/* Free an index. */
+void
+index_free(struct index *idx)
+{
+	if (idx == NULL)
+		return;
+	index_table_free(&idx->cards);
+	index_table_free(&idx->permits);
+	free(idx->arena);
+	free(idx);
+}
+
+/* Home slot and tag of a key. */
+static struct index_probe
+index_hash(const struct index *idx, const void *key, size_t len, size_t cap)
+{
+	uint64_t h = XXH3_64bits_withSeed(key, len, idx->seed);
+	struct index_probe p;
+
+	p.slot = (size_t)(((h & 0xffffffffu) * (uint64_t)cap) >> 32);
+	p.tag = (uint8_t)(2 + (h >> 56) % 254);
+	return p;
+}
+
+/* The record at a reference. */
+static const uint8_t *
+index_rec(const struct index *idx, uint32_t ref)
+{
+	return idx->arena + (size_t)ref * INDEX_ALIGN;
+}
+
+/* True when the record's card (or permit) number is this key. */
+static int
+index_key_eq(const uint8_t *rec, int permit, const void *key, size_t len)
+{
+	size_t klen;
+	const uint8_t *k = permit ? record_permit(rec, &klen) :
+	    record_id(rec, &klen);
+
+	return klen == len && memcmp(k, key, len) == 0;
+}
+
+/*
+ * Slot of a key, or t->cap when absent. With ref != 0, only the slot
+ * that points at that record matches (for the permit multimap).
+ */
+static size_t
+index_find(const struct index *idx, const struct index_table *t, int permit,
+    const char *key, size_t len, uint32_t ref)
+{
+	struct index_probe p = index_hash(idx, key, len, t->cap);
+
+	for (size_t i = p.slot;; i = i + 1 == t->cap ? 0 : i + 1) {
+		uint8_t tag = t->tags[i];
+
+		if (tag == INDEX_EMPTY)
+			return t->cap;
+		if (tag == p.tag && (ref == 0 || t->refs[i] == ref) &&
+		    index_key_eq(index_rec(idx, t->refs[i]), permit, key, len))
+			return i;
+	}
+}
+
+/* Double a table and drop its deleted slots. */
+static int
+index_grow(struct index *idx, struct index_table *t, int permit)
+{
+	struct index_table old = *t;
+
+	if (index_table_init(t, old.live * 2 + 16) != 0) {
+		*t = old;
+		return -1;
+	}
+	for (size_t i = 0; i < old.cap; i++) {
+		const uint8_t *rec;
+		const uint8_t *key;
+		size_t len;
+
+		if (old.tags[i] < 2)
+			continue;
+		rec = index_rec(idx, old.refs[i]);
+		key = permit ? record_permit(rec, &len) : record_id(rec, &len);
+		index_insert(idx, t, permit, key, len, old.refs[i]);
+	}
+	index_table_free(&old);
+	return 0;
+}
+
+/* Add a slot for key -> ref (no duplicate check). */
+static int
+index_insert(struct index *idx, struct index_table *t, int permit,
+    const void *key, size_t len, uint32_t ref)
+{
+	struct index_probe p;
+	size_t i;
+
+	if (t->used + 1 > INDEX_MAX_LOAD(t->cap) &&
+	    index_grow(idx, t, permit) != 0)
+		return -1;
+	p = index_hash(idx, key, len, t->cap);
+	for (i = p.slot; t->tags[i] >= 2; i = i + 1 == t->cap ? 0 : i + 1)
+		;
+	t->used += t->tags[i] == INDEX_EMPTY;
+	t->live++;
+	t->tags[i] = p.tag;
+	t->refs[i] = ref;
+	return 0;
+}
+
+/* Append an encoded record to the arena. */
+static int
+index_append(struct index *idx, const struct card *c, uint32_t *ref)
+{
+	size_t need = idx->len + RECORD_ENC_MAX;
+
+	if (need > (size_t)UINT32_MAX * INDEX_ALIGN)
+		return -1;
+	if (need > idx->cap) {
+		size_t cap = idx->cap + idx->cap / 2 + RECORD_ENC_MAX;
+		uint8_t *a = realloc(idx->arena, cap);
+
+		if (a == NULL)
+			return -1;
+		idx->arena = a;
+		idx->cap = cap;
+	}
+	*ref = (uint32_t)(idx->len / INDEX_ALIGN);
+	idx->len += record_encode(c, idx->arena + idx->len);
+	idx->len = (idx->len + INDEX_ALIGN - 1) & ~(size_t)(INDEX_ALIGN - 1);
+	return 0;
+}
+
+/* Insert a card, or replace the card with the same number. */
+int
+index_put(struct index *idx, const struct card *c)
+{
+	size_t slot = index_find(idx, &idx->cards, 0, c->id, c->id_len, 0);
+	uint32_t ref, old;
+
+	if (index_append(idx, c, &ref) != 0)
+		return -1;
+	if (slot == idx->cards.cap) {
+		if (index_insert(idx, &idx->cards, 0, c->id, c->id_len, ref))
+			return -1;
+	} else {
+		old = idx->cards.refs[slot];
+		idx->cards.refs[slot] = ref;
+		idx->garbage += record_size(index_rec(idx, old));
+		/* The old permit slot goes; the new one is added below. */
+		const uint8_t *op;
+		size_t oplen;
+
+		op = record_permit(index_rec(idx, old), &oplen);
+		if (oplen > 0) {
+			slot = index_find(idx, &idx->permits, 1,
+			    (const char *)op, oplen, old);
+			if (slot != idx->permits.cap) {
+				idx->permits.tags[slot] = INDEX_DELETED;
+				idx->permits.live--;
+			}
+		}
+	}
+	if (c->permit_len > 0)
+		return index_insert(idx, &idx->permits, 1, c->permit,
+		    c->permit_len, ref);
+	return 0;
+}
+
+/* Remove a card; returns 0, or -1 when there was none. */
+int
+index_del(struct index *idx, const char *id, size_t len)
+{
+	size_t slot = index_find(idx, &idx->cards, 0, id, len, 0), plen;
+	const uint8_t *rec, *permit;
+	uint32_t ref;
+
+	if (slot == idx->cards.cap)
+		return -1;
+	ref = idx->cards.refs[slot];
+	idx->cards.tags[slot] = INDEX_DELETED;
+	idx->cards.live--;
+	rec = index_rec(idx, ref);
+	idx->garbage += record_size(rec);
+	permit = record_permit(rec, &plen);
+	if (plen > 0) {
+		slot = index_find(idx, &idx->permits, 1, (const char *)permit,
+		    plen, ref);
+		if (slot != idx->permits.cap) {
+			idx->permits.tags[slot] = INDEX_DELETED;
+			idx->permits.live--;
+		}
+	}
+	return 0;
+}
+
+/* The record of a card number, or NULL. */
+const uint8_t *
+index_get(const struct index *idx, const char *id, size_t len)
+{
+	size_t slot = index_find(idx, &idx->cards, 0, id, len, 0);
+
+	return slot == idx->cards.cap ? NULL :
+	    index_rec(idx, idx->cards.refs[slot]);
+}
+
+/* The record of a permit number; INDEX_AMBIGUOUS when two cards claim it. */
+enum index_found
+index_get_permit(const struct index *idx, const char *permit, size_t len,
+    const uint8_t **rec)
+{
+	const struct index_table *t = &idx->permits;
+	struct index_probe p = index_hash(idx, permit, len, t->cap);
+	enum index_found found = INDEX_NONE;
+
+	*rec = NULL;
+	for (size_t i = p.slot; t->tags[i] != INDEX_EMPTY;
+	    i = i + 1 == t->cap ? 0 : i + 1) {
+		const uint8_t *r;
+
+		if (t->tags[i] != p.tag)
+			continue;
+		r = index_rec(idx, t->refs[i]);
+		if (!index_key_eq(r, 1, permit, len))
+			continue;
+		if (found == INDEX_ONE)
+			return INDEX_AMBIGUOUS;
+		found = INDEX_ONE;
+		*rec = r;
+	}
+	return found;
+}
+
+/* Number of cards. */
+size_t
+index_count(const struct index *idx)
+{
+	return idx->cards.live;
+}
+
+/* Bytes held: arena and tables. */
+size_t
+index_bytes(const struct index *idx)
+{
+	return sizeof(*idx) + idx->cap +
+	    (idx->cards.cap + idx->permits.cap) * (1 + sizeof(uint32_t));
+}
+
+/* Arena bytes held by replaced or removed records. */
+size_t
+index_garbage(const struct index *idx)
+{
+	return idx->garbage;
+}
+
+/* Give back the arena's unused tail after a build. */
+void
+index_trim(struct index *idx)
+{
+	size_t cap = idx->len + 64 * RECORD_ENC_MAX;
+	uint8_t *a;
+
+	if (cap >= idx->cap || (a = realloc(idx->arena, cap)) == NULL)
+		return;
+	idx->arena = a;
+	idx->cap = cap;
+}
+
+/* Call fn for every live record, in table order. */
+void
+index_foreach(const struct index *idx, void (*fn)(const uint8_t *, void *),
+    void *arg)
+{
+	for (size_t i = 0; i < idx->cards.cap; i++)
+		if (idx->cards.tags[i] >= 2)
+			fn(index_rec(idx, idx->cards.refs[i]), arg);
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cardd: answers signed validity and coverage checks of combined work
+ * permit / social security cards, over HTTP and RESP, from an in-memory
+ * index of its source. The main thread loads the config, the key and the
+ * source, starts the workers, then handles signals and follows the
+ * source until it is told to stop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "clock.h"
+#include "config.h"
+#include "live.h"
+#include "log.h"
+#include "net_tcp.h"
+#include "sign.h"
+#include "source.h"
+#include "worker.h"
+
+#define MAIN_DEFAULT_CONF	"/etc/cardd/cardd.conf"
+#define MAIN_DRAIN_MS		10000
+#define MAIN_BACKLOG		1024
+
+static void	main_usage(FILE *);
+static int	main_check(const char *);
+static int	main_listeners(int (*)[PROTO_COUNT]);
+static void	main_on_stop(evutil_socket_t, short, void *);
+static void	main_on_reload(evutil_socket_t, short, void *);
+
+/* Print how to call us. */
+static void
+main_usage(FILE *fp)
+{
+	fprintf(fp, "usage: cardd [-t] [-c FILE]\n"
+	    "       cardd --version\n"
+	    "  -c FILE   configuration file (default %s)\n"
+	    "  -t        check the configuration and the signing key, "
+	    "then exit\n", MAIN_DEFAULT_CONF);
+}
+
+/* -t: the config parsed already; check the key and listeners too. */
+static int
+main_check(const char *path)
+{
+	char err[512];
+	struct sign_keyring *kr;
+
+	kr = sign_keyring_load(settings.signing_key, settings.key_id, err,
+	    sizeof(err));
+	if (kr == NULL) {
+		fprintf(stderr, "cardd: %s: signing_key: %s\n", path, err);
+		return 1;
+	}
+	sign_keyring_free(kr);
+	printf("cardd: %s: configuration OK\n", path);
+	return 0;
+}
+
+/*
+ * Open one listening socket per worker and protocol. A probe bind first
+ * makes sure nobody else holds the port.
+ */
+static int
+main_listeners(int (*fds)[PROTO_COUNT])
+{
+	const char *spec[PROTO_COUNT] = { settings.http_listen,
+	    settings.resp_listen };
+	char err[256];
+
+	for (int p = 0; p < PROTO_COUNT; p++) {
+		for (int i = 0; i < settings.threads; i++)
+			fds[i][p] = -1;
+		if (spec[p] == NULL)
+			continue;
+		if (net_tcp_probe(spec[p], err, sizeof(err)) != 0) {
+			log_error("msg=\"cannot listen\" error=\"%s\"", err);
+			return -1;
+		}
+		for (int i = 0; i < settings.threads; i++)
+			if ((fds[i][p] = net_tcp_listen(spec[p], MAIN_BACKLOG,
+			    err, sizeof(err))) < 0) {
+				log_error("msg=\"cannot listen\" error=\"%s\"",
+				    err);
+				return -1;
+			}
+		log_info("msg=listening protocol=%s address=%s",
+		    p == PROTO_HTTP ? "http" : "resp", spec[p]);
+	}
+	return 0;
+}
+
+/* SIGTERM, SIGINT: leave the loop; main() drains the workers. */
+static void
+main_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	log_info("msg=\"stopping\" signal=%d", (int)sig);
+	event_base_loopexit(arg, NULL);
+}
+
+/* SIGHUP: load the signing key again (rotation). */
+static void
+main_on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct sign_keyring *kr;
+	char err[512];
+	size_t len;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	kr = sign_keyring_load(settings.signing_key, settings.key_id, err,
+	    sizeof(err));
+	if (kr == NULL) {
+		log_error("msg=\"reload refused; keeping the old key\" "
+		    "error=\"%s\"", err);
+		return;
+	}
+	sign_keyring_free(live_set_keys(kr));
+	log_info("msg=\"signing key reloaded\" kid=%s", sign_kid(kr, &len));
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *conf = MAIN_DEFAULT_CONF;
+	int ch, test = 0, (*fds)[PROTO_COUNT];
+	struct event *ev_term, *ev_int, *ev_hup;
+	struct event_base *base;
+	struct sign_keyring *kr;
+	char err[512];
+	size_t len;
+
+	while ((ch = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'V':
+			printf("cardd %s\n", CARDD_VERSION);
+			return 0;
+		case 'h':
+			main_usage(stdout);
+			return 0;
+		default:
+			main_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		main_usage(stderr);
+		return 2;
+	}
+	log_init(LOGL_INFO);
+	if (config_load(conf, &settings, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cardd: %s\n", err);
+		return 1;
+	}
+	if (test)
+		return main_check(conf);
+	log_set_level(settings.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (clock_set_zone(settings.timezone) != 0 ||
+	    live_init(settings.threads) != 0)
+		fatalx("msg=\"out of memory\"");
+	if ((kr = sign_keyring_load(settings.signing_key, settings.key_id,
+	    err, sizeof(err))) == NULL)
+		fatalx("msg=\"cannot load the signing key\" error=\"%s\"", err);
+	live_set_keys(kr);
+	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d",
+	    CARDD_VERSION, conf, sign_kid(kr, &len), settings.threads);
+	if ((base = event_base_new()) == NULL)
+		fatalx("msg=\"cannot create the event loop\"");
+	if (source_start(base, err, sizeof(err)) != 0)
+		fatalx("msg=\"cannot load the source\" error=\"%s\"", err);
+	fds = calloc((size_t)settings.threads, sizeof(*fds));
+	if (fds == NULL || main_listeners(fds) != 0)
+		fatalx("msg=\"cannot start listeners\"");
+	if (worker_start(settings.threads, fds) != 0)
+		fatalx("msg=\"cannot start worker threads\"");
+	free(fds);
+	ev_term = evsignal_new(base, SIGTERM, main_on_stop, base);
+	ev_int = evsignal_new(base, SIGINT, main_on_stop, base);
+	ev_hup = evsignal_new(base, SIGHUP, main_on_reload, base);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
+	log_info("msg=ready");
+	event_base_dispatch(base);
+	worker_stop(MAIN_DRAIN_MS);
+	source_stop();
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_base_free(base);
+	sign_keyring_free(live_set_keys(NULL));
+	settings_free(&settings);
+	log_info("msg=stopped");
+	return 0;
+}

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP for the worker threads. Each worker has its own listening socket per
+ * protocol (SO_REUSEPORT, so the kernel spreads connections) and owns
+ * every connection it accepts until it closes. A connection reads into
+ * its input buffer, lets its protocol (http.c, resp_cmd.c) answer every
+ * complete request there, and writes the answers with one write(2).
+ *
+ * Bounds: an idle connection is closed after idle_timeout; when the
+ * client does not read its answers and the output passes
+ * client_max_output, the connection stops reading (so it cannot make the
+ * daemon buffer more), and is cut off if the output does not move for
+ * idle_timeout. The total number of connections is bounded too.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "config.h"
+#include "http.h"
+#include "live.h"
+#include "log.h"
+#include "net_tcp.h"
+#include "resp_cmd.h"
+#include "worker.h"
+
+#define NET_READ_CHUNK	16384
+
+static _Atomic int net_tcp_nconns;
+
+static int	net_tcp_addr(const char *, struct sockaddr_storage *,
+		    socklen_t *, char *, size_t);
+static void	net_tcp_on_read(evutil_socket_t, short, void *);
+static void	net_tcp_on_write(evutil_socket_t, short, void *);
+static void	net_tcp_input(struct conn *);
+static int	net_tcp_write(struct conn *);
+static void	net_tcp_pause(struct conn *, int);
+
+/* Parse "host:port" or "[v6]:port" (numeric hosts) into an address. */
+static int
+net_tcp_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len,
+    char *err, size_t errlen)
+{
+	int sl = (int)sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)ss, &sl) != 0) {
+		snprintf(err, errlen, "%s: not a numeric address:port", spec);
+		return -1;
+	}
+	*len = (socklen_t)sl;
+	return 0;
+}
+
+/*
+ * Bind once without SO_REUSEPORT: fails when anything else holds the
+ * port, which SO_REUSEPORT sockets of the same user would otherwise share
+ * silently.
+ */
+int
+net_tcp_probe(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (net_tcp_addr(spec, &ss, &len, err, errlen) != 0)
+		return -1;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) != 0) {
+		snprintf(err, errlen, "%s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A non-blocking listening socket with SO_REUSEPORT. */
+int
+net_tcp_listen(const char *spec, int backlog, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (net_tcp_addr(spec, &ss, &len, err, errlen) != 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+	    listen(fd, backlog) != 0) {
+		snprintf(err, errlen, "%s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Take over an accepted socket; NULL (socket closed) when over limits. */
+struct conn *
+net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto)
+{
+	struct timeval idle = { settings.idle_timeout, 0 };
+	struct conn *c;
+	int one = 1;
+
+	if (atomic_fetch_add(&net_tcp_nconns, 1) >= settings.max_connections ||
+	    w->draining || (c = calloc(1, sizeof(*c))) == NULL) {
+		atomic_fetch_sub(&net_tcp_nconns, 1);
+		STAT_ADD(w->stats.conns_refused, 1);
+		close(fd);
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->fd = fd;
+	c->w = w;
+	c->proto = proto;
+	event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST,
+	    net_tcp_on_read, c);
+	event_assign(&c->ev_write, w->base, fd, EV_WRITE | EV_PERSIST,
+	    net_tcp_on_write, c);
+	event_add(&c->ev_read, &idle);
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	STAT_ADD(w->stats.conns_accepted, 1);
+	STAT_ADD(w->stats.conns_open, 1);
+	return c;
+}
+
+/* Close a connection and free it. */
+void
+net_tcp_conn_close(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	event_del(&c->ev_read);
+	event_del(&c->ev_write);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	STAT_ADD(w->stats.conns_open, (uint64_t)-1);
+	atomic_fetch_sub(&net_tcp_nconns, 1);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+	if (w->draining && w->nconns == 0)
+		event_base_loopbreak(w->base);
+}
+
+/* Stop or resume reading (backpressure on a client that does not read). */
+static void
+net_tcp_pause(struct conn *c, int pause)
+{
+	struct timeval idle = { settings.idle_timeout, 0 };
+
+	if (pause == c->paused)
+		return;
+	c->paused = pause ? 1 : 0;
+	if (pause)
+		event_del(&c->ev_read);
+	else
+		event_add(&c->ev_read, &idle);
+}
+
+/* Let the protocol answer what is buffered, under the live-state lock. */
+static void
+net_tcp_input(struct conn *c)
+{
+	live_enter(c->w->id);
+	clock_update(&c->w->clock);
+	if (c->proto == PROTO_HTTP)
+		http_input(c);
+	else
+		resp_cmd_input(c);
+	live_leave(c->w->id);
+}
+
+/* Write what we can; returns -1 when the connection is gone. */
+static int
+net_tcp_write(struct conn *c)
+{
+	while (c->out.len > 0) {
+		ssize_t n = write(c->fd, buf_head(&c->out), c->out.len);
+
+		if (n > 0) {
+			buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Send pending output, then settle the connection's state: wait for
+ * writability while output is pending, read again once it drained, close
+ * once a closing connection has said everything.
+ */
+void
+net_tcp_conn_output(struct conn *c)
+{
+	struct timeval idle = { settings.idle_timeout, 0 };
+
+	/* A draining worker lets each connection finish its request. */
+	if (c->w->draining && c->in.len == 0)
+		c->closing = 1;
+	if (net_tcp_write(c) != 0) {
+		net_tcp_conn_close(c);
+		return;
+	}
+	if (c->out.len == 0) {
+		if (c->closing) {
+			net_tcp_conn_close(c);
+			return;
+		}
+		if (c->writing) {
+			event_del(&c->ev_write);
+			c->writing = 0;
+		}
+		if (c->paused) {
+			net_tcp_pause(c, 0);
+			/* Requests may be waiting in the input already. */
+			if (c->in.len > 0) {
+				net_tcp_input(c);
+				net_tcp_conn_output(c);
+			}
+		}
+		return;
+	}
+	if (!c->writing) {
+		event_add(&c->ev_write, &idle);
+		c->writing = 1;
+	}
+	if (c->out.len >= (size_t)settings.client_max_output || c->closing)
+		net_tcp_pause(c, 1);
+}
+
+/* Readable (or idle too long). */
+static void
+net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		net_tcp_conn_close(c);
+		return;
+	}
+	if (buf_reserve(&c->in, NET_READ_CHUNK) != 0) {
+		net_tcp_conn_close(c);
+		return;
+	}
+	n = read(fd, buf_tail(&c->in), c->in.cap - c->in.off - c->in.len);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		net_tcp_conn_close(c);
+		return;
+	}
+	c->in.len += (size_t)n;
+	net_tcp_input(c);
+	net_tcp_conn_output(c);
+}
+
+/* Writable again (or the client stopped reading for too long). */
+static void
+net_tcp_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		log_info("msg=\"client does not read its answers\" "
+		    "action=close pending=%zu", c->out.len);
+		net_tcp_conn_close(c);
+		return;
+	}
+	net_tcp_conn_output(c);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* TCP: listening sockets, and connections with their buffers and timers. */
+#ifndef CARDD_NET_TCP_H
+#define CARDD_NET_TCP_H
+
+#include <sys/socket.h>
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "buf.h"
+
+struct worker;
+
+enum conn_proto { PROTO_HTTP, PROTO_RESP, PROTO_COUNT };
+
+struct conn {
+	int		 fd;
+	enum conn_proto	 proto;
+	struct worker	*w;
+	struct event	 ev_read;
+	struct event	 ev_write;
+	struct buf	 in;
+	struct buf	 out;
+	unsigned	 closing:1;	/* close once out is written */
+	unsigned	 paused:1;	/* not reading: out is too full */
+	unsigned	 writing:1;	/* ev_write is added */
+	unsigned	 continue_sent:1; /* HTTP 100 Continue for this body */
+	struct conn	*prev;
+	struct conn	*next;
+};
+
+int	net_tcp_listen(const char *addr, int backlog, char *err, size_t);
+int	net_tcp_probe(const char *addr, char *err, size_t);
+struct conn *net_tcp_conn_new(struct worker *, int fd, enum conn_proto);
+void	net_tcp_conn_close(struct conn *);
+void	net_tcp_conn_output(struct conn *);
+
+#endif

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The RESP interface (DESIGN §5): any Redis client, redis-cli and
+ * redis-benchmark can ask cardd. Commands are parsed in place
+ * (protocol/resp.c), every complete command in the input is answered
+ * before the worker writes (pipelining), and a check's reply is an array
+ * of two bulk strings: the statement and its detached JWS. A command
+ * error answers -ERR and the connection goes on; broken framing answers
+ * -ERR Protocol error and closes, as Redis does.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "answer.h"
+#include "config.h"
+#include "date.h"
+#include "live.h"
+#include "net_tcp.h"
+#include "resp.h"
+#include "resp_cmd.h"
+#include "sign.h"
+#include "source.h"
+#include "worker.h"
+
+#define RESP_ARGS_MAX	1024
+
+struct resp_ctx {
+	struct conn		*c;
+	const struct resp_arg	*argv;
+	size_t			 argc;
+	struct timespec		 t0;
+};
+
+struct resp_command {
+	const char	*name;
+	void		(*fn)(struct resp_ctx *);
+};
+
+static void	resp_cmd_validity(struct resp_ctx *);
+static void	resp_cmd_coverage(struct resp_ctx *);
+static void	resp_cmd_ping(struct resp_ctx *);
+static void	resp_cmd_auth(struct resp_ctx *);
+static void	resp_cmd_jwks(struct resp_ctx *);
+static void	resp_cmd_info(struct resp_ctx *);
+static void	resp_cmd_quit(struct resp_ctx *);
+static void	resp_cmd_command(struct resp_ctx *);
+
+static const struct resp_command resp_commands[] = {
+	{ "validity", resp_cmd_validity },
+	{ "coverage", resp_cmd_coverage },
+	{ "ping", resp_cmd_ping },
+	{ "auth", resp_cmd_auth },
+	{ "jwks", resp_cmd_jwks },
+	{ "info", resp_cmd_info },
+	{ "quit", resp_cmd_quit },
+	{ "command", resp_cmd_command },
+	{ "config", resp_cmd_command },
+};
+#define RESP_NCOMMANDS (sizeof(resp_commands) / sizeof(resp_commands[0]))
+
+static void	resp_cmd_error(struct resp_ctx *, enum stats_err, const char *);
+static void	resp_cmd_raw(struct resp_ctx *, const char *, size_t);
+static void	resp_cmd_bulk(struct resp_ctx *, const char *, size_t);
+static void	resp_cmd_dispatch(struct resp_ctx *);
+static void	resp_cmd_check(struct resp_ctx *, enum stmt_check);
+static int	resp_cmd_options(struct resp_ctx *, size_t, struct check_req *,
+		    const char **);
+
+/* Append bytes to the output, closing the connection if memory fails. */
+static void
+resp_cmd_raw(struct resp_ctx *x, const char *p, size_t len)
+{
+	if (buf_append(&x->c->out, p, len) != 0)
+		x->c->closing = 1;
+}
+
+/* Append -ERR and count it. Messages are ours, one line each. */
+static void
+resp_cmd_error(struct resp_ctx *x, enum stats_err kind, const char *msg)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "-ERR %s\r\n", msg);
+
+	STAT_ADD(x->c->w->stats.errors[IFACE_RESP][kind], 1);
+	resp_cmd_raw(x, line, (size_t)n < sizeof(line) ? (size_t)n :
+	    sizeof(line) - 1);
+}
+
+/* Append a bulk string. */
+static void
+resp_cmd_bulk(struct resp_ctx *x, const char *p, size_t len)
+{
+	if (buf_reserve(&x->c->out, len + RESP_BULK_OVERHEAD) != 0) {
+		x->c->closing = 1;
+		return;
+	}
+	x->c->out.len += resp_put_bulk(buf_tail(&x->c->out), p, len);
+}
+
+/* Answer every complete command in the connection's input. */
+void
+resp_cmd_input(struct conn *c)
+{
+	struct resp_limits lim = { (size_t)settings.resp_max_args,
+	    (size_t)settings.resp_max_arg_len,
+	    (size_t)settings.resp_max_arg_len * 4 };
+	struct resp_arg argv[RESP_ARGS_MAX];
+	struct resp_ctx x = { .c = c, .argv = argv };
+	const char *err = NULL;
+	ssize_t r;
+
+	while (!c->closing && c->in.len > 0 &&
+	    c->out.len < (size_t)settings.client_max_output) {
+		r = resp_parse_command(buf_head(&c->in), c->in.len, &lim, argv,
+		    &x.argc, c->w->scratch, &err);
+		if (r == RESP_PARTIAL)
+			break;
+		if (r < 0) {
+			resp_cmd_error(&x, ERR_PROTOCOL, err);
+			c->closing = 1;
+			break;
+		}
+		if (x.argc > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &x.t0);
+			resp_cmd_dispatch(&x);
+		}
+		buf_consume(&c->in, (size_t)r);
+	}
+}
+
+/* Run one command. */
+static void
+resp_cmd_dispatch(struct resp_ctx *x)
+{
+	char msg[96];
+
+	for (size_t i = 0; i < RESP_NCOMMANDS; i++)
+		if (resp_arg_is(&x->argv[0], resp_commands[i].name)) {
+			resp_commands[i].fn(x);
+			return;
+		}
+	snprintf(msg, sizeof(msg), "unknown command '%.*s'",
+	    (int)(x->argv[0].len < 32 ? x->argv[0].len : 32), x->argv[0].p);
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	resp_cmd_error(x, ERR_BAD_REQUEST, msg);
+}
+
+/*
+ * Options after the fixed arguments: AT d, BIRTH d, NONCE n, REGION r
+ * (coverage) and BYPERMIT, in any order, each at most once.
+ */
+static int
+resp_cmd_options(struct resp_ctx *x, size_t at, struct check_req *r,
+    const char **err)
+{
+	static const struct { const char *word; enum check_param p; } opts[] = {
+		{ "at", P_AT }, { "birth", P_BIRTH }, { "nonce", P_NONCE },
+		{ "region", P_REGION },
+	};
+	int bypermit = 0;
+	size_t k;
+
+	for (; at < x->argc; at++) {
+		if (resp_arg_is(&x->argv[at], "bypermit") && !bypermit) {
+			bypermit = 1;
+			continue;
+		}
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (resp_arg_is(&x->argv[at], opts[k].word))
+				break;
+		if (k == sizeof(opts) / sizeof(opts[0]) || at + 1 == x->argc ||
+		    (opts[k].p == P_REGION && r->check != STMT_COVERAGE)) {
+			*err = "syntax error (options: AT d, BIRTH d, NONCE n, "
+			    "REGION r for coverage, BYPERMIT)";
+			return -1;
+		}
+		at++;
+		if (check_set(r, opts[k].p, x->argv[at].p, x->argv[at].len,
+		    err) != 0)
+			return -1;
+	}
+	return check_set(r, bypermit ? P_PERMIT : P_CARD, x->argv[1].p,
+	    x->argv[1].len, err);
+}
+
+/* VALIDITY and COVERAGE. */
+static void
+resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
+{
+	size_t fixed = check == STMT_COVERAGE ? 3 : 2, len, jws_len;
+	char stmt[STMT_MAX], jws[JWS_DETACHED_MAX], head[RESP_BULK_OVERHEAD];
+	struct check_req r;
+	const char *err;
+
+	if (x->argc < fixed) {
+		resp_cmd_error(x, ERR_BAD_REQUEST, check == STMT_COVERAGE ?
+		    "wrong number of arguments for 'coverage' command" :
+		    "wrong number of arguments for 'validity' command");
+		return;
+	}
+	check_init(&r, check);
+	if ((check == STMT_COVERAGE && check_set(&r, P_SCHEME, x->argv[2].p,
+	    x->argv[2].len, &err) != 0) ||
+	    resp_cmd_options(x, fixed, &r, &err) != 0 ||
+	    check_finish(&r, &err) != 0) {
+		resp_cmd_error(x, ERR_BAD_REQUEST, err);
+		return;
+	}
+	switch (answer_state(x->c->w)) {
+	case ANSWER_NOT_READY:
+		resp_cmd_error(x, ERR_NOT_READY, "not ready: no index loaded");
+		return;
+	case ANSWER_STALE:
+		resp_cmd_error(x, ERR_STALE, "stale");
+		return;
+	default:
+		break;
+	}
+	len = answer_statement(x->c->w, &r, IFACE_RESP, stmt);
+	if (len == 0 || answer_sign(x->c->w, stmt, len, jws, &jws_len) != 0) {
+		resp_cmd_error(x, ERR_INTERNAL, "internal error");
+		return;
+	}
+	resp_cmd_raw(x, head, resp_put_array(head, 2));
+	resp_cmd_bulk(x, stmt, len);
+	resp_cmd_bulk(x, jws, jws_len);
+	stats_latency(&x->c->w->stats, IFACE_RESP, clock_elapsed_us(&x->t0));
+}
+
+/* VALIDITY <card> [AT d] [BIRTH d] [NONCE n] [BYPERMIT] */
+static void
+resp_cmd_validity(struct resp_ctx *x)
+{
+	resp_cmd_check(x, STMT_VALIDITY);
+}
+
+/* COVERAGE <card> <scheme> [REGION r] [AT d] [BIRTH d] [NONCE n] [BYPERMIT] */
+static void
+resp_cmd_coverage(struct resp_ctx *x)
+{
+	resp_cmd_check(x, STMT_COVERAGE);
+}
+
+/* PING [message] */
+static void
+resp_cmd_ping(struct resp_ctx *x)
+{
+	if (x->argc == 1)
+		resp_cmd_raw(x, "+PONG\r\n", 7);
+	else if (x->argc == 2)
+		resp_cmd_bulk(x, x->argv[1].p, x->argv[1].len);
+	else
+		resp_cmd_error(x, ERR_BAD_REQUEST,
+		    "wrong number of arguments for 'ping' command");
+}
+
+/* AUTH: no client credentials are configured (yet). */
+static void
+resp_cmd_auth(struct resp_ctx *x)
+{
+	resp_cmd_error(x, ERR_BAD_REQUEST, "AUTH called without any "
+	    "credentials configured");
+}
+
+/* JWKS: the published keys, as GET /v1/keys. */
+static void
+resp_cmd_jwks(struct resp_ctx *x)
+{
+	size_t len;
+	const char *jwks = sign_jwks(live_keys(), &len);
+
+	resp_cmd_bulk(x, jwks, len);
+}
+
+/* INFO: the figures of /metrics, in Redis's INFO layout. */
+static void
+resp_cmd_info(struct resp_ctx *x)
+{
+	struct stats_gauges g;
+	char text[1024];
+	int n;
+
+	source_gauges(&g);
+	n = snprintf(text, sizeof(text), "# Server\r\ncardd_version:%s\r\n"
+	    "uptime_in_seconds:%.0f\r\nthreads:%d\r\n\r\n# Index\r\n"
+	    "source:%s\r\ncards:%llu\r\nrecords_invalid:%llu\r\n"
+	    "sync_age_seconds:%.3f\r\nready:%d\r\n", CARDD_VERSION,
+	    g.uptime, settings.threads, g.source_kind,
+	    (unsigned long long)g.cards, (unsigned long long)g.records_invalid,
+	    g.synced_age, answer_state(x->c->w) == ANSWER_READY);
+	resp_cmd_bulk(x, text, (size_t)n);
+}
+
+/* QUIT: +OK, then close. */
+static void
+resp_cmd_quit(struct resp_ctx *x)
+{
+	resp_cmd_raw(x, "+OK\r\n", 5);
+	x->c->closing = 1;
+}
+
+/*
+ * COMMAND and CONFIG: redis-cli and redis-benchmark ask these of any
+ * server on connect; an empty array tells them there is nothing to learn.
+ */
+static void
+resp_cmd_command(struct resp_ctx *x)
+{
+	resp_cmd_raw(x, "*0\r\n", 4);
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Signing keys and signatures. A keyring holds the Ed25519 key that
+ * signs, its kid (configured, or the RFC 7638 thumbprint), the b64url
+ * JWS header that never changes for that key, and the JWKS text that
+ * publishes it. A keyring is immutable once loaded; reload builds a new
+ * one and swaps it in through live.c. The private key file must not be
+ * readable by group or others, and its bytes are wiped once parsed.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "sign.h"
+
+#define SIGN_PEM_MAX	8192
+
+struct sign_keyring {
+	EVP_PKEY	*pkey;
+	uint8_t		 pub[JWS_PUB_LEN];
+	char		 kid[STMT_KID_MAX + 1];
+	size_t		 kid_len;
+	char		 hdr[JWS_HDR_MAX];
+	size_t		 hdr_len;
+	char		*jwks;
+	size_t		 jwks_len;
+};
+
+struct sign_ctx {
+	EVP_MD_CTX	*md;
+	char		*input;		/* the JWS signing input */
+	size_t		 cap;
+};
+
+static EVP_PKEY	*sign_read_pem(const char *, char *, size_t);
+static int	sign_publish(struct sign_keyring *);
+
+/* Read a private key file that only its owner can read. */
+static EVP_PKEY *
+sign_read_pem(const char *path, char *err, size_t errlen)
+{
+	char buf[SIGN_PEM_MAX];
+	EVP_PKEY *pkey = NULL;
+	struct stat st;
+	ssize_t n;
+	BIO *bio;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s: private key is accessible by group "
+		    "or others (mode %03o); run chmod 600 on it", path,
+		    (unsigned)st.st_mode & 0777);
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n > 0 && (bio = BIO_new_mem_buf(buf, (int)n)) != NULL) {
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (pkey == NULL)
+		snprintf(err, errlen, "%s: not a PEM private key", path);
+	else if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		snprintf(err, errlen, "%s: not an Ed25519 key (make one with "
+		    "openssl genpkey -algorithm ed25519)", path);
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	return pkey;
+}
+
+/* Precompute the JWS header and the JWKS of a keyring. */
+static int
+sign_publish(struct sign_keyring *kr)
+{
+	char jwk[JWS_JWK_MAX];
+	size_t n = jws_jwk(kr->pub, kr->kid, kr->kid_len, jwk);
+
+	kr->hdr_len = jws_header(kr->kid, kr->kid_len, kr->hdr);
+	if ((kr->jwks = malloc(n + 16)) == NULL)
+		return -1;
+	kr->jwks_len = (size_t)sprintf(kr->jwks, "{\"keys\":[%.*s]}", (int)n,
+	    jwk);
+	return 0;
+}
+
+/* Load the signing key; kid NULL means the key's thumbprint. */
+struct sign_keyring *
+sign_keyring_load(const char *path, const char *kid, char *err, size_t errlen)
+{
+	struct sign_keyring *kr = calloc(1, sizeof(*kr));
+	size_t publen = JWS_PUB_LEN;
+
+	if (kr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((kr->pkey = sign_read_pem(path, err, errlen)) == NULL)
+		goto fail;
+	if (EVP_PKEY_get_raw_public_key(kr->pkey, kr->pub, &publen) != 1) {
+		snprintf(err, errlen, "%s: cannot read the public key", path);
+		goto fail;
+	}
+	if (kid != NULL) {
+		kr->kid_len = strlen(kid);
+		memcpy(kr->kid, kid, kr->kid_len);
+	} else {
+		jws_thumbprint(kr->pub, kr->kid);
+		kr->kid_len = JWS_THUMB_LEN;
+	}
+	if (sign_publish(kr) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	return kr;
+fail:
+	sign_keyring_free(kr);
+	return NULL;
+}
+
+/* Free a keyring; OpenSSL wipes the private key it frees. */
+void
+sign_keyring_free(struct sign_keyring *kr)
+{
+	if (kr == NULL)
+		return;
+	EVP_PKEY_free(kr->pkey);
+	free(kr->jwks);
+	free(kr);
+}
+
+/* The kid that signs. */
+const char *
+sign_kid(const struct sign_keyring *kr, size_t *len)
+{
+	*len = kr->kid_len;
+	return kr->kid;
+}
+
+/* The JWKS document. */
+const char *
+sign_jwks(const struct sign_keyring *kr, size_t *len)
+{
+	*len = kr->jwks_len;
+	return kr->jwks;
+}
+
+/* A per-thread signing context. */
+struct sign_ctx *
+sign_ctx_new(void)
+{
+	struct sign_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->md = EVP_MD_CTX_new()) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Free a signing context. */
+void
+sign_ctx_free(struct sign_ctx *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->md);
+	free(c->input);
+	free(c);
+}
+
+/*
+ * Sign msg as a detached JWS; out needs JWS_DETACHED_MAX bytes.
+ * Returns 0, or -1 when OpenSSL fails or memory runs out.
+ */
+int
+sign_jws(struct sign_ctx *c, const struct sign_keyring *kr, const void *msg,
+    size_t len, char *out, size_t *outlen)
+{
+	size_t need = kr->hdr_len + 1 + B64URL_LEN(len), n;
+	uint8_t sig[JWS_SIG_LEN];
+	size_t siglen = sizeof(sig);
+
+	if (need > c->cap) {
+		char *p = realloc(c->input, need);
+
+		if (p == NULL)
+			return -1;
+		c->input = p;
+		c->cap = need;
+	}
+	n = jws_signing_input(kr->hdr, kr->hdr_len, msg, len, c->input);
+	if (EVP_DigestSignInit(c->md, NULL, NULL, NULL, kr->pkey) != 1 ||
+	    EVP_DigestSign(c->md, sig, &siglen, (unsigned char *)c->input,
+	    n) != 1)
+		return -1;
+	*outlen = jws_detached(kr->hdr, kr->hdr_len, sig, out);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Signing keys (Ed25519 through OpenSSL), detached JWS, the JWKS. */
+#ifndef CARDD_SIGN_H
+#define CARDD_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jws.h"
+
+struct sign_keyring;
+struct sign_ctx;
+
+struct sign_keyring *sign_keyring_load(const char *path, const char *kid,
+		    char *err, size_t errlen);
+void		 sign_keyring_free(struct sign_keyring *);
+const char	*sign_kid(const struct sign_keyring *, size_t *len);
+const char	*sign_jwks(const struct sign_keyring *, size_t *len);
+struct sign_ctx	*sign_ctx_new(void);
+void		 sign_ctx_free(struct sign_ctx *);
+int		 sign_jws(struct sign_ctx *, const struct sign_keyring *,
+		    const void *msg, size_t len, char *out, size_t *outlen);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counters. Each worker owns a struct stats and bumps it without atomic
+ * read-modify-write (STAT_ADD is a relaxed load and store); /metrics and
+ * INFO sum them when asked, as memcached does with its per-thread stats.
+ * The rendering is the Prometheus text format, version 0.0.4.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "stats.h"
+
+static const unsigned stats_bounds_us[STATS_BUCKETS - 1] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+	250000, 1000000
+};
+
+static const char *const stats_ifaces[IFACE_COUNT] = { "http", "resp" };
+
+static const char *const stats_errs[ERR_COUNT] = {
+	"bad_request", "not_found", "method_not_allowed", "too_large",
+	"not_ready", "stale", "protocol", "unauthorized", "forbidden",
+	"rate_limited", "internal"
+};
+
+static int	stats_printf(struct buf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static int	stats_render_latency(struct buf *, const struct stats *);
+
+/* Count one answer's latency in its bucket. */
+void
+stats_latency(struct stats *s, enum stats_iface i, uint64_t us)
+{
+	int b = 0;
+
+	while (b < STATS_BUCKETS - 1 && us > stats_bounds_us[b])
+		b++;
+	STAT_ADD(s->latency[i][b], 1);
+	STAT_ADD(s->latency_sum_us[i], us);
+}
+
+/* Add every counter of src into dst (dst is private to the caller). */
+void
+stats_sum(struct stats *dst, const struct stats *src)
+{
+	const _Atomic uint64_t *s = (const _Atomic uint64_t *)src;
+	_Atomic uint64_t *d = (_Atomic uint64_t *)dst;
+
+	for (size_t i = 0; i < sizeof(*src) / sizeof(*s); i++)
+		STAT_ADD(d[i], atomic_load_explicit(&s[i],
+		    memory_order_relaxed));
+}
+
+/* Name of an error kind. */
+const char *
+stats_err_name(enum stats_err e)
+{
+	return stats_errs[e];
+}
+
+/* Append formatted text. */
+static int
+stats_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (buf_reserve(b, 512) != 0)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(buf_tail(b), 512, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= 512)
+		return -1;
+	b->len += (size_t)n;
+	return 0;
+}
+
+/* The latency histograms, cumulative as Prometheus wants them. */
+static int
+stats_render_latency(struct buf *b, const struct stats *s)
+{
+	int rc = stats_printf(b, "# HELP cardd_answer_seconds Time from a "
+	    "parsed request to its answer.\n# TYPE cardd_answer_seconds "
+	    "histogram\n");
+
+	for (int i = 0; i < IFACE_COUNT; i++) {
+		uint64_t cum = 0;
+
+		for (int k = 0; k < STATS_BUCKETS; k++) {
+			cum += s->latency[i][k];
+			if (k < STATS_BUCKETS - 1)
+				rc |= stats_printf(b, "cardd_answer_seconds_"
+				    "bucket{interface=\"%s\",le=\"%g\"} %llu\n",
+				    stats_ifaces[i], stats_bounds_us[k] / 1e6,
+				    (unsigned long long)cum);
+			else
+				rc |= stats_printf(b, "cardd_answer_seconds_"
+				    "bucket{interface=\"%s\",le=\"+Inf\"} %llu"
+				    "\n", stats_ifaces[i],
+				    (unsigned long long)cum);
+		}
+		rc |= stats_printf(b, "cardd_answer_seconds_sum{interface="
+		    "\"%s\"} %.6f\ncardd_answer_seconds_count{interface=\"%s\"}"
+		    " %llu\n", stats_ifaces[i], s->latency_sum_us[i] / 1e6,
+		    stats_ifaces[i], (unsigned long long)cum);
+	}
+	return rc;
+}
+
+/* Render summed counters and gauges as Prometheus text. */
+int
+stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
+{
+	int rc = stats_printf(b, "# HELP cardd_answers_total Signed answers "
+	    "by interface, check, result and reason.\n# TYPE "
+	    "cardd_answers_total counter\n");
+
+	for (int i = 0; i < IFACE_COUNT; i++)
+		for (int c = 0; c < STMT_CHECK_COUNT; c++)
+			for (int r = 0; r < REASON_COUNT; r++)
+				rc |= stats_printf(b, "cardd_answers_total{"
+				    "interface=\"%s\",check=\"%s\",result=\"%s"
+				    "\",reason=\"%s\"} %llu\n", stats_ifaces[i],
+				    stmt_check_name(c), stmt_result_name(c, r),
+				    stmt_reason_name(r), (unsigned long long)
+				    s->answers[i][c][r]);
+	rc |= stats_printf(b, "# HELP cardd_errors_total Requests refused, "
+	    "by interface and kind.\n# TYPE cardd_errors_total counter\n");
+	for (int i = 0; i < IFACE_COUNT; i++)
+		for (int e = 0; e < ERR_COUNT; e++)
+			rc |= stats_printf(b, "cardd_errors_total{interface="
+			    "\"%s\",kind=\"%s\"} %llu\n", stats_ifaces[i],
+			    stats_errs[e], (unsigned long long)s->errors[i][e]);
+	rc |= stats_render_latency(b, s);
+	rc |= stats_printf(b, "# TYPE cardd_connections gauge\n"
+	    "cardd_connections %llu\n# TYPE cardd_connections_accepted_total "
+	    "counter\ncardd_connections_accepted_total %llu\n# TYPE "
+	    "cardd_connections_refused_total counter\n"
+	    "cardd_connections_refused_total %llu\n# TYPE "
+	    "cardd_signatures_total counter\ncardd_signatures_total %llu\n",
+	    (unsigned long long)s->conns_open,
+	    (unsigned long long)s->conns_accepted,
+	    (unsigned long long)s->conns_refused,
+	    (unsigned long long)s->signatures);
+	rc |= stats_printf(b, "# TYPE cardd_index_cards gauge\n"
+	    "cardd_index_cards %llu\n# TYPE cardd_records_invalid gauge\n"
+	    "cardd_records_invalid %llu\n# HELP cardd_sync_age_seconds "
+	    "Seconds since the index was last confirmed in step with its "
+	    "source (-1: never).\n# TYPE cardd_sync_age_seconds gauge\n"
+	    "cardd_sync_age_seconds %.3f\n# TYPE cardd_ready gauge\n"
+	    "cardd_ready %d\n# TYPE cardd_uptime_seconds gauge\n"
+	    "cardd_uptime_seconds %.0f\n# TYPE cardd_source_info gauge\n"
+	    "cardd_source_info{kind=\"%s\"} 1\n",
+	    (unsigned long long)g->cards,
+	    (unsigned long long)g->records_invalid, g->synced_age, g->ready,
+	    g->uptime, g->source_kind);
+	return rc;
+}

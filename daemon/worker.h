@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Worker threads: each runs its own event loop over its own connections. */
+#ifndef CARDD_WORKER_H
+#define CARDD_WORKER_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "clock.h"
+#include "net_tcp.h"
+#include "stats.h"
+
+struct sign_ctx;
+
+struct worker {
+	int		 id;
+	pthread_t	 thread;
+	struct event_base *base;
+	int		 listen_fd[PROTO_COUNT];	/* -1: off */
+	struct event	*listen_ev[PROTO_COUNT];
+	struct event	*accept_resume;
+	struct event	*ctl_ev;
+	int		 ctl_fd;
+	struct conn	*conns;
+	size_t		 nconns;
+	struct sign_ctx	*sign;
+	struct clock	 clock;
+	char		*scratch;		/* per-request decoding */
+	size_t		 scratch_cap;
+	int		 draining;
+	struct stats	 stats;
+};
+
+int	worker_start(int nworkers, int listen_fds[][PROTO_COUNT]);
+void	worker_stop(int drain_ms);
+int	worker_count(void);
+void	worker_stats_sum(struct stats *);
+void	worker_accept_pause(struct worker *);
+
+#endif

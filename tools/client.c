@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cardctl check: ask a running cardd over HTTP or RESP, print the
+ * statement and its JWS (one line each), and with --verify check the
+ * signature against the JWKS the same server publishes. A small
+ * blocking client: one connection, one request, a 5 s timeout.
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netdb.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cardctl.h"
+#include "http1.h"
+#include "resp.h"
+
+#define CLIENT_MAX	(1 << 20)
+
+struct client_answer {
+	char	*body;		/* statement, JWKS, or error text */
+	size_t	 len;
+	char	*jws;
+	size_t	 jws_len;
+	int	 ok;
+};
+
+struct client_opts {
+	const char	*http;
+	const char	*resp;
+	const char	*check;
+	const char	*id;
+	const char	*scheme;
+	const char	*opt[4][2];	/* at, birth, nonce, region */
+	int		 permit;
+	int		 verify;
+};
+
+static int	client_connect(const char *);
+static char	*client_exchange(const char *, const char *, size_t,
+		    size_t *);
+static int	client_http(const char *, const char *, struct client_answer *);
+static int	client_resp(const char *, struct resp_arg *, size_t,
+		    struct client_answer *);
+static int	client_args(int, char **, struct client_opts *);
+static int	client_ask(const struct client_opts *, struct client_answer *);
+static void	client_answer_free(struct client_answer *);
+
+/* Connect to HOST:PORT (or [v6]:PORT) with a 5 s timeout on reads. */
+static int
+client_connect(const char *spec)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct timeval tv = { 5, 0 };
+	char host[256], *colon;
+	int fd = -1;
+
+	snprintf(host, sizeof(host), "%s", spec[0] == '[' ? spec + 1 : spec);
+	if ((colon = strrchr(host, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	if (colon > host && colon[-1] == ']')
+		colon[-1] = '\0';
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	return fd;
+}
+
+/*
+ * Send a request and read until the server closes (HTTP, Connection:
+ * close) or, for RESP, until one whole reply has arrived.
+ */
+static char *
+client_exchange(const char *spec, const char *req, size_t len, size_t *outlen)
+{
+	int fd = client_connect(spec), resp = req[0] == '*';
+	char *buf = malloc(CLIENT_MAX);
+	struct resp_reply r;
+	size_t n = 0;
+	ssize_t k;
+
+	if (fd < 0 || buf == NULL || write(fd, req, len) != (ssize_t)len) {
+		fprintf(stderr, "cardctl: cannot talk to %s\n", spec);
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (n < CLIENT_MAX && (k = read(fd, buf + n, CLIENT_MAX - n)) > 0) {
+		n += (size_t)k;
+		if (resp && resp_parse_reply(buf, n, &r) > 0)
+			break;
+	}
+	close(fd);
+	*outlen = n;
+	return buf;
+}
+
+/* GET a path over HTTP; the answer is the body and Card-Signature. */
+static int
+client_http(const char *spec, const char *path, struct client_answer *a)
+{
+	char req[1024];
+	struct http1_response res;
+	const struct http1_header *h;
+	size_t n, body;
+	ssize_t head;
+	char *buf;
+
+	n = (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s"
+	    "\r\nConnection: close\r\n\r\n", path, spec);
+	if ((buf = client_exchange(spec, req, n, &n)) == NULL)
+		return -1;
+	head = http1_parse_response(buf, n, &res);
+	h = head > 0 ? http1_find(res.headers, res.num_headers,
+	    "content-length") : NULL;
+	if (h == NULL || http1_parse_length(h->value, h->value_len, &body) ||
+	    n - (size_t)head < body) {
+		fprintf(stderr, "cardctl: %s: not an HTTP answer\n", spec);
+		free(buf);
+		return -1;
+	}
+	a->ok = res.status == 200;
+	if ((h = http1_find(res.headers, res.num_headers, "card-signature"))) {
+		a->jws = strndup(h->value, h->value_len);
+		a->jws_len = h->value_len;
+	}
+	a->body = strndup(buf + head, body);
+	a->len = body;
+	free(buf);
+	return 0;
+}
+
+/* Send one RESP command; a check's answer is an array of two bulks. */
+static int
+client_resp(const char *spec, struct resp_arg *argv, size_t argc,
+    struct client_answer *a)
+{
+	char req[2048], *buf;
+	struct resp_reply r;
+	size_t n = resp_command(req, sizeof(req), argc, argv);
+
+	if (n == 0 || (buf = client_exchange(spec, req, n, &n)) == NULL)
+		return -1;
+	if (resp_parse_reply(buf, n, &r) <= 0) {
+		fprintf(stderr, "cardctl: %s: not a RESP answer\n", spec);
+		free(buf);
+		return -1;
+	}
+	a->ok = r.type == RESP_ARRAY || r.type == RESP_BULK;
+	if (r.type == RESP_ARRAY && r.nelem == 2) {
+		a->body = strndup(r.elem[0].p, r.elem[0].len);
+		a->len = r.elem[0].len;
+		a->jws = strndup(r.elem[1].p, r.elem[1].len);
+		a->jws_len = r.elem[1].len;
+	} else {
+		a->body = strndup(r.p ? r.p : "", r.len);
+		a->len = r.len;
+	}
+	free(buf);
+	return 0;
+}
+
+/* Fetch the server's JWKS over HTTP or RESP. */
+int
+client_fetch_jwks(const char *http, const char *resp, char **out, size_t *len)
+{
+	struct client_answer a = { 0 };
+	struct resp_arg argv[1] = { { "JWKS", 4 } };
+	int rc = http ? client_http(http, "/v1/keys", &a) :
+	    client_resp(resp, argv, 1, &a);
+
+	if (rc != 0 || !a.ok) {
+		client_answer_free(&a);
+		return -1;
+	}
+	*out = a.body;
+	*len = a.len;
+	free(a.jws);
+	return 0;
+}
+
+/* Free an answer's strings. */
+static void
+client_answer_free(struct client_answer *a)
+{
+	free(a->body);
+	free(a->jws);
+}
+
+/* Parse check's arguments. */
+static int
+client_args(int argc, char **argv, struct client_opts *o)
+{
+	static const char *const names[4] = { "--at", "--birth", "--nonce",
+	    "--region" };
+	const char *pos[3] = { NULL, NULL, NULL };
+	int npos = 0, k;
+
+	for (int i = 1; i < argc; i++) {
+		for (k = 0; k < 4 && strcmp(argv[i], names[k]) != 0; k++)
+			;
+		if (k < 4 && i + 1 < argc) {
+			o->opt[k][0] = names[k] + 2;
+			o->opt[k][1] = argv[++i];
+		} else if (strcmp(argv[i], "--http") == 0 && i + 1 < argc)
+			o->http = argv[++i];
+		else if (strcmp(argv[i], "--resp") == 0 && i + 1 < argc)
+			o->resp = argv[++i];
+		else if (strcmp(argv[i], "--permit") == 0)
+			o->permit = 1;
+		else if (strcmp(argv[i], "--verify") == 0)
+			o->verify = 1;
+		else if (argv[i][0] != '-' && npos < 3)
+			pos[npos++] = argv[i];
+		else
+			return -1;
+	}
+	o->check = pos[0];
+	o->id = pos[1];
+	o->scheme = pos[2];
+	if (o->check == NULL || o->id == NULL)
+		return -1;
+	if (strcmp(o->check, "coverage") == 0 ? o->scheme == NULL :
+	    strcmp(o->check, "validity") != 0 || o->scheme != NULL)
+		return -1;
+	if (o->http == NULL && o->resp == NULL)
+		o->http = "127.0.0.1:8080";
+	return o->http && o->resp ? -1 : 0;
+}
+
+/* Ask the check over the chosen protocol. */
+static int
+client_ask(const struct client_opts *o, struct client_answer *a)
+{
+	struct resp_arg argv[12];
+	char path[512];
+	size_t argc = 0, n;
+
+	if (o->http != NULL) {
+		n = (size_t)snprintf(path, sizeof(path), "/v1/%s?%s=%s%s%s",
+		    o->check, o->permit ? "permit" : "card", o->id,
+		    o->scheme ? "&scheme=" : "", o->scheme ? o->scheme : "");
+		for (int k = 0; k < 4 && n < sizeof(path); k++)
+			if (o->opt[k][0] != NULL)
+				n += (size_t)snprintf(path + n, sizeof(path) - n,
+				    "&%s=%s", o->opt[k][0], o->opt[k][1]);
+		return n < sizeof(path) ? client_http(o->http, path, a) : -1;
+	}
+	argv[argc++] = (struct resp_arg){ o->check, strlen(o->check) };
+	argv[argc++] = (struct resp_arg){ o->id, strlen(o->id) };
+	if (o->scheme != NULL)
+		argv[argc++] = (struct resp_arg){ o->scheme, strlen(o->scheme) };
+	for (int k = 0; k < 4; k++)
+		if (o->opt[k][0] != NULL) {
+			argv[argc++] = (struct resp_arg){ o->opt[k][0],
+			    strlen(o->opt[k][0]) };
+			argv[argc++] = (struct resp_arg){ o->opt[k][1],
+			    strlen(o->opt[k][1]) };
+		}
+	if (o->permit)
+		argv[argc++] = (struct resp_arg){ "BYPERMIT", 8 };
+	return client_resp(o->resp, argv, argc, a);
+}
+
+/* cardctl check ... */
+int
+client_check_main(int argc, char **argv)
+{
+	struct client_opts o = { 0 };
+	struct client_answer a = { 0 };
+	char *jwks = NULL, why[256];
+	size_t jwks_len;
+	int rc = CARDCTL_OK;
+
+	if (client_args(argc, argv, &o) != 0) {
+		fprintf(stderr, "usage: cardctl check [--http H:P | --resp H:P] "
+		    "validity CARD [--at D] [--birth D] [--nonce N] [--permit] "
+		    "[--verify]\n       cardctl check [--http H:P | --resp H:P]"
+		    " coverage CARD SCHEME [--region R] [...]\n");
+		return CARDCTL_USAGE;
+	}
+	if (client_ask(&o, &a) != 0)
+		return CARDCTL_USAGE;
+	if (!a.ok || a.jws == NULL) {
+		fprintf(stderr, "cardctl: refused: %.*s\n", (int)a.len, a.body);
+		client_answer_free(&a);
+		return CARDCTL_USAGE;
+	}
+	printf("%.*s\n%.*s\n", (int)a.len, a.body, (int)a.jws_len, a.jws);
+	if (o.verify) {
+		if (client_fetch_jwks(o.http, o.resp, &jwks, &jwks_len) != 0) {
+			fprintf(stderr, "cardctl: cannot fetch the JWKS\n");
+			rc = CARDCTL_USAGE;
+		} else {
+			rc = keys_verify_text(jwks, jwks_len, a.body, a.len,
+			    a.jws, a.jws_len, why, sizeof(why));
+			fprintf(stderr, "signature %s\n", why);
+		}
+	}
+	free(jwks);
+	client_answer_free(&a);
+	return rc;
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Make sure the Debian packages cardd needs are here: install them as
+# root, otherwise print the exact apt-get line and stop.
+set -e
+PKGS="build-essential pkg-config libevent-dev libhiredis-dev libxxhash-dev
+libssl-dev libjansson-dev openssl tzdata curl redis-server redis-tools
+python3 python3-cryptography"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "cardd needs these Debian packages:$missing" >&2
+	echo "run as root:  apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq $missing >/dev/null
