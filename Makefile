@@ -20,9 +20,11 @@ LDLIBS  += $(PKG_LIBS)
 
 PROTO  = date b64url stmt jws resp http1 csv
 DAEMON = log config record index live check sign buf clock stats net_tcp \
-         worker http resp_cmd answer source source_csv
+         worker http resp_cmd answer batch source source_csv
 TOOLS  = cardctl gen client keys
-UNIT   = date b64url stmt jws resp http1 csv record index check config
+UNIT   = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZ   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 20
 
 PROTO_OBJ  = $(PROTO:%=$(BUILD)/protocol/%.o)
 DAEMON_OBJ = $(DAEMON:%=$(BUILD)/daemon/%.o)
@@ -44,6 +46,9 @@ $(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ)
 
 $(BUILD)/tests/unit_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # Install missing Debian packages (as root), or say which are missing.
 deps:
@@ -67,6 +72,21 @@ asan:
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="$(SAN)" EXTRA="-fsanitize=thread" check
 
+# Each fuzz target runs FUZZ_SECONDS from its seeds in tests/fuzz/corpus/.
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="$(SAN)" \
+	    EXTRA="-fsanitize=fuzzer-no-link,address,undefined" fuzz-run
+
+fuzz-run: $(FUZZ:%=$(BUILD)/tests/fuzz_%)
+	@for t in $(FUZZ); do \
+	    mkdir -p $(BUILD)/corpus/$$t && \
+	    $(BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 $(BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	        2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' \
+	        | sed "s/^/$$t: /"; \
+	    test $${PIPESTATUS:-0} = 0 || exit 1; \
+	done
+
 # Demo data, a development key, and cardd in the foreground.
 run: deps
 	$(MAKE) all
@@ -75,6 +95,6 @@ run: deps
 clean:
 	rm -rf build run
 
-.PHONY: all deps unit integration check test asan tsan run clean
+.PHONY: all deps unit integration check test asan tsan fuzz fuzz-run run clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -93,6 +93,7 @@ static const struct cfg_key config_keys[] = {
 };
 #undef S
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+#define CONFIG_MAX	(1 << 20)	/* bytes of config text */
 
 static const struct cfg_key *cfg_find(const char *);
 static const char *cfg_set(struct settings *, const struct cfg_key *,
@@ -101,6 +102,8 @@ static const char *cfg_number(const char *, int, long *);
 static int	cfg_line(char *, char **, char **);
 static int	cfg_rebase(char **, size_t, const char *, size_t);
 static int	cfg_resolve(struct settings *, const char *, char *, size_t);
+static const char *cfg_apply(struct settings *, unsigned char *, char *,
+		    char *);
 
 /* A listener is "off" (handled by the table), "host:port" or "[v6]:port". */
 static const char *
@@ -357,53 +360,104 @@ cfg_resolve(struct settings *s, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+/* Check one split line and store it; returns an error or NULL. */
+static const char *
+cfg_apply(struct settings *s, unsigned char *seen, char *key, char *value)
+{
+	const struct cfg_key *k = cfg_find(key);
+
+	if (k == NULL)
+		return "unknown key";
+	if (seen[k - config_keys]++)
+		return "key given twice";
+	if (*value == '\0')
+		return "missing value";
+	return cfg_set(s, k, value);
+}
+
 /*
- * Load a config file into s (defaults first). On error, err holds
- * "FILE:LINE: message" and s is left with defaults plus earlier lines;
- * the caller discards it.
+ * Parse config text into s (defaults first); name is the file, for
+ * messages and for relative paths. On error, err holds "FILE:LINE:
+ * message" and s holds a partial result for the caller to discard.
  */
+int
+config_parse(const char *text, size_t len, const char *name,
+    struct settings *s, char *err, size_t errlen)
+{
+	unsigned char seen[CONFIG_NKEYS] = { 0 };
+	char line[4096], *key, *value;
+	const char *p = text, *end = text + len, *nl, *why;
+	int lineno = 0, r;
+
+	settings_init(s);
+	for (; p < end; p = nl + 1) {
+		size_t n;
+
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		lineno++;
+		r = 0;
+		if (n >= sizeof(line))
+			why = "line too long";
+		else if (memchr(p, '\0', n) != NULL)
+			why = "NUL byte in line";
+		else {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if ((r = cfg_line(line, &key, &value)) == 0)
+				continue;
+			why = r < 0 ? "unbalanced quote" :
+			    cfg_apply(s, seen, key, value);
+		}
+		if (why != NULL) {
+			snprintf(err, errlen, "%s:%d: %s%s%s", name, lineno,
+			    r > 0 ? key : "", r > 0 ? ": " : "", why);
+			return -1;
+		}
+	}
+	return cfg_resolve(s, name, err, errlen);
+}
+
+/* Load a config file into s (see config_parse). */
 int
 config_load(const char *path, struct settings *s, char *err, size_t errlen)
 {
-	char line[4096], *key, *value;
-	unsigned char seen[CONFIG_NKEYS] = { 0 };
-	const struct cfg_key *k;
-	const char *why;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
 	FILE *fp;
-	int lineno = 0, r;
+	int rc = -1;
 
 	settings_init(s);
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		lineno++;
-		why = NULL;
-		r = 0;
-		if (strchr(line, '\n') == NULL && !feof(fp))
-			why = "line too long";
-		else if ((r = cfg_line(line, &key, &value)) == 0)
-			continue;
-		else if (r < 0)
-			why = "unbalanced quote";
-		else if ((k = cfg_find(key)) == NULL)
-			why = "unknown key";
-		else if (seen[k - config_keys]++)
-			why = "key given twice";
-		else if (*value == '\0')
-			why = "missing value";
-		else
-			why = cfg_set(s, k, value);
-		if (why != NULL) {
-			snprintf(err, errlen, "%s:%d: %s%s%s", path, lineno,
-			    r > 0 ? key : "", r > 0 ? ": " : "", why);
-			fclose(fp);
-			return -1;
+	while (len < CONFIG_MAX) {
+		size_t k;
+
+		if (cap - len < 4096) {
+			char *p = realloc(text, cap * 2 + 4096);
+
+			if (p == NULL)
+				break;
+			text = p;
+			cap = cap * 2 + 4096;
 		}
+		if ((k = fread(text + len, 1, cap - len, fp)) == 0)
+			break;
+		len += k;
+	}
+	if (ferror(fp) || !feof(fp))
+		snprintf(err, errlen, "%s: cannot read (or larger than 1 MiB)",
+		    path);
+	else {
+		settings_free(s);
+		rc = config_parse(text ? text : "", len, path, s, err, errlen);
 	}
 	fclose(fp);
-	return cfg_resolve(s, path, err, errlen);
+	free(text);
+	return rc;
 }
 
 /* The path of a file: source, or -1 when the source is not a file. */

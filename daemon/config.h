@@ -38,6 +38,8 @@ extern struct settings settings;
 
 void	settings_init(struct settings *);
 void	settings_free(struct settings *);
+int	config_parse(const char *text, size_t len, const char *name,
+	    struct settings *, char *err, size_t errlen);
 int	config_load(const char *path, struct settings *, char *err,
 	    size_t errlen);
 int	config_source_file(const struct settings *, const char **path);

@@ -13,9 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "answer.h"
+#include "batch.h"
 #include "config.h"
 #include "date.h"
 #include "http.h"
@@ -76,8 +75,6 @@ static void	http_check(struct http_ctx *, enum stmt_check);
 static int	http_params(struct http_ctx *, struct check_req *,
 		    const char **);
 static int	http_ready(struct http_ctx *);
-static int	http_batch_parse(json_t *, struct check_req *, size_t, char *,
-		    size_t);
 static void	http_answer(struct http_ctx *, const char *, size_t);
 
 /* The reason phrase of a status. */
@@ -359,82 +356,30 @@ http_coverage(struct http_ctx *x)
 	http_check(x, STMT_COVERAGE);
 }
 
-/*
- * Turn the checks array into requests; on error, detail (cap bytes)
- * names the failing check. Returns 0 or -1.
- */
-static int
-http_batch_parse(json_t *checks, struct check_req *reqs, size_t n,
-    char *detail, size_t cap)
-{
-	const char *key, *err = NULL;
-	json_t *obj, *v;
-	int p;
-
-	for (size_t i = 0; i < n && err == NULL; i++) {
-		obj = json_array_get(checks, i);
-		check_init(&reqs[i], STMT_VALIDITY);
-		if (!json_is_object(obj)) {
-			err = "each check must be an object";
-			snprintf(detail, cap, "checks[%zu]: %s", i, err);
-			return -1;
-		}
-		json_object_foreach(obj, key, v) {
-			p = check_param_lookup(key, strlen(key));
-			if (p < 0)
-				err = "unknown member";
-			else if (!json_is_string(v))
-				err = "values must be strings";
-			else if (check_set(&reqs[i], p, json_string_value(v),
-			    json_string_length(v), &err) == 0)
-				continue;
-			break;
-		}
-		if (err == NULL && !(reqs[i].seen & (1u << P_CHECK)))
-			err = "check is required (validity or coverage)";
-		if (err == NULL)
-			check_finish(&reqs[i], &err);
-		if (err != NULL)
-			snprintf(detail, cap, "checks[%zu]: %s", i, err);
-	}
-	return err == NULL ? 0 : -1;
-}
-
 /* POST /v1/check: up to max_batch checks, one signature over the body. */
 static void
 http_batch(struct http_ctx *x)
 {
-	json_t *root = json_loadb(x->body, x->body_len, JSON_REJECT_DUPLICATES,
-	    NULL), *checks = json_object_get(root, "checks");
-	struct check_req *reqs = NULL;
-	char detail[160], *body = NULL;
-	size_t n = json_array_size(checks), len = 0;
+	struct check_req *reqs;
+	char detail[160], *body;
+	size_t n, len;
+	int too_many;
 
-	if (root == NULL || !json_is_object(root) || json_object_size(root) != 1
-	    || !json_is_array(checks)) {
-		http_error(x, 400, ERR_BAD_REQUEST, "body must be a JSON object "
-		    "with one member, checks, an array of checks");
-		goto done;
-	}
-	if (n == 0 || n > (size_t)settings.max_batch) {
-		snprintf(detail, sizeof(detail), "a batch holds 1 to %d checks",
-		    settings.max_batch);
-		http_error(x, n ? 413 : 400, n ? ERR_TOO_LARGE :
+	if (batch_parse(x->body, x->body_len, (size_t)settings.max_batch,
+	    &reqs, &n, &too_many, detail, sizeof(detail)) != 0) {
+		http_error(x, too_many ? 413 : 400, too_many ? ERR_TOO_LARGE :
 		    ERR_BAD_REQUEST, detail);
-		goto done;
+		return;
 	}
-	reqs = calloc(n, sizeof(*reqs));
-	body = malloc(n * (STMT_MAX + 1) + 16);
-	if (reqs == NULL || body == NULL) {
+	if (!http_ready(x)) {
+		free(reqs);
+		return;
+	}
+	if ((body = malloc(n * (STMT_MAX + 1) + 16)) == NULL) {
 		http_error(x, 500, ERR_INTERNAL, "out of memory");
-		goto done;
+		free(reqs);
+		return;
 	}
-	if (http_batch_parse(checks, reqs, n, detail, sizeof(detail)) != 0) {
-		http_error(x, 400, ERR_BAD_REQUEST, detail);
-		goto done;
-	}
-	if (!http_ready(x))
-		goto done;
 	len = (size_t)sprintf(body, "{\"results\":[");
 	for (size_t i = 0; i < n; i++) {
 		len += answer_statement(x->c->w, &reqs[i], IFACE_HTTP,
@@ -443,10 +388,8 @@ http_batch(struct http_ctx *x)
 	}
 	body[len++] = '}';
 	http_answer(x, body, len);
-done:
 	free(body);
 	free(reqs);
-	json_decref(root);
 }
 
 /* GET /v1/keys: the JWKS. */

@@ -4,7 +4,7 @@
  * the record fields, then one card per line. A bad line is not dropped:
  * when its card number can be read, the card answers record_invalid and
  * the loader logs the line; only a line without a usable card number is
- * skipped (and logged). The file is mapped, not copied.
+ * skipped (and logged).
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -205,55 +205,70 @@ csv_load_row(struct csv_load *l)
 	l->line = line + csv_lines(p, (size_t)r);
 }
 
-/* Load a CSV file into a new index. */
+/* Parse CSV text (name is for messages) into a new index. */
 struct index *
-source_csv_load(const char *path, uint64_t seed, struct csv_report *rep,
-    char *err, size_t errlen)
+source_csv_parse(const char *data, size_t len, const char *name,
+    uint64_t seed, struct csv_report *rep, char *err, size_t errlen)
 {
-	struct csv_load l = { .path = path, .rep = rep };
-	struct stat st;
-	void *map = MAP_FAILED;
-	int fd;
+	struct csv_load l = { .path = name, .rep = rep, .data = data,
+	    .len = len };
 
 	memset(rep, 0, sizeof(*rep));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (st.st_size == 0) {
+	if (len == 0) {
 		snprintf(err, errlen, "%s: empty file (a header line is needed)",
-		    path);
-		goto fail;
+		    name);
+		return NULL;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	l.scratch = malloc(CSV_MAX_LINE);
-	l.idx = index_new((size_t)st.st_size / 100, seed);
-	if (map == MAP_FAILED || l.scratch == NULL || l.idx == NULL) {
-		snprintf(err, errlen, "%s: %s", path, map == MAP_FAILED ?
-		    strerror(errno) : "out of memory");
+	l.idx = index_new(len / 100, seed);
+	if (l.scratch == NULL || l.idx == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
 		goto fail;
 	}
-	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	l.data = map;
-	l.len = (size_t)st.st_size;
 	if (csv_load_header(&l, err, errlen) != 0)
 		goto fail;
 	while (l.at < l.len)
 		csv_load_row(&l);
 	if (l.logged > CSV_LOG_LINES)
 		log_warn("msg=\"more bad card lines\" file=\"%s\" count=%llu",
-		    path, (unsigned long long)(l.logged - CSV_LOG_LINES));
+		    name, (unsigned long long)(l.logged - CSV_LOG_LINES));
 	index_trim(l.idx);
-	munmap(map, (size_t)st.st_size);
 	free(l.scratch);
-	close(fd);
 	return l.idx;
 fail:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
 	index_free(l.idx);
 	free(l.scratch);
-	if (fd >= 0)
-		close(fd);
 	return NULL;
+}
+
+/* Load a CSV file into a new index; the file is mapped, not copied. */
+struct index *
+source_csv_load(const char *path, uint64_t seed, struct csv_report *rep,
+    char *err, size_t errlen)
+{
+	struct index *idx = NULL;
+	struct stat st;
+	void *map;
+	int fd;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (st.st_size == 0)
+		return source_csv_parse("", 0, path, seed, rep, err, errlen);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	idx = source_csv_parse(map, (size_t)st.st_size, path, seed, rep, err,
+	    errlen);
+	munmap(map, (size_t)st.st_size);
+	return idx;
 }

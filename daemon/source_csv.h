@@ -14,6 +14,9 @@ struct csv_report {
 	uint64_t	skipped;	/* lines with no usable card number */
 };
 
+struct index *source_csv_parse(const char *data, size_t len,
+	    const char *name, uint64_t seed, struct csv_report *, char *err,
+	    size_t errlen);
 struct index *source_csv_load(const char *path, uint64_t seed,
 	    struct csv_report *, char *err, size_t errlen);
 

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The body of POST /v1/check: {"checks":[{"check":"validity","card":…},
+ * …]} with the parameters of the GET endpoints as string members. The
+ * whole batch is checked before anything is answered, so one bad check
+ * refuses the batch with a message naming it (checks[3]: …). JSON is
+ * parsed by jansson, with duplicate members refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "batch.h"
+
+static const char *batch_one(json_t *, struct check_req *);
+
+/* Fill one request from one check object; returns an error or NULL. */
+static const char *
+batch_one(json_t *obj, struct check_req *r)
+{
+	const char *key, *err = NULL;
+	json_t *v;
+	int p;
+
+	check_init(r, STMT_VALIDITY);
+	if (!json_is_object(obj))
+		return "each check must be an object";
+	json_object_foreach(obj, key, v) {
+		if ((p = check_param_lookup(key, strlen(key))) < 0)
+			return "unknown member";
+		if (!json_is_string(v))
+			return "values must be strings";
+		if (check_set(r, p, json_string_value(v),
+		    json_string_length(v), &err) != 0)
+			return err;
+	}
+	if (!(r->seen & (1u << P_CHECK)))
+		return "check is required (validity or coverage)";
+	return check_finish(r, &err) == 0 ? NULL : err;
+}
+
+/*
+ * Parse a batch of at most max checks. On success *reqs (free() it) holds
+ * *n requests. On error, detail says why; *too_many tells a batch that
+ * is only too long (413) from a malformed one (400).
+ */
+int
+batch_parse(const char *body, size_t len, size_t max, struct check_req **reqs,
+    size_t *n, int *too_many, char *detail, size_t detail_len)
+{
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *checks = json_object_get(root, "checks");
+	const char *err = NULL;
+	size_t i = 0;
+
+	*reqs = NULL;
+	*n = json_array_size(checks);
+	*too_many = 0;
+	if (!json_is_object(root) || json_object_size(root) != 1 ||
+	    !json_is_array(checks))
+		snprintf(detail, detail_len, "body must be a JSON object with "
+		    "one member, checks, an array of checks");
+	else if (*n == 0 || *n > max) {
+		*too_many = *n > max;
+		snprintf(detail, detail_len, "a batch holds 1 to %zu checks",
+		    max);
+	} else if ((*reqs = calloc(*n, sizeof(**reqs))) == NULL)
+		snprintf(detail, detail_len, "out of memory");
+	else
+		for (i = 0; i < *n && err == NULL; i++)
+			err = batch_one(json_array_get(checks, i), &(*reqs)[i]);
+	json_decref(root);
+	if (err != NULL)
+		snprintf(detail, detail_len, "checks[%zu]: %s", i - 1, err);
+	if (*reqs != NULL && err == NULL)
+		return 0;
+	free(*reqs);
+	*reqs = NULL;
+	return -1;
+}
