@@ -5,7 +5,7 @@ VERSION  = 0.1.0
 BUILD   ?= build
 PREFIX  ?= /usr/local
 PYTHON   = /usr/bin/python3
-PKGS     = libevent libevent_pthreads libxxhash openssl jansson
+PKGS     = libevent libevent_pthreads hiredis libxxhash openssl jansson
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wpointer-arith -Wformat=2 -Wcast-qual -Wwrite-strings -Werror
@@ -20,8 +20,8 @@ LDLIBS  += $(PKG_LIBS)
 
 PROTO  = date b64url stmt jws resp http1 csv
 DAEMON = log config record index live check sign buf clock stats net_tcp \
-         worker http resp_cmd answer batch source source_csv
-TOOLS  = cardctl gen client keys
+         worker http resp_cmd answer batch source source_csv snapshot sync_redis
+TOOLS  = cardctl gen client keys redis_io export
 UNIT   = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 20
@@ -41,7 +41,8 @@ $(BUILD)/%.o: %.c
 $(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ)
+$(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ) \
+    $(patsubst %,$(BUILD)/daemon/%.o,record index snapshot log)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
@@ -72,20 +73,14 @@ asan:
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="$(SAN)" EXTRA="-fsanitize=thread" check
 
-# Each fuzz target runs FUZZ_SECONDS from its seeds in tests/fuzz/corpus/.
+# Build each fuzz target with clang, ASan and UBSan into build/fuzz, then
+# run each FUZZ_SECONDS from its seeds in tests/fuzz/corpus/ (run.sh).
 fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="$(SAN)" \
 	    EXTRA="-fsanitize=fuzzer-no-link,address,undefined" fuzz-run
 
 fuzz-run: $(FUZZ:%=$(BUILD)/tests/fuzz_%)
-	@for t in $(FUZZ); do \
-	    mkdir -p $(BUILD)/corpus/$$t && \
-	    $(BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
-	        -print_final_stats=1 $(BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
-	        2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' \
-	        | sed "s/^/$$t: /"; \
-	    test $${PIPESTATUS:-0} = 0 || exit 1; \
-	done
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) /bin/sh tests/fuzz/run.sh $(BUILD) $(FUZZ)
 
 # Demo data, a development key, and cardd in the foreground.
 run: deps

@@ -62,6 +62,8 @@ static const struct cfg_key config_keys[] = {
 	{ "max_staleness", CFG_INT, S(max_staleness), 1, 31536000, "300",
 	    NULL, NULL },
 	{ "snapshot", CFG_STRING, S(snapshot), 0, 0, NULL, NULL, NULL },
+	{ "snapshot_interval", CFG_INT, S(snapshot_interval), 1, 86400, "60",
+	    NULL, NULL },
 	{ "require_birth", CFG_BOOL, S(require_birth), 0, 1, "no", NULL,
 	    NULL },
 	{ "sign_mode", CFG_ENUM, S(sign_mode), 0, 0, "per-answer",

@@ -17,6 +17,7 @@ struct settings {
 	int	 threads;
 	int	 max_staleness;		/* seconds */
 	char	*snapshot;		/* NULL: none */
+	int	 snapshot_interval;	/* seconds */
 	int	 require_birth;
 	int	 sign_mode;
 	int	 log_level;

@@ -390,3 +390,25 @@ index_foreach(const struct index *idx, void (*fn)(const uint8_t *, void *),
 		if (idx->cards.tags[i] >= 2)
 			fn(index_rec(idx, idx->cards.refs[i]), arg);
 }
+
+/* A compact copy of an index (no garbage), with a new seed. */
+struct index *
+index_copy(const struct index *idx, uint64_t seed)
+{
+	struct index *copy = index_new(index_count(idx), seed);
+	struct card c;
+
+	if (copy == NULL)
+		return NULL;
+	for (size_t i = 0; i < idx->cards.cap; i++) {
+		if (idx->cards.tags[i] < 2)
+			continue;
+		record_decode(index_rec(idx, idx->cards.refs[i]), &c);
+		if (index_put(copy, &c) != 0) {
+			index_free(copy);
+			return NULL;
+		}
+	}
+	index_trim(copy);
+	return copy;
+}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "clock.h"
 #include "config.h"
@@ -167,6 +168,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(LOGL_INFO);
+	evthread_use_pthreads();
 	if (config_load(conf, &settings, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cardd: %s\n", err);
 		return 1;

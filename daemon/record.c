@@ -47,6 +47,7 @@ static uint8_t	*record_put_date(uint8_t *, int32_t, int);
 static const uint8_t *record_get_date(const uint8_t *, int32_t *, int);
 static uint8_t	*record_put_varint(uint8_t *, uint64_t);
 static const uint8_t *record_get_varint(const uint8_t *, uint64_t *);
+static int	record_id_ok(const uint8_t *, size_t);
 static int	record_put_text(char *, size_t, size_t *, struct record_value *,
 		    const char *, size_t);
 
@@ -430,6 +431,82 @@ record_decode(const uint8_t *in, struct card *c)
 			    p[2] << 16);
 	}
 	return (size_t)(p - in);
+}
+
+/* True for a card or permit number already in normal form. */
+static int
+record_id_ok(const uint8_t *p, size_t len)
+{
+	char tmp[STMT_ID_MAX];
+
+	return record_id_normalize((const char *)p, len, tmp) == (int)len &&
+	    memcmp(tmp, p, len) == 0;
+}
+
+/*
+ * Length of a well-formed encoded record that fits in len bytes, or 0.
+ * For records read from outside (a snapshot file): everything
+ * record_decode() relies on is checked first.
+ */
+size_t
+record_check_encoding(const uint8_t *in, size_t len)
+{
+	const uint8_t *p = in, *end = in + len;
+	size_t dlen, need;
+	uint64_t n;
+	int i;
+
+#define RECORD_NEED(k) do { if ((size_t)(end - p) < (size_t)(k)) return 0; } \
+	while (0)
+	RECORD_NEED(2);
+	if (p[0] & 0x80 || p[1] > STMT_ID_MAX || !record_id_ok(p + 2, p[1]))
+		return 0;
+	dlen = p[0] & RECORD_WIDE ? 4 : 2;
+	p += 2 + p[1];
+	RECORD_NEED(1);
+	RECORD_NEED(1 + p[0]);
+	if (p[0] != 0 && (p[0] > STMT_ID_MAX || !record_id_ok(p + 1, p[0])))
+		return 0;
+	p += 1 + p[0];
+	if (!(in[0] & CARD_INVALID))
+		RECORD_NEED(2);
+	if (!(in[0] & CARD_INVALID) && (p[0] >> 4 != 0 || (p[0] >> 2 & 3) == 3 ||
+	    p[1] > 0x1f))
+		return 0;
+	n = in[0] & CARD_INVALID ? 0 : p[1];
+	p += in[0] & CARD_INVALID ? 0 : 2;
+	for (i = 0; i < 10; i++) {
+		RECORD_NEED(1);
+		if (!(*p++ & 0x80))
+			break;
+	}
+	if (i == 10)
+		return 0;
+	if (in[0] & CARD_INVALID) {
+		need = in[0] & CARD_HAS_BIRTH ? dlen : 0;
+		RECORD_NEED(need);
+		return in[0] & RECORD_HAS_XREGION ? 0 : (size_t)(p - in) + need;
+	}
+	need = 3 + 3 * dlen + 2 * dlen * (size_t)__builtin_popcountll(n);
+	RECORD_NEED(need);
+	if ((uint32_t)(p[0] | p[1] << 8 | p[2] << 16) > 999999)
+		return 0;
+	p += need;
+	if (!(in[0] & RECORD_HAS_XREGION))
+		return (size_t)(p - in);
+	RECORD_NEED(2);
+	n = p[0] & 0x7f;
+	if (p[0] & 0x80)
+		n |= (uint64_t)p[1] << 7;
+	p += p[0] & 0x80 ? 2 : 1;
+	if (n == 0 || n > RECORD_MAX_XREGION || (in[0] & CARD_XREGION_ALL))
+		return 0;
+	RECORD_NEED(3 * n);
+	for (i = 0; i < (int)n; i++, p += 3)
+		if ((uint32_t)(p[0] | p[1] << 8 | p[2] << 16) > 999999)
+			return 0;
+	return (size_t)(p - in);
+#undef RECORD_NEED
 }
 
 /* Encoded length of a record. */

@@ -67,6 +67,7 @@ void	record_invalid(struct card *, const char *id, size_t id_len,
 size_t	record_encode(const struct card *, uint8_t *out);
 size_t	record_decode(const uint8_t *in, struct card *);
 size_t	record_size(const uint8_t *in);
+size_t	record_check_encoding(const uint8_t *in, size_t len);
 const uint8_t *record_id(const uint8_t *in, size_t *len);
 const uint8_t *record_permit(const uint8_t *in, size_t *len);
 int	record_to_fields(const struct card *, char *buf, size_t cap,

@@ -7,12 +7,17 @@
  * Each check that finds the file in place confirms the index is in step
  * with its source (synced_at); a file that vanishes or no longer loads
  * keeps the old index, which then ages towards max_staleness.
+ *
+ * With `source redis://…` the index is followed by sync_redis.c; a
+ * snapshot, when configured and sound, is served from the start so that
+ * answers begin before Redis is reached.
  */
 #include <sys/random.h>
 #include <sys/stat.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +27,9 @@
 #include "live.h"
 #include "log.h"
 #include "source.h"
+#include "snapshot.h"
 #include "source_csv.h"
+#include "sync_redis.h"
 
 struct source_state {
 	const char	*kind;
@@ -40,6 +47,7 @@ static uint64_t	source_seed(void);
 static int	source_file_load(char *, size_t);
 static void	source_file_tick(evutil_socket_t, short, void *);
 static int	source_same(const struct stat *, const struct stat *);
+static int	source_snapshot(struct snapshot_meta *);
 
 /* A fresh random hash seed for each index built. */
 static uint64_t
@@ -120,17 +128,48 @@ source_file_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Serve the snapshot, if there is a sound one; fills m. */
+static int
+source_snapshot(struct snapshot_meta *m)
+{
+	struct index *idx;
+	char err[512];
+
+	if (settings.snapshot == NULL)
+		return 0;
+	if (access(settings.snapshot, F_OK) != 0) {
+		log_info("msg=\"no snapshot yet\" path=\"%s\"",
+		    settings.snapshot);
+		return 0;
+	}
+	if ((idx = snapshot_load(settings.snapshot, source_seed(), m, err,
+	    sizeof(err))) == NULL) {
+		log_error("msg=\"snapshot refused; waiting for a full sync\" "
+		    "error=\"%s\"", err);
+		return 0;
+	}
+	live_set_index(idx);
+	live_set_count(index_count(idx));
+	live_synced(m->synced_at_ms);
+	log_info("msg=\"serving from the snapshot\" path=\"%s\" cards=%zu "
+	    "age_s=%.1f", settings.snapshot, index_count(idx),
+	    (double)(clock_now_ms() - m->synced_at_ms) / 1000.0);
+	return 1;
+}
+
 /* Load the configured source and keep following it on base. */
 int
 source_start(struct event_base *base, char *err, size_t errlen)
 {
 	struct timeval tick = { 1, 0 };
+	struct snapshot_meta m;
 
 	src.started_ms = clock_now_ms();
 	if (config_source_file(&settings, &src.path) != 0) {
-		snprintf(err, errlen, "source %s: Redis sources are not "
-		    "supported by this build", settings.source);
-		return -1;
+		memset(&m, 0, sizeof(m));
+		src.kind = "redis";
+		return sync_redis_start(settings.source, source_snapshot(&m) ?
+		    &m : NULL, err, errlen);
 	}
 	src.kind = "file";
 	if (source_file_load(err, errlen) != 0)
@@ -147,6 +186,7 @@ source_start(struct event_base *base, char *err, size_t errlen)
 void
 source_stop(void)
 {
+	sync_redis_stop();
 	if (src.timer != NULL)
 		event_free(src.timer);
 	src.timer = NULL;
@@ -165,6 +205,11 @@ source_gauges(struct stats_gauges *g)
 	g->synced_age = synced ? (double)(now - synced) / 1000.0 : -1;
 	g->uptime = (double)(now - src.started_ms) / 1000.0;
 	g->source_kind = src.kind;
+	g->sync_state = src.kind;
+	g->link_up = 1;
+	g->last_full_sync_age = -1;
+	if (strcmp(src.kind, "redis") == 0)
+		sync_redis_gauges(g);
 }
 
 /* "file", "redis" or "none". */

@@ -60,20 +60,26 @@ stats_err_name(enum stats_err e)
 	return stats_errs[e];
 }
 
-/* Append formatted text. */
+/* Append formatted text, growing the buffer as needed. */
 static int
 stats_printf(struct buf *b, const char *fmt, ...)
 {
+	size_t room = 512;
 	va_list ap;
 	int n;
 
-	if (buf_reserve(b, 512) != 0)
-		return -1;
-	va_start(ap, fmt);
-	n = vsnprintf(buf_tail(b), 512, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= 512)
-		return -1;
+	for (;;) {
+		if (buf_reserve(b, room) != 0)
+			return -1;
+		va_start(ap, fmt);
+		n = vsnprintf(buf_tail(b), room, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -1;
+		if ((size_t)n < room)
+			break;
+		room = (size_t)n + 1;
+	}
 	b->len += (size_t)n;
 	return 0;
 }
@@ -120,7 +126,8 @@ stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
 
 	for (int i = 0; i < IFACE_COUNT; i++)
 		for (int c = 0; c < STMT_CHECK_COUNT; c++)
-			for (int r = 0; r < REASON_COUNT; r++)
+			for (int r = 0; r < (c == STMT_VALIDITY ?
+			    REASON_NOT_ENROLLED : REASON_COUNT); r++)
 				rc |= stats_printf(b, "cardd_answers_total{"
 				    "interface=\"%s\",check=\"%s\",result=\"%s"
 				    "\",reason=\"%s\"} %llu\n", stats_ifaces[i],
@@ -157,5 +164,18 @@ stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
 	    (unsigned long long)g->cards,
 	    (unsigned long long)g->records_invalid, g->synced_age, g->ready,
 	    g->uptime, g->source_kind);
+	rc |= stats_printf(b, "# HELP cardd_sync_state The source follower's "
+	    "state.\n# TYPE cardd_sync_state gauge\ncardd_sync_state{state="
+	    "\"%s\"} 1\n# TYPE cardd_source_up gauge\ncardd_source_up %d\n"
+	    "# TYPE cardd_full_syncs_total counter\ncardd_full_syncs_total "
+	    "%llu\n# TYPE cardd_records_rejected_total counter\n"
+	    "cardd_records_rejected_total %llu\n# HELP cardd_sync_lag_seconds "
+	    "How far the applied changes trail the stream's last entry.\n"
+	    "# TYPE cardd_sync_lag_seconds gauge\ncardd_sync_lag_seconds %.3f\n"
+	    "# TYPE cardd_last_full_sync_age_seconds gauge\n"
+	    "cardd_last_full_sync_age_seconds %.3f\n", g->sync_state,
+	    g->link_up, (unsigned long long)g->full_syncs,
+	    (unsigned long long)g->records_rejected, g->sync_lag,
+	    g->last_full_sync_age);
 	return rc;
 }

@@ -34,11 +34,17 @@ struct stats {
 
 struct stats_gauges {
 	uint64_t	cards;
-	uint64_t	records_invalid;
+	uint64_t	records_invalid;	/* cards answering record_invalid */
+	uint64_t	records_rejected;	/* rejections seen, per revision */
 	double		synced_age;	/* seconds, -1: never synced */
 	int		ready;
 	double		uptime;
 	const char	*source_kind;
+	const char	*sync_state;
+	int		link_up;
+	uint64_t	full_syncs;
+	double		sync_lag;	/* seconds behind the stream's end */
+	double		last_full_sync_age;	/* seconds, -1: never */
 };
 
 /* Add n from the owning thread: a plain load and store, no lock prefix. */

@@ -23,6 +23,16 @@ static const struct {
 	    "      ask cardd; prints the statement and its JWS, one per line\n"
 	    "      options: --at D --birth D --nonce N --region R --permit "
 	    "--verify" },
+	{ "import", redis_io_import_main, "import FILE.csv --redis URL "
+	    "[--prefix card:] [--stream cards:changes]\n"
+	    "      load cards into Redis (pipelined), then ask for a resync" },
+	{ "publish", redis_io_publish_main, "publish --redis URL CARD "
+	    "FIELD=VALUE... [--replace] | --remove CARD | --resync\n"
+	    "      change or remove one card as a writer must (MULTI, HSET/DEL, "
+	    "XADD, EXEC)" },
+	{ "export", export_main, "export (--redis URL | --snapshot FILE) "
+	    "[-o FILE]\n"
+	    "      cards as CSV, normalized as the daemon reads them, sorted" },
 	{ "verify", keys_verify_main, "verify --jwks FILE [--statement FILE] "
 	    "[--jws JWS]\n"
 	    "      check a signed answer (default: the two lines of check on "

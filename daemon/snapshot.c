@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The local snapshot of the index (DESIGN §6), so that a restarted daemon
+ * answers at once, even while Redis is away. Layout, little-endian:
+ *
+ *    0  "CARDSNAP"            8  u32 version (1)     12  u32 0
+ *   16  u64 cards            24  i64 synced_at_ms
+ *   32  u64 cursor ms        40  u64 cursor seq
+ *   48  u64 stream entries up to the cursor         56  char run_id[40]
+ *   96  u64 payload bytes   104  payload: the cards' encoded records
+ *                                (record.c), back to back
+ *  end  16 bytes: XXH3-128 of everything before it
+ *
+ * It is written to a temporary file, flushed, fsynced and renamed over
+ * the old one (then the folder is fsynced), so a crash leaves either the
+ * old snapshot or the new one. Loading checks the size, the checksum and
+ * every record, and refuses the file with a clear error otherwise.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "index.h"
+#include "record.h"
+#include "snapshot.h"
+
+#define SNAP_MAGIC	"CARDSNAP"
+#define SNAP_VERSION	1
+#define SNAP_HEADER	104
+#define SNAP_SUM	16
+
+struct snap_writer {
+	FILE		*fp;
+	XXH3_state_t	*sum;
+	uint64_t	 bytes;
+	int		 failed;
+};
+
+static void	snap_put64(uint8_t *, uint64_t);
+static uint64_t	snap_get64(const uint8_t *);
+static void	snap_write(struct snap_writer *, const void *, size_t);
+static void	snap_write_record(const uint8_t *, void *);
+static size_t	snap_payload_len(const struct index *);
+static void	snap_count_record(const uint8_t *, void *);
+static int	snap_sync_dir(const char *);
+
+/* Store a u64 little-endian. */
+static void
+snap_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Load a u64 little-endian. */
+static uint64_t
+snap_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Write bytes and add them to the checksum. */
+static void
+snap_write(struct snap_writer *w, const void *p, size_t len)
+{
+	if (w->failed || fwrite(p, 1, len, w->fp) != len) {
+		w->failed = 1;
+		return;
+	}
+	XXH3_128bits_update(w->sum, p, len);
+	w->bytes += len;
+}
+
+/* index_foreach callback: write one record. */
+static void
+snap_write_record(const uint8_t *rec, void *arg)
+{
+	snap_write(arg, rec, record_size(rec));
+}
+
+/* index_foreach callback: add one record's size. */
+static void
+snap_count_record(const uint8_t *rec, void *arg)
+{
+	*(size_t *)arg += record_size(rec);
+}
+
+/* Bytes of all records. */
+static size_t
+snap_payload_len(const struct index *idx)
+{
+	size_t n = 0;
+
+	index_foreach(idx, snap_count_record, &n);
+	return n;
+}
+
+/* fsync the folder holding path, so the rename is durable. */
+static int
+snap_sync_dir(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, rc;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Write the snapshot atomically. The caller keeps idx from changing. */
+int
+snapshot_save(const char *path, const struct index *idx,
+    const struct snapshot_meta *m, char *err, size_t errlen)
+{
+	struct snap_writer w = { 0 };
+	uint8_t head[SNAP_HEADER] = { 0 }, sum[SNAP_SUM];
+	XXH128_canonical_t canon;
+	char tmp[PATH_MAX];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (w.fp = fdopen(fd, "w")) == NULL ||
+	    (w.sum = XXH3_createState()) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	XXH3_128bits_reset(w.sum);
+	memcpy(head, SNAP_MAGIC, 8);
+	head[8] = SNAP_VERSION;
+	snap_put64(head + 16, index_count(idx));
+	snap_put64(head + 24, (uint64_t)m->synced_at_ms);
+	snap_put64(head + 32, m->cursor_ms);
+	snap_put64(head + 40, m->cursor_seq);
+	snap_put64(head + 48, m->cursor_count);
+	memcpy(head + 56, m->run_id, strnlen(m->run_id, 40));
+	snap_put64(head + 96, snap_payload_len(idx));
+	snap_write(&w, head, sizeof(head));
+	index_foreach(idx, snap_write_record, &w);
+	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(w.sum));
+	memcpy(sum, canon.digest, sizeof(sum));
+	if (!w.failed && fwrite(sum, 1, sizeof(sum), w.fp) != sizeof(sum))
+		w.failed = 1;
+	XXH3_freeState(w.sum);
+	if (w.failed || fflush(w.fp) != 0 || fsync(fileno(w.fp)) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fclose(w.fp);
+		unlink(tmp);
+		return -1;
+	}
+	if (fclose(w.fp) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	snap_sync_dir(path);
+	return 0;
+}
+
+/* Build an index from snapshot bytes, checking everything. */
+struct index *
+snapshot_parse(const uint8_t *data, size_t len, uint64_t seed,
+    struct snapshot_meta *m, char *err, size_t errlen)
+{
+	XXH128_canonical_t canon;
+	struct index *idx;
+	const uint8_t *p, *end;
+	uint64_t payload;
+	struct card c;
+
+	if (len < SNAP_HEADER + SNAP_SUM || memcmp(data, SNAP_MAGIC, 8) != 0) {
+		snprintf(err, errlen, "not a cardd snapshot (or truncated)");
+		return NULL;
+	}
+	if (data[8] != SNAP_VERSION || data[9] || data[10] || data[11]) {
+		snprintf(err, errlen, "snapshot version %u is not supported",
+		    (unsigned)data[8]);
+		return NULL;
+	}
+	payload = snap_get64(data + 96);
+	if (payload != len - SNAP_HEADER - SNAP_SUM) {
+		snprintf(err, errlen, "snapshot truncated or extended: "
+		    "%zu bytes, header says %llu", len, (unsigned long long)
+		    (payload + SNAP_HEADER + SNAP_SUM));
+		return NULL;
+	}
+	XXH128_canonicalFromHash(&canon, XXH3_128bits(data, len - SNAP_SUM));
+	if (memcmp(canon.digest, data + len - SNAP_SUM, SNAP_SUM) != 0) {
+		snprintf(err, errlen, "snapshot checksum mismatch (corrupted)");
+		return NULL;
+	}
+	m->count = snap_get64(data + 16);
+	m->invalid = 0;
+	m->synced_at_ms = (int64_t)snap_get64(data + 24);
+	m->cursor_ms = snap_get64(data + 32);
+	m->cursor_seq = snap_get64(data + 40);
+	m->cursor_count = snap_get64(data + 48);
+	memcpy(m->run_id, data + 56, 40);
+	m->run_id[40] = '\0';
+	if ((idx = index_new(m->count < payload ? m->count : payload, seed))
+	    == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (p = data + SNAP_HEADER, end = p + payload; p < end;) {
+		size_t n = record_check_encoding(p, (size_t)(end - p));
+
+		if (n > 0) {
+			record_decode(p, &c);
+			m->invalid += (c.flags & CARD_INVALID) != 0;
+			if (index_put(idx, &c) != 0)
+				n = 0;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "snapshot record at byte %zu is "
+			    "malformed", (size_t)(p - data));
+			index_free(idx);
+			return NULL;
+		}
+		p += n;
+	}
+	if (index_count(idx) != m->count) {
+		snprintf(err, errlen, "snapshot holds %zu cards, header says "
+		    "%llu", index_count(idx), (unsigned long long)m->count);
+		index_free(idx);
+		return NULL;
+	}
+	index_trim(idx);
+	return idx;
+}
+
+/* Load a snapshot file. */
+struct index *
+snapshot_load(const char *path, uint64_t seed, struct snapshot_meta *m,
+    char *err, size_t errlen)
+{
+	struct index *idx;
+	struct stat st;
+	void *map;
+	char why[256];
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		snprintf(err, errlen, "%s: empty snapshot (truncated)", path);
+		return NULL;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	idx = snapshot_parse(map, (size_t)st.st_size, seed, m, why,
+	    sizeof(why));
+	munmap(map, (size_t)st.st_size);
+	if (idx == NULL)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return idx;
+}

@@ -1,0 +1,1038 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Following Redis (DESIGN §2, §6), in a thread of its own with its own
+ * event loop, through hiredis's async API on the libevent adapter. The
+ * workers never wait on Redis: they read the live index, which this
+ * thread replaces whole after a full sync, or changes card by card under
+ * the live write lock.
+ *
+ *   connect ─ AUTH, SELECT, INFO server (run_id)
+ *      │ new Redis (run_id differs) or nothing synced yet
+ *      ▼
+ *   full sync: XINFO STREAM (note the last id) ─ SCAN card:* with
+ *      pipelined HMGETs into a new index ─ swap it in ─ cursor = noted id
+ *      ▼
+ *   follow: XREAD BLOCK from the cursor ─ XINFO STREAM (gap check) ─
+ *      HMGET each changed card ─ apply ─ cursor = last entry ─ repeat
+ *
+ * A gap (stream trimmed past the cursor, stream gone or reset, a
+ * `resync` entry) starts a full sync. Every completed follow round
+ * confirms the index is in step (live_synced). When the link drops, the
+ * thread reconnects with exponential backoff while workers keep answering
+ * from what they have, until max_staleness. HMGET replies come back in
+ * the order asked, so the card numbers they belong to wait in a FIFO.
+ */
+#include <sys/random.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/adapters/libevent.h>
+#include <xxhash.h>
+
+#include "clock.h"
+#include "config.h"
+#include "index.h"
+#include "live.h"
+#include "log.h"
+#include "record.h"
+#include "snapshot.h"
+#include "sync_redis.h"
+
+#define SYNC_SCAN_COUNT		"1000"
+#define SYNC_INFLIGHT		8192	/* HMGETs outstanding in a full sync */
+#define SYNC_XREAD_COUNT	"1000"
+#define SYNC_BLOCK_MS		"1000"
+#define SYNC_BACKOFF_MIN_MS	100
+#define SYNC_BACKOFF_MAX_MS	5000
+#define SYNC_CONNECT_MS		3000
+#define SYNC_SEEN_MAX		(1u << 20)	/* rejections remembered */
+
+enum sync_phase {
+	PHASE_DOWN, PHASE_CONNECTING, PHASE_FULL, PHASE_FOLLOW, PHASE_STOPPED
+};
+
+static const char *const sync_phases[] = {
+	"disconnected", "connecting", "full_sync", "following", "stopped"
+};
+
+struct stream_id {
+	uint64_t	ms;
+	uint64_t	seq;
+};
+
+struct sync_fetch {
+	char		id[STMT_ID_MAX];
+	uint8_t		len;
+};
+
+struct sync_state {
+	struct event_base	*base;
+	pthread_t		 thread;
+	redisAsyncContext	*ac;
+	struct event		*retry;
+	struct event		*connect_timeout;
+	struct event		*snap_timer;
+	int			 backoff_ms;
+	char			 host[256];
+	int			 port;
+	int			 db;
+	int			 stopping;
+	char			 run_id[41];	/* of the Redis we are in step with */
+	char			 new_run_id[41];
+	struct stream_id	 cursor;	/* last change applied */
+	uint64_t		 consumed;	/* entries up to the cursor */
+	int			 have_cursor;
+	struct stream_id	 noted;		/* full sync: stream end at start */
+	uint64_t		 noted_count;	/* entries-added at that point */
+	uint64_t		 read;		/* follow: entries in this round */
+	struct stream_id	 next;		/* follow: last entry read */
+	struct stream_id	 before;	/* follow: cursor before XREAD */
+	int			 resync;	/* a resync entry was read */
+	int			 caught_up;	/* XREAD may block */
+	struct sync_fetch	*fifo;
+	size_t			 fifo_head;
+	size_t			 fifo_len;
+	size_t			 inflight;
+	struct index		*building;
+	char			 scan_cursor[32];
+	int			 scan_done;
+	int			 scan_waiting;
+	int64_t			 full_t0;
+	int			 dirty;		/* changed since the snapshot */
+	uint64_t		*seen;		/* (card, rev) rejections logged */
+	size_t			 nseen;
+	_Atomic int		 phase;
+	_Atomic uint64_t	 full_syncs;
+	_Atomic uint64_t	 rejected;
+	_Atomic uint64_t	 invalid;
+	_Atomic int64_t		 lag_ms;
+	_Atomic int64_t		 last_full_ms;
+};
+
+static struct sync_state sy;
+
+static void	*sync_main(void *);
+static void	sync_connect(evutil_socket_t, short, void *);
+static void	sync_retry(void);
+static void	sync_abandon(void);
+static void	sync_drop(const char *);
+static void	sync_on_connect(const redisAsyncContext *, int);
+static void	sync_on_disconnect(const redisAsyncContext *, int);
+static void	sync_on_connect_timeout(evutil_socket_t, short, void *);
+static void	sync_on_setup(redisAsyncContext *, void *, void *);
+static void	sync_on_info(redisAsyncContext *, void *, void *);
+static void	sync_full_begin(void);
+static void	sync_on_full_xinfo(redisAsyncContext *, void *, void *);
+static void	sync_scan_next(void);
+static void	sync_on_scan(redisAsyncContext *, void *, void *);
+static void	sync_fetch(const char *, size_t);
+static void	sync_on_fetch(redisAsyncContext *, void *, void *);
+static int	sync_card(const redisReply *, const struct sync_fetch *,
+		    struct card *);
+static void	sync_full_finish(void);
+static void	sync_follow(void);
+static void	sync_on_xread(redisAsyncContext *, void *, void *);
+static const char *sync_gap(const redisReply *, struct stream_id *);
+static void	sync_on_follow_xinfo(redisAsyncContext *, void *, void *);
+static void	sync_apply(const struct card *, int gone, const char *,
+		    size_t);
+static void	sync_compact(void);
+static void	sync_follow_done(void);
+static void	sync_on_snap_timer(evutil_socket_t, short, void *);
+static void	sync_snapshot(void);
+static void	sync_note_reject(const struct card *);
+static int	sync_stream_id(const char *, size_t, struct stream_id *);
+static int	sync_id_cmp(const struct stream_id *, const struct stream_id *);
+static int	sync_cmd(redisCallbackFn *, void *, int, ...);
+static int	sync_is_error(const redisReply *, const char *);
+static const redisReply *sync_xinfo_get(const redisReply *, const char *);
+
+/* Parse "ms-seq". */
+static int
+sync_stream_id(const char *s, size_t len, struct stream_id *id)
+{
+	char buf[48], *dash, *end;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if ((dash = strchr(buf, '-')) == NULL)
+		return -1;
+	*dash = '\0';
+	id->ms = strtoull(buf, &end, 10);
+	if (*end != '\0' || end == buf)
+		return -1;
+	id->seq = strtoull(dash + 1, &end, 10);
+	return *end != '\0' || end == dash + 1 ? -1 : 0;
+}
+
+/* Order of two stream ids. */
+static int
+sync_id_cmp(const struct stream_id *a, const struct stream_id *b)
+{
+	if (a->ms != b->ms)
+		return a->ms < b->ms ? -1 : 1;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return 0;
+}
+
+/* Send a command of NUL-terminated words (NULL ends the list). */
+static int
+sync_cmd(redisCallbackFn *fn, void *priv, int argc, ...)
+{
+	const char *argv[32];
+	size_t lens[32];
+	va_list ap;
+
+	va_start(ap, argc);
+	for (int i = 0; i < argc && i < 32; i++) {
+		argv[i] = va_arg(ap, const char *);
+		lens[i] = strlen(argv[i]);
+	}
+	va_end(ap);
+	if (sy.ac == NULL)
+		return -1;
+	return redisAsyncCommandArgv(sy.ac, fn, priv, argc, argv, lens) ==
+	    REDIS_OK ? 0 : -1;
+}
+
+/* True for an error reply (starting with prefix, when given). */
+static int
+sync_is_error(const redisReply *r, const char *prefix)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR && (prefix == NULL ||
+	    strncmp(r->str, prefix, strlen(prefix)) == 0);
+}
+
+/* Parse redis://HOST:PORT[/DB] and start the follower thread. */
+int
+sync_redis_start(const char *url, const struct snapshot_meta *from,
+    char *err, size_t errlen)
+{
+	const char *hp = url + 8, *colon, *slash;
+	char *end;
+
+	slash = strchr(hp, '/');
+	colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
+	if (colon != NULL && hp[0] == '[')
+		colon++;
+	if (colon == NULL || (slash != NULL && colon > slash) ||
+	    (size_t)(colon - hp) >= sizeof(sy.host)) {
+		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
+		return -1;
+	}
+	memcpy(sy.host, hp[0] == '[' ? hp + 1 : hp, (size_t)(colon - hp));
+	sy.host[colon - hp - (hp[0] == '[' ? 2 : 0)] = '\0';
+	sy.port = (int)strtol(colon + 1, &end, 10);
+	sy.db = slash != NULL ? (int)strtol(slash + 1, &end, 10) : 0;
+	if (sy.port < 1 || sy.port > 65535 || *end != '\0' || sy.db < 0) {
+		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
+		return -1;
+	}
+	if (from != NULL && from->run_id[0] != '\0') {
+		memcpy(sy.run_id, from->run_id, sizeof(sy.run_id));
+		sy.cursor.ms = from->cursor_ms;
+		sy.cursor.seq = from->cursor_seq;
+		sy.consumed = from->cursor_count;
+		sy.have_cursor = 1;
+	}
+	if (from != NULL)
+		atomic_store(&sy.invalid, from->invalid);
+	sy.fifo = calloc(SYNC_INFLIGHT * 2, sizeof(*sy.fifo));
+	sy.seen = calloc(SYNC_SEEN_MAX, sizeof(*sy.seen));
+	if (sy.fifo == NULL || sy.seen == NULL ||
+	    (sy.base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	sy.retry = evtimer_new(sy.base, sync_connect, NULL);
+	sy.connect_timeout = evtimer_new(sy.base, sync_on_connect_timeout,
+	    NULL);
+	sy.snap_timer = event_new(sy.base, -1, EV_PERSIST, sync_on_snap_timer,
+	    NULL);
+	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
+	if (pthread_create(&sy.thread, NULL, sync_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the Redis thread");
+		return -1;
+	}
+	return 0;
+}
+
+/* The follower thread. */
+static void *
+sync_main(void *arg)
+{
+	struct timeval now = { 0, 0 }, snap = { settings.snapshot_interval, 0 };
+
+	(void)arg;
+	evtimer_add(sy.retry, &now);
+	if (settings.snapshot != NULL)
+		event_add(sy.snap_timer, &snap);
+	event_base_dispatch(sy.base);
+	sy.stopping = 1;
+	if (sy.ac != NULL) {
+		redisAsyncContext *ac = sy.ac;
+
+		sy.ac = NULL;
+		redisAsyncFree(ac);
+	}
+	sync_abandon();
+	if (sy.dirty)
+		sync_snapshot();
+	atomic_store(&sy.phase, PHASE_STOPPED);
+	return NULL;
+}
+
+/* Stop the thread, saving a last snapshot when the index changed. */
+void
+sync_redis_stop(void)
+{
+	if (sy.base == NULL)
+		return;
+	event_base_loopbreak(sy.base);
+	pthread_join(sy.thread, NULL);
+	event_free(sy.retry);
+	event_free(sy.connect_timeout);
+	event_free(sy.snap_timer);
+	event_base_free(sy.base);
+	free(sy.fifo);
+	free(sy.seen);
+	sy.base = NULL;
+}
+
+/* Connect, then AUTH, SELECT and INFO, queued until the link is up. */
+static void
+sync_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { SYNC_CONNECT_MS / 1000, 0 };
+	char db[16];
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	atomic_store(&sy.phase, PHASE_CONNECTING);
+	sy.ac = redisAsyncConnect(sy.host, sy.port);
+	if (sy.ac == NULL || sy.ac->err) {
+		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\"",
+		    sy.host, sy.port, sy.ac ? sy.ac->errstr : "out of memory");
+		if (sy.ac != NULL)
+			redisAsyncFree(sy.ac);
+		sy.ac = NULL;
+		sync_retry();
+		return;
+	}
+	redisLibeventAttach(sy.ac, sy.base);
+	redisAsyncSetConnectCallback(sy.ac, sync_on_connect);
+	redisAsyncSetDisconnectCallback(sy.ac, sync_on_disconnect);
+	evtimer_add(sy.connect_timeout, &tv);
+	if (settings.redis_password != NULL && settings.redis_user != NULL)
+		sync_cmd(sync_on_setup, NULL, 3, "AUTH", settings.redis_user,
+		    settings.redis_password);
+	else if (settings.redis_password != NULL)
+		sync_cmd(sync_on_setup, NULL, 2, "AUTH",
+		    settings.redis_password);
+	snprintf(db, sizeof(db), "%d", sy.db);
+	if (sy.db != 0)
+		sync_cmd(sync_on_setup, NULL, 2, "SELECT", db);
+	sync_cmd(sync_on_info, NULL, 2, "INFO", "server");
+}
+
+/* Try again later, waiting twice as long each time (with jitter). */
+static void
+sync_retry(void)
+{
+	uint32_t jitter = 0;
+	struct timeval tv;
+	int ms;
+
+	if (sy.stopping)
+		return;
+	atomic_store(&sy.phase, PHASE_DOWN);
+	(void)!getrandom(&jitter, sizeof(jitter), 0);
+	ms = sy.backoff_ms + (int)(jitter % (uint32_t)(sy.backoff_ms / 2 + 1));
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = ms % 1000 * 1000;
+	evtimer_add(sy.retry, &tv);
+	if (sy.backoff_ms < SYNC_BACKOFF_MAX_MS)
+		sy.backoff_ms *= 2;
+}
+
+/* Forget a full sync or follow round in progress. */
+static void
+sync_abandon(void)
+{
+	index_free(sy.building);
+	sy.building = NULL;
+	sy.fifo_head = sy.fifo_len = sy.inflight = 0;
+	sy.scan_done = sy.scan_waiting = sy.resync = sy.caught_up = 0;
+}
+
+/* Give up this connection (the disconnect callback retries). */
+static void
+sync_drop(const char *why)
+{
+	log_warn("msg=\"dropping the redis link\" reason=\"%s\"", why);
+	if (sy.ac != NULL)
+		redisAsyncDisconnect(sy.ac);
+}
+
+/* The link is up (or failed to come up). */
+static void
+sync_on_connect(const redisAsyncContext *ac, int status)
+{
+	evtimer_del(sy.connect_timeout);
+	if (ac != sy.ac)
+		return;
+	if (status != REDIS_OK) {
+		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\""
+		    "%s", sy.host, sy.port, ac->errstr, live_index() == NULL ?
+		    " state=\"not ready until the first full sync\"" : "");
+		sy.ac = NULL;	/* hiredis frees it */
+		sync_abandon();
+		sync_retry();
+		return;
+	}
+	log_info("msg=\"redis connected\" host=%s port=%d db=%d", sy.host,
+	    sy.port, sy.db);
+}
+
+/* The link went down: keep answering, reconnect later. */
+static void
+sync_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	(void)status;
+	if (ac != sy.ac)
+		return;
+	sy.ac = NULL;
+	sync_abandon();
+	if (sy.stopping)
+		return;
+	log_warn("msg=\"redis link lost; answering from the index\" error=\"%s\"",
+	    ac->errstr[0] ? ac->errstr : "closed");
+	sync_retry();
+}
+
+/* Connecting took too long. */
+static void
+sync_on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	redisAsyncContext *ac = sy.ac;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (ac == NULL)
+		return;
+	log_warn("msg=\"redis connect timed out\" host=%s port=%d", sy.host,
+	    sy.port);
+	sy.ac = NULL;
+	redisAsyncFree(ac);
+	sync_abandon();
+	sync_retry();
+}
+
+/* AUTH and SELECT must succeed. */
+static void
+sync_on_setup(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r = reply;
+
+	(void)priv;
+	if (ac != sy.ac || r == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_error("msg=\"redis refused the connection setup\" "
+		    "error=\"%s\"", r->str);
+		sync_drop("setup refused");
+	}
+}
+
+/* INFO server: the run_id tells whether this is the Redis we knew. */
+static void
+sync_on_info(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r = reply;
+	const char *p;
+
+	(void)priv;
+	if (ac != sy.ac || r == NULL)
+		return;
+	if (r->type != REDIS_REPLY_STRING ||
+	    (p = strstr(r->str, "run_id:")) == NULL) {
+		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
+		    "INFO gave no run_id");
+		return;
+	}
+	snprintf(sy.new_run_id, sizeof(sy.new_run_id), "%.40s", p + 7);
+	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
+	if (!sy.have_cursor || strcmp(sy.new_run_id, sy.run_id) != 0) {
+		if (sy.have_cursor)
+			log_info("msg=\"redis restarted or replaced; full sync\"");
+		sync_full_begin();
+	} else
+		sync_follow();
+}
+
+/* Full sync, step 1: note where the stream ends now. */
+static void
+sync_full_begin(void)
+{
+	sync_abandon();
+	atomic_store(&sy.phase, PHASE_FULL);
+	sy.full_t0 = clock_now_ms();
+	sync_cmd(sync_on_full_xinfo, NULL, 3, "XINFO", "STREAM",
+	    settings.stream);
+}
+
+/* Find a field of an XINFO STREAM reply (a flat list of pairs). */
+static const redisReply *
+sync_xinfo_get(const redisReply *r, const char *key)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[i]->str, key) == 0)
+			return r->element[i + 1];
+	return NULL;
+}
+
+/* Full sync, step 2: a new index, then SCAN. */
+static void
+sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r = reply, *last, *added;
+	uint64_t seed;
+
+	(void)priv;
+	if (ac != sy.ac || r == NULL)
+		return;
+	memset(&sy.noted, 0, sizeof(sy.noted));
+	if (sync_is_error(r, NULL) && strstr(r->str, "no such key") == NULL) {
+		sync_drop(r->str);
+		return;
+	}
+	sy.noted_count = 0;
+	last = sync_xinfo_get(r, "last-generated-id");
+	added = sync_xinfo_get(r, "entries-added");
+	if (last != NULL && (last->type != REDIS_REPLY_STRING ||
+	    sync_stream_id(last->str, last->len, &sy.noted) != 0 ||
+	    added == NULL || added->type != REDIS_REPLY_INTEGER)) {
+		sync_drop("XINFO STREAM lacks last-generated-id or "
+		    "entries-added (Redis 7 or later is needed)");
+		return;
+	}
+	if (added != NULL)
+		sy.noted_count = (uint64_t)added->integer;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)clock_now_ms();
+	sy.building = index_new(live_count() + 1024, seed);
+	if (sy.building == NULL) {
+		sync_drop("out of memory");
+		return;
+	}
+	atomic_store(&sy.invalid, 0);
+	strcpy(sy.scan_cursor, "0");
+	sync_scan_next();
+}
+
+/* Ask for the next batch of card keys. */
+static void
+sync_scan_next(void)
+{
+	char pattern[300];
+	size_t n = 0;
+
+	for (const char *p = settings.key_prefix; *p && n < 290; p++) {
+		if (strchr("*?[]\\", *p) != NULL)
+			pattern[n++] = '\\';
+		pattern[n++] = *p;
+	}
+	pattern[n++] = '*';
+	pattern[n] = '\0';
+	sync_cmd(sync_on_scan, NULL, 6, "SCAN", sy.scan_cursor, "MATCH",
+	    pattern, "COUNT", SYNC_SCAN_COUNT);
+}
+
+/* A SCAN batch: fetch each card; go on while few are in flight. */
+static void
+sync_on_scan(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r = reply, *keys;
+	size_t plen = strlen(settings.key_prefix);
+
+	(void)priv;
+	if (ac != sy.ac || r == NULL || sy.building == NULL)
+		return;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->len >= sizeof(sy.scan_cursor)) {
+		sync_drop("unexpected SCAN reply");
+		return;
+	}
+	keys = r->element[1];
+	for (size_t i = 0; i < keys->elements; i++) {
+		const redisReply *k = keys->element[i];
+
+		if (k->type == REDIS_REPLY_STRING && k->len > plen)
+			sync_fetch(k->str + plen, k->len - plen);
+	}
+	memcpy(sy.scan_cursor, r->element[0]->str, r->element[0]->len + 1);
+	sy.scan_done = strcmp(sy.scan_cursor, "0") == 0;
+	if (sy.scan_done && sy.inflight == 0)
+		sync_full_finish();
+	else if (!sy.scan_done && sy.inflight < SYNC_INFLIGHT)
+		sync_scan_next();
+	else if (!sy.scan_done)
+		sy.scan_waiting = 1;
+}
+
+/*
+ * HMGET one card, its number queued in the FIFO. A number that is not in
+ * normal form (6-32 of 0-9A-Z) cannot be a card key: logged, counted.
+ */
+static void
+sync_fetch(const char *id, size_t len)
+{
+	static const char *argv[2 + RECORD_NFIELDS];
+	static size_t lens[2 + RECORD_NFIELDS];
+	struct sync_fetch *f;
+	char key[512], tag[17];
+	int n;
+
+	if (sy.fifo_len == SYNC_INFLIGHT * 2) {
+		sync_drop("too many fetches in flight");
+		return;
+	}
+	if ((n = record_id_normalize(id, len, key)) < 0 ||
+	    memcmp(key, id, len) != 0) {
+		log_warn("msg=\"key is not a card number in normal form; "
+		    "skipped\" card=%s", log_id_tag(id, len, tag));
+		atomic_fetch_add(&sy.rejected, 1);
+		return;
+	}
+	f = &sy.fifo[(sy.fifo_head + sy.fifo_len++) % (SYNC_INFLIGHT * 2)];
+	memcpy(f->id, id, len);
+	f->len = (uint8_t)len;
+	snprintf(key, sizeof(key), "%s%.*s", settings.key_prefix, (int)len, id);
+	argv[0] = "HMGET";
+	argv[1] = key;
+	lens[0] = 5;
+	lens[1] = strlen(key);
+	for (int i = 0; i < RECORD_NFIELDS; i++) {
+		argv[2 + i] = record_field_name(i);
+		lens[2 + i] = strlen(argv[2 + i]);
+	}
+	sy.inflight++;
+	redisAsyncCommandArgv(sy.ac, sync_on_fetch, NULL, 2 + RECORD_NFIELDS,
+	    argv, lens);
+}
+
+/*
+ * A card from its HMGET reply. Returns 1 for a card, 0 when the key is
+ * gone (every field nil). A key that is not a hash answers
+ * record_invalid rather than vanish.
+ */
+static int
+sync_card(const redisReply *r, const struct sync_fetch *f, struct card *c)
+{
+	struct record_value v[RECORD_NFIELDS];
+	int any = 0;
+
+	memset(v, 0, sizeof(v));
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == RECORD_NFIELDS) {
+		for (int i = 0; i < RECORD_NFIELDS; i++) {
+			const redisReply *e = r->element[i];
+
+			if (e->type != REDIS_REPLY_STRING)
+				continue;
+			v[i].p = e->str;
+			v[i].len = e->len;
+			any = 1;
+		}
+		if (!any)
+			return 0;
+		record_build(c, f->id, f->len, v);
+	} else {
+		memset(c, 0, sizeof(*c) - sizeof(c->xregion));
+		record_invalid(c, f->id, f->len, "key is not a hash");
+	}
+	if (c->flags & CARD_INVALID)
+		sync_note_reject(c);
+	return 1;
+}
+
+/* Log and count a rejected record once per (card, revision). */
+static void
+sync_note_reject(const struct card *c)
+{
+	uint64_t h = XXH3_64bits(c->id, c->id_len) ^
+	    (c->rev * 0x9e3779b97f4a7c15ull), *slot;
+	char tag[17];
+	size_t i;
+
+	h |= 1;		/* 0 marks an empty slot */
+	for (i = h % SYNC_SEEN_MAX; sy.seen[i] != 0 && sy.seen[i] != h;
+	    i = (i + 1) % SYNC_SEEN_MAX)
+		;
+	slot = &sy.seen[i];
+	if (*slot == h)
+		return;
+	if (sy.nseen < SYNC_SEEN_MAX / 2) {
+		*slot = h;
+		sy.nseen++;
+	}
+	atomic_fetch_add(&sy.rejected, 1);
+	log_warn("msg=\"record rejected; the card answers record_invalid\" "
+	    "card=%s rev=%llu problem=\"%s\"", log_id_tag(c->id, c->id_len,
+	    tag), (unsigned long long)c->rev, c->why ? c->why : "invalid");
+}
+
+/* An HMGET reply, for a full sync or a follow round. */
+static void
+sync_on_fetch(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r = reply;
+	struct sync_fetch *f;
+	struct card c;
+	int have;
+
+	(void)priv;
+	if (ac != sy.ac || r == NULL || sy.fifo_len == 0)
+		return;
+	f = &sy.fifo[sy.fifo_head];
+	sy.fifo_head = (sy.fifo_head + 1) % (SYNC_INFLIGHT * 2);
+	sy.fifo_len--;
+	sy.inflight--;
+	have = sync_card(r, f, &c);
+	if (sy.building != NULL) {
+		if (have && index_put(sy.building, &c) != 0) {
+			sync_drop("out of memory");
+			return;
+		}
+		if (have && (c.flags & CARD_INVALID))
+			atomic_fetch_add(&sy.invalid, 1);
+		if (sy.scan_waiting && sy.inflight < SYNC_INFLIGHT / 2) {
+			sy.scan_waiting = 0;
+			sync_scan_next();
+		} else if (sy.scan_done && sy.inflight == 0)
+			sync_full_finish();
+		return;
+	}
+	sync_apply(&c, !have, f->id, f->len);
+	if (sy.inflight == 0)
+		sync_follow_done();
+}
+
+/* Full sync, last step: swap the new index in and follow the stream. */
+static void
+sync_full_finish(void)
+{
+	struct index *idx = sy.building, *old;
+	size_t n;
+
+	sy.building = NULL;
+	index_trim(idx);
+	n = index_count(idx);
+	old = live_set_index(idx);
+	live_set_count(n);
+	live_synced(clock_now_ms());
+	index_free(old);
+	sy.cursor = sy.noted;
+	sy.consumed = sy.noted_count;
+	sy.have_cursor = 1;
+	memcpy(sy.run_id, sy.new_run_id, sizeof(sy.run_id));
+	atomic_fetch_add(&sy.full_syncs, 1);
+	atomic_store(&sy.last_full_ms, clock_now_ms());
+	log_info("msg=\"full sync done\" cards=%zu invalid=%llu ms=%lld "
+	    "stream_id=%llu-%llu", n, (unsigned long long)atomic_load(
+	    &sy.invalid), (long long)(clock_now_ms() - sy.full_t0),
+	    (unsigned long long)sy.cursor.ms, (unsigned long long)sy.cursor.seq);
+	sy.dirty = 1;
+	sync_snapshot();
+	sync_follow();
+}
+
+/* Follow: wait for changes after the cursor (at most a second). */
+static void
+sync_follow(void)
+{
+	char id[48];
+
+	atomic_store(&sy.phase, PHASE_FOLLOW);
+	sy.before = sy.next = sy.cursor;
+	sy.read = 0;
+	sy.resync = 0;
+	snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)sy.cursor.ms,
+	    (unsigned long long)sy.cursor.seq);
+	/* The first round after a (re)connect or a full sync must not wait:
+	 * it confirms the index, or catches up, at once. */
+	if (sy.caught_up)
+		sync_cmd(sync_on_xread, NULL, 8, "XREAD", "COUNT",
+		    SYNC_XREAD_COUNT, "BLOCK", SYNC_BLOCK_MS, "STREAMS",
+		    settings.stream, id);
+	else
+		sync_cmd(sync_on_xread, NULL, 6, "XREAD", "COUNT",
+		    SYNC_XREAD_COUNT, "STREAMS", settings.stream, id);
+	sy.caught_up = 1;
+}
+
+/* Changes (or none within the block time): queue them, check for gaps. */
+static void
+sync_on_xread(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r = reply, *entries;
+	char id[STMT_ID_MAX];
+
+	(void)priv;
+	if (ac != sy.ac || r == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements == 2) {
+		entries = r->element[0]->element[1];
+		for (size_t i = 0; i < entries->elements; i++) {
+			const redisReply *e = entries->element[i], *kv;
+
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+			    sync_stream_id(e->element[0]->str,
+			    e->element[0]->len, &sy.next) != 0)
+				continue;
+			sy.read++;
+			kv = e->element[1];
+			for (size_t k = 0; kv->type == REDIS_REPLY_ARRAY &&
+			    k + 1 < kv->elements; k += 2) {
+				const redisReply *f = kv->element[k],
+				    *v = kv->element[k + 1];
+
+				if (f->type != REDIS_REPLY_STRING ||
+				    v->type != REDIS_REPLY_STRING)
+					continue;
+				if (strcmp(f->str, "resync") == 0)
+					sy.resync = 1;
+				else if (strcmp(f->str, "card") != 0)
+					continue;
+				else if (record_id_normalize(v->str, v->len,
+				    id) < 0)
+					log_warn("msg=\"change entry with a bad "
+					    "card number ignored\"");
+				else if (sy.fifo_len < SYNC_INFLIGHT * 2) {
+					struct sync_fetch *q = &sy.fifo[
+					    (sy.fifo_head + sy.fifo_len++) %
+					    (SYNC_INFLIGHT * 2)];
+
+					memcpy(q->id, id, v->len);
+					q->len = (uint8_t)v->len;
+				}
+			}
+		}
+	} else if (r->type != REDIS_REPLY_NIL) {
+		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected XREAD reply");
+		return;
+	}
+	sync_cmd(sync_on_follow_xinfo, NULL, 3, "XINFO", "STREAM",
+	    settings.stream);
+}
+
+/*
+ * After XREAD: is every entry after our old cursor either read or still
+ * there? Redis 7 counts the entries ever added (entries-added); the
+ * stream holds the last `length` of them. If the first one it holds
+ * comes after the last one we had consumed, entries we never read were
+ * trimmed. A deletion after our cursor (max-deleted-entry-id), a stream
+ * that is gone, or one younger than our cursor (Redis emptied, stream
+ * recreated) are gaps too. Any gap, or a `resync` entry, means a full
+ * sync; otherwise fetch the cards the entries named.
+ */
+static const char *
+sync_gap(const redisReply *r, struct stream_id *last)
+{
+	const redisReply *l = sync_xinfo_get(r, "last-generated-id"),
+	    *del = sync_xinfo_get(r, "max-deleted-entry-id"),
+	    *added = sync_xinfo_get(r, "entries-added"),
+	    *len = sync_xinfo_get(r, "length");
+	static const struct stream_id zero = { 0, 0 };
+	struct stream_id d = { 0, 0 };
+
+	if (sync_is_error(r, NULL))
+		return sync_id_cmp(&sy.before, &zero) != 0 || sy.consumed ?
+		    "the stream is gone" : NULL;
+	if (l == NULL || l->type != REDIS_REPLY_STRING ||
+	    sync_stream_id(l->str, l->len, last) != 0 || added == NULL ||
+	    added->type != REDIS_REPLY_INTEGER || len == NULL ||
+	    len->type != REDIS_REPLY_INTEGER)
+		return "XINFO STREAM lacks the Redis 7 fields";
+	if (sync_id_cmp(last, &sy.before) < 0 ||
+	    (uint64_t)added->integer < sy.consumed)
+		return "the stream is younger than our cursor";
+	if ((uint64_t)(added->integer - len->integer) > sy.consumed)
+		return "entries after our cursor were trimmed";
+	if (del != NULL && del->type == REDIS_REPLY_STRING &&
+	    sync_stream_id(del->str, del->len, &d) == 0 &&
+	    sync_id_cmp(&d, &sy.before) > 0)
+		return "entries after our cursor were deleted";
+	return NULL;
+}
+
+/* The XINFO after an XREAD: gap check, then fetch the changed cards. */
+static void
+sync_on_follow_xinfo(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct stream_id last = { 0, 0 };
+	const char *gap;
+	size_t n;
+
+	(void)priv;
+	if (ac != sy.ac || reply == NULL)
+		return;
+	gap = sync_gap(reply, &last);
+	if (gap != NULL || sy.resync) {
+		log_info("msg=\"full sync needed\" reason=\"%s\"",
+		    gap ? gap : "resync entry");
+		sync_full_begin();
+		return;
+	}
+	atomic_store(&sy.lag_ms, (int64_t)(last.ms > sy.next.ms ?
+	    last.ms - sy.next.ms : 0));
+	if (sy.fifo_len == 0) {
+		sync_follow_done();
+		return;
+	}
+	n = sy.fifo_len;
+	sy.fifo_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sync_fetch q = sy.fifo[(sy.fifo_head + i) %
+		    (SYNC_INFLIGHT * 2)];
+
+		sync_fetch(q.id, q.len);
+	}
+}
+
+/* Apply one changed card to the live index. */
+static void
+sync_apply(const struct card *c, int gone, const char *id, size_t len)
+{
+	struct index *idx = live_index();
+	const uint8_t *old;
+	struct card prev;
+	int rc;
+
+	if (idx == NULL)
+		return;
+	old = index_get(idx, id, len);
+	if (old != NULL) {
+		record_decode(old, &prev);
+		if (prev.flags & CARD_INVALID)
+			atomic_fetch_sub(&sy.invalid, 1);
+	}
+	live_write_begin();
+	rc = gone ? (old != NULL ? index_del(idx, id, len) : 0) :
+	    index_put(idx, c);
+	live_write_end();
+	if (rc != 0)
+		log_error("msg=\"cannot apply a change (out of memory)\"");
+	if (!gone && (c->flags & CARD_INVALID))
+		atomic_fetch_add(&sy.invalid, 1);
+	live_set_count(index_count(idx));
+	sy.dirty = 1;
+}
+
+/*
+ * When replaced records make up most of the arena, copy the live cards
+ * into a fresh index and swap it in. Only this thread changes the live
+ * index, so it may read it without the lock.
+ */
+static void
+sync_compact(void)
+{
+	struct index *idx = live_index(), *fresh;
+	uint64_t seed;
+
+	if (idx == NULL || index_garbage(idx) < (32u << 20) ||
+	    index_garbage(idx) < index_bytes(idx) / 2)
+		return;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)clock_now_ms();
+	if ((fresh = index_copy(idx, seed)) == NULL)
+		return;
+	index_free(live_set_index(fresh));
+	log_info("msg=\"index compacted\" cards=%zu", index_count(fresh));
+}
+
+/* A follow round is complete: the index is in step at the new cursor. */
+static void
+sync_follow_done(void)
+{
+	sy.cursor = sy.next;
+	sy.consumed += sy.read;
+	live_synced(clock_now_ms());
+	sync_compact();
+	sync_follow();
+}
+
+/* Every snapshot_interval: save when something changed. */
+static void
+sync_on_snap_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (sy.dirty)
+		sync_snapshot();
+}
+
+/* Save the live index (only this thread changes it). */
+static void
+sync_snapshot(void)
+{
+	struct snapshot_meta m = { 0 };
+	struct index *idx = live_index();
+	char err[512];
+	int64_t t0 = clock_now_ms();
+
+	if (settings.snapshot == NULL || idx == NULL || !sy.have_cursor)
+		return;
+	m.synced_at_ms = live_synced_at();
+	m.cursor_ms = sy.cursor.ms;
+	m.cursor_seq = sy.cursor.seq;
+	m.cursor_count = sy.consumed;
+	memcpy(m.run_id, sy.run_id, sizeof(m.run_id));
+	if (snapshot_save(settings.snapshot, idx, &m, err, sizeof(err)) != 0) {
+		log_error("msg=\"cannot save the snapshot\" error=\"%s\"", err);
+		return;
+	}
+	sy.dirty = 0;
+	log_info("msg=\"snapshot saved\" path=\"%s\" cards=%zu ms=%lld",
+	    settings.snapshot, index_count(idx),
+	    (long long)(clock_now_ms() - t0));
+}
+
+/* The follower's figures for /metrics and INFO. */
+void
+sync_redis_gauges(struct stats_gauges *g)
+{
+	int64_t last = atomic_load(&sy.last_full_ms);
+
+	g->sync_state = sync_phases[atomic_load(&sy.phase)];
+	g->link_up = atomic_load(&sy.phase) == PHASE_FOLLOW ||
+	    atomic_load(&sy.phase) == PHASE_FULL;
+	g->full_syncs = atomic_load(&sy.full_syncs);
+	g->records_rejected = atomic_load(&sy.rejected);
+	g->records_invalid = atomic_load(&sy.invalid);
+	g->sync_lag = (double)atomic_load(&sy.lag_ms) / 1000.0;
+	g->last_full_sync_age = last ? (double)(clock_now_ms() - last) /
+	    1000.0 : -1;
+}

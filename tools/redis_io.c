@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cardctl import and publish: the writer's side of DESIGN §2. import
+ * loads a CSV into Redis as one hash per card, pipelined, and ends with a
+ * `resync 1` entry so every daemon re-reads; publish changes or removes
+ * one card and announces it in the same transaction (MULTI, HSET or DEL,
+ * XADD, EXEC). The password comes from $REDISCLI_AUTH, as for redis-cli,
+ * never from the command line.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cardctl.h"
+#include "csv.h"
+
+#define IO_PIPELINE	1000
+#define IO_MAX_FIELDS	64
+#define IO_MAX_LINE	65536
+
+static int	io_check(redisReply *, const char *);
+static int	io_drain(redisContext *, size_t *);
+static void	io_progress(size_t, size_t, int);
+static int	io_import_rows(redisContext *, const struct redis_target *,
+		    const char *, size_t);
+static int	io_upper(const char *, size_t, char *);
+
+/*
+ * The arguments shared by import, publish and export: --redis URL,
+ * --prefix, --stream, --user, -o FILE, --snapshot FILE, and flags; the
+ * rest are positional.
+ */
+int
+redis_target_args(int argc, char **argv, struct redis_target *t)
+{
+	static const struct { const char *name; size_t off; } opts[] = {
+		{ "--redis", offsetof(struct redis_target, url) },
+		{ "--prefix", offsetof(struct redis_target, prefix) },
+		{ "--stream", offsetof(struct redis_target, stream) },
+		{ "--user", offsetof(struct redis_target, user) },
+		{ "-o", offsetof(struct redis_target, out) },
+		{ "--snapshot", offsetof(struct redis_target, snapshot) },
+	};
+	size_t k;
+
+	memset(t, 0, sizeof(*t));
+	t->prefix = "card:";
+	t->stream = "cards:changes";
+	for (int i = 1; i < argc; i++) {
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (strcmp(argv[i], opts[k].name) == 0)
+				break;
+		if (k < sizeof(opts) / sizeof(opts[0]) && i + 1 < argc)
+			*(const char **)((char *)t + opts[k].off) = argv[++i];
+		else if (strcmp(argv[i], "--remove") == 0)
+			t->remove = 1;
+		else if (strcmp(argv[i], "--replace") == 0)
+			t->replace = 1;
+		else if (strcmp(argv[i], "--resync") == 0)
+			t->resync = 1;
+		else if (argv[i][0] == '-' || t->nrest == 64)
+			return -1;
+		else
+			t->rest[t->nrest++] = argv[i];
+	}
+	return t->url == NULL && t->snapshot == NULL ? -1 : 0;
+}
+
+/* Parse redis://HOST:PORT[/DB] and connect (AUTH, SELECT). */
+redisContext *
+redis_io_connect(const struct redis_target *t)
+{
+	struct timeval tv = { 5, 0 };
+	const char *pass = getenv("REDISCLI_AUTH");
+	char host[256], db[16];
+	redisContext *c;
+	redisReply *r;
+	int port, dbn = 0, n = 0;
+
+	if (strncmp(t->url, "redis://", 8) != 0 ||
+	    sscanf(t->url + 8, "%255[^:/]:%d%n", host, &port, &n) < 2 ||
+	    (t->url[8 + n] == '/' && sscanf(t->url + 9 + n, "%d", &dbn) != 1)) {
+		fprintf(stderr, "cardctl: %s: expected redis://HOST:PORT[/DB]\n",
+		    t->url);
+		return NULL;
+	}
+	c = redisConnectWithTimeout(host, port, tv);
+	if (c == NULL || c->err) {
+		fprintf(stderr, "cardctl: %s: %s\n", t->url,
+		    c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	r = pass == NULL ? NULL : t->user ? redisCommand(c, "AUTH %s %s",
+	    t->user, pass) : redisCommand(c, "AUTH %s", pass);
+	if (pass != NULL && io_check(r, "AUTH") != 0) {
+		redisFree(c);
+		return NULL;
+	}
+	snprintf(db, sizeof(db), "%d", dbn);
+	if (dbn != 0 && io_check(redisCommand(c, "SELECT %s", db),
+	    "SELECT") != 0) {
+		redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Complain about an error reply; frees it. */
+static int
+io_check(redisReply *r, const char *what)
+{
+	int rc = r == NULL || r->type == REDIS_REPLY_ERROR ? -1 : 0;
+
+	if (rc != 0)
+		fprintf(stderr, "cardctl: %s: %s\n", what, r ? r->str :
+		    "no reply from redis");
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Read the replies of every pipelined command. */
+static int
+io_drain(redisContext *c, size_t *pending)
+{
+	void *r;
+	int rc = 0;
+
+	for (; *pending > 0; (*pending)--) {
+		if (redisGetReply(c, &r) != REDIS_OK) {
+			fprintf(stderr, "cardctl: redis: %s\n", c->errstr);
+			return -1;
+		}
+		if (io_check(r, "import") != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* A progress bar on a terminal. */
+static void
+io_progress(size_t done, size_t total, int last)
+{
+	static int shown = -1;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (!isatty(STDERR_FILENO) || (pct == shown && !last))
+		return;
+	shown = pct;
+	fprintf(stderr, "\rimport [%-50.*s] %3d%%%s", pct / 2,
+	    "##################################################", pct,
+	    last ? "\n" : "");
+}
+
+/* Uppercase a card number for its key; -1 when it cannot be one. */
+static int
+io_upper(const char *in, size_t len, char *out)
+{
+	if (len < 6 || len > 32)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char ch = in[i];
+
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 32);
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z')))
+			return -1;
+		out[i] = ch;
+	}
+	return 0;
+}
+
+/* One DEL and HSET per CSV line, pipelined. */
+static int
+io_import_rows(redisContext *c, const struct redis_target *t,
+    const char *data, size_t len)
+{
+	struct csv_field head[IO_MAX_FIELDS], f[IO_MAX_FIELDS];
+	const char *argv[2 + 2 * IO_MAX_FIELDS], *err;
+	size_t lens[2 + 2 * IO_MAX_FIELDS], nh, n, at, pending = 0, cards = 0;
+	char *hs = malloc(IO_MAX_LINE), *scratch = malloc(IO_MAX_LINE);
+	char key[300];
+	ssize_t r;
+	int col = -1, rc = 0, line = 1;
+
+	r = hs && scratch ? csv_parse_record(data, len, 1, head,
+	    IO_MAX_FIELDS, &nh, hs, &err) : -1;
+	for (size_t i = 0; r > 0 && i < nh; i++)
+		if (head[i].len == 4 && memcmp(head[i].p, "card", 4) == 0)
+			col = (int)i;
+	if (r <= 0 || col < 0) {
+		fprintf(stderr, "cardctl import: the header names no card "
+		    "column\n");
+		free(hs);
+		free(scratch);
+		return -1;
+	}
+	for (at = (size_t)r; at < len && rc == 0; at += (size_t)r) {
+		size_t argc = 2, klen = strlen(t->prefix);
+
+		line++;
+		r = csv_parse_record(data + at, len - at, 1, f, IO_MAX_FIELDS,
+		    &n, scratch, &err);
+		if (r < 0 || (size_t)col >= n || f[col].len > 32 ||
+		    io_upper(f[col].p, f[col].len, key + klen) != 0) {
+			if (!(r > 0 && n == 1 && f[0].len == 0))
+				fprintf(stderr, "cardctl import: line %d "
+				    "skipped: %s\n", line, r < 0 ? err :
+				    "no usable card number");
+			if (r < 0)
+				r = csv_skip_line(data + at, len - at);
+			continue;
+		}
+		memcpy(key, t->prefix, klen);
+		argv[0] = "HSET";
+		argv[1] = key;
+		lens[0] = 4;
+		lens[1] = klen + f[col].len;
+		for (size_t i = 0; i < n && i < nh; i++) {
+			if ((int)i == col || f[i].len == 0)
+				continue;
+			argv[argc] = head[i].p;
+			lens[argc++] = head[i].len;
+			argv[argc] = f[i].p;
+			lens[argc++] = f[i].len;
+		}
+		redisAppendCommand(c, "DEL %b", key, lens[1]);
+		pending++;
+		if (argc > 2) {
+			redisAppendCommandArgv(c, (int)argc, argv, lens);
+			pending++;
+		}
+		cards++;
+		if (pending >= IO_PIPELINE) {
+			rc = io_drain(c, &pending);
+			io_progress(at, len, 0);
+		}
+	}
+	if (rc == 0)
+		rc = io_drain(c, &pending);
+	io_progress(len, len, 1);
+	free(hs);
+	free(scratch);
+	if (rc == 0)
+		fprintf(stderr, "cardctl import: %zu cards\n", cards);
+	return rc;
+}
+
+/* cardctl import FILE.csv --redis URL [--prefix P] [--stream S] */
+int
+redis_io_import_main(int argc, char **argv)
+{
+	struct redis_target t;
+	redisContext *c;
+	struct stat st;
+	void *map;
+	int fd, rc;
+
+	if (redis_target_args(argc, argv, &t) != 0 || t.nrest != 1) {
+		fprintf(stderr, "usage: cardctl import FILE.csv --redis URL "
+		    "[--prefix card:] [--stream cards:changes] [--user U]\n");
+		return CARDCTL_USAGE;
+	}
+	if ((fd = open(t.rest[0], O_RDONLY)) < 0 || fstat(fd, &st) != 0 ||
+	    st.st_size == 0 || (map = mmap(NULL, (size_t)st.st_size,
+	    PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		fprintf(stderr, "cardctl import: cannot read %s\n", t.rest[0]);
+		return CARDCTL_USAGE;
+	}
+	close(fd);
+	if ((c = redis_io_connect(&t)) == NULL) {
+		munmap(map, (size_t)st.st_size);
+		return CARDCTL_USAGE;
+	}
+	rc = io_import_rows(c, &t, map, (size_t)st.st_size);
+	munmap(map, (size_t)st.st_size);
+	if (rc == 0)
+		rc = io_check(redisCommand(c, "XADD %s * resync 1", t.stream),
+		    "XADD resync");
+	redisFree(c);
+	return rc == 0 ? CARDCTL_OK : CARDCTL_USAGE;
+}
+
+/*
+ * cardctl publish --redis URL CARD field=value ... [--replace]
+ * cardctl publish --redis URL --remove CARD
+ * cardctl publish --redis URL --resync
+ */
+int
+redis_io_publish_main(int argc, char **argv)
+{
+	struct redis_target t;
+	const char *av[2 + 2 * IO_MAX_FIELDS];
+	size_t lens[2 + 2 * IO_MAX_FIELDS], ac = 2;
+	char key[300], id[33];
+	redisContext *c;
+	redisReply *r;
+	int rc;
+
+	if (redis_target_args(argc, argv, &t) != 0 || (t.resync ? t.nrest != 0 :
+	    t.nrest < 1 || (t.remove && t.nrest != 1) ||
+	    (!t.remove && t.nrest < 2)) || t.nrest > IO_MAX_FIELDS ||
+	    (t.nrest > 0 && (strlen(t.rest[0]) > 32 ||
+	    io_upper(t.rest[0], strlen(t.rest[0]), id) != 0))) {
+		fprintf(stderr, "usage: cardctl publish --redis URL CARD "
+		    "FIELD=VALUE... [--replace]\n       cardctl publish --redis "
+		    "URL --remove CARD\n       cardctl publish --redis URL "
+		    "--resync\n");
+		return CARDCTL_USAGE;
+	}
+	if ((c = redis_io_connect(&t)) == NULL)
+		return CARDCTL_USAGE;
+	if (t.resync) {
+		rc = io_check(redisCommand(c, "XADD %s * resync 1", t.stream),
+		    "XADD");
+		redisFree(c);
+		return rc == 0 ? CARDCTL_OK : CARDCTL_USAGE;
+	}
+	id[strlen(t.rest[0])] = '\0';
+	snprintf(key, sizeof(key), "%s%s", t.prefix, id);
+	av[0] = "HSET";
+	av[1] = key;
+	lens[0] = 4;
+	lens[1] = strlen(key);
+	for (int i = 1; i < t.nrest; i++) {
+		const char *eq = strchr(t.rest[i], '=');
+
+		if (eq == NULL || eq == t.rest[i]) {
+			fprintf(stderr, "cardctl publish: expected FIELD=VALUE, "
+			    "got '%s'\n", t.rest[i]);
+			redisFree(c);
+			return CARDCTL_USAGE;
+		}
+		av[ac] = t.rest[i];
+		lens[ac++] = (size_t)(eq - t.rest[i]);
+		av[ac] = eq + 1;
+		lens[ac++] = strlen(eq + 1);
+	}
+	redisAppendCommand(c, "MULTI");
+	if (t.remove || t.replace)
+		redisAppendCommand(c, "DEL %s", key);
+	if (!t.remove)
+		redisAppendCommandArgv(c, (int)ac, av, lens);
+	redisAppendCommand(c, "XADD %s * card %s", t.stream, id);
+	redisAppendCommand(c, "EXEC");
+	rc = 0;
+	for (int i = 0, n = 3 + (t.remove || t.replace) + !t.remove; i < n;
+	    i++) {
+		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+			fprintf(stderr, "cardctl publish: %s\n", c->errstr);
+			rc = -1;
+			break;
+		}
+		for (size_t k = 0; i == n - 1 && r->type == REDIS_REPLY_ARRAY &&
+		    k < r->elements; k++)
+			if (r->element[k]->type == REDIS_REPLY_ERROR) {
+				fprintf(stderr, "cardctl publish: %s\n",
+				    r->element[k]->str);
+				rc = -1;
+			}
+		rc |= io_check(r, "publish");
+	}
+	redisFree(c);
+	return rc == 0 ? CARDCTL_OK : CARDCTL_USAGE;
+}
