@@ -509,13 +509,31 @@ record_check_encoding(const uint8_t *in, size_t len)
 #undef RECORD_NEED
 }
 
-/* Encoded length of a record. */
+/* Encoded length of a record, without decoding its values. */
 size_t
 record_size(const uint8_t *in)
 {
-	struct card c;
+	const uint8_t *p = in + 2 + in[1];
+	size_t dlen = in[0] & RECORD_WIDE ? 4 : 2, n;
+	unsigned enrolled = 0;
 
-	return record_decode(in, &c);
+	p += 1 + p[0];
+	if (!(in[0] & CARD_INVALID)) {
+		enrolled = p[1];
+		p += 2;
+	}
+	while (*p++ & 0x80)
+		;
+	if (in[0] & CARD_INVALID)
+		return (size_t)(p - in) + (in[0] & CARD_HAS_BIRTH ? dlen : 0);
+	p += 3 + 3 * dlen + 2 * dlen * (size_t)__builtin_popcount(enrolled);
+	if (!(in[0] & RECORD_HAS_XREGION))
+		return (size_t)(p - in);
+	n = p[0] & 0x7f;
+	if (p[0] & 0x80)
+		n |= (size_t)p[1] << 7;
+	p += p[0] & 0x80 ? 2 : 1;
+	return (size_t)(p - in) + 3 * n;
 }
 
 /* The card number of an encoded record. */

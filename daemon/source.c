@@ -134,6 +134,7 @@ source_snapshot(struct snapshot_meta *m)
 {
 	struct index *idx;
 	char err[512];
+	int64_t t0 = clock_now_ms();
 
 	if (settings.snapshot == NULL)
 		return 0;
@@ -152,8 +153,9 @@ source_snapshot(struct snapshot_meta *m)
 	live_set_count(index_count(idx));
 	live_synced(m->synced_at_ms);
 	log_info("msg=\"serving from the snapshot\" path=\"%s\" cards=%zu "
-	    "age_s=%.1f", settings.snapshot, index_count(idx),
-	    (double)(clock_now_ms() - m->synced_at_ms) / 1000.0);
+	    "age_s=%.1f ms=%lld", settings.snapshot, index_count(idx),
+	    (double)(clock_now_ms() - m->synced_at_ms) / 1000.0,
+	    (long long)(clock_now_ms() - t0));
 	return 1;
 }
 

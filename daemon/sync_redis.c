@@ -48,7 +48,7 @@
 #include "sync_redis.h"
 
 #define SYNC_SCAN_COUNT		"1000"
-#define SYNC_INFLIGHT		8192	/* HMGETs outstanding in a full sync */
+#define SYNC_INFLIGHT		16384	/* HMGETs outstanding in a full sync */
 #define SYNC_XREAD_COUNT	"1000"
 #define SYNC_BLOCK_MS		"1000"
 #define SYNC_BACKOFF_MIN_MS	100
