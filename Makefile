@@ -56,7 +56,7 @@ deps:
 	@sh tools/deps.sh
 
 unit: $(UNIT_BIN)
-	@for t in $(UNIT_BIN); do $$t || exit 1; done
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
 integration: $(BINS)
 	CARDD_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -t . -v

@@ -258,8 +258,10 @@ source_csv_load(const char *path, uint64_t seed, struct csv_report *rep,
 			close(fd);
 		return NULL;
 	}
-	if (st.st_size == 0)
+	if (st.st_size == 0) {
+		close(fd);
 		return source_csv_parse("", 0, path, seed, rep, err, errlen);
+	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {

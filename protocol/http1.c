@@ -148,7 +148,8 @@ http1_parse_response(const char *buf, size_t len, struct http1_response *r)
 
 	if (len < 13)
 		return HTTP1_PARTIAL;
-	if (memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ')
+	if (memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' ||
+	    p[8] != ' ')
 		return HTTP1_ERROR;
 	r->minor = p[7] - '0';
 	r->status = 0;
@@ -157,6 +158,9 @@ http1_parse_response(const char *buf, size_t len, struct http1_response *r)
 			return HTTP1_ERROR;
 		r->status = r->status * 10 + (*p - '0');
 	}
+	/* RFC 9112 §4: three digits, then SP (and a reason) or the line end. */
+	if (*p != ' ' && *p != '\r' && *p != '\n')
+		return HTTP1_ERROR;
 	while (p < end && *p != '\n')
 		p++;
 	if (p == end)

@@ -122,7 +122,8 @@ static ssize_t
 resp_inline(const char *buf, size_t len, const struct resp_limits *lim,
     struct resp_arg *argv, size_t *argc, char *scratch, const char **err)
 {
-	size_t scan = len < lim->max_inline + 1 ? len : lim->max_inline + 1;
+	/* Room for the line, its CR and the LF we look for. */
+	size_t scan = len < lim->max_inline + 2 ? len : lim->max_inline + 2;
 	const char *nl = memchr(buf, '\n', scan);
 	size_t line;
 
@@ -136,6 +137,10 @@ resp_inline(const char *buf, size_t len, const struct resp_limits *lim,
 	line = (size_t)(nl - buf);
 	if (line > 0 && buf[line - 1] == '\r')
 		line--;
+	if (line > lim->max_inline) {
+		*err = "Protocol error: too big inline request";
+		return RESP_ERROR;
+	}
 	if (resp_split(buf, line, lim, argv, argc, scratch, err) != 0)
 		return RESP_ERROR;
 	return nl - buf + 1;
@@ -263,6 +268,8 @@ resp_parse_reply(const char *buf, size_t len, struct resp_reply *r)
 		}
 		if (len - at < (size_t)n + 2)
 			return RESP_PARTIAL;
+		if (buf[at + (size_t)n] != '\r' || buf[at + (size_t)n + 1] != '\n')
+			return RESP_ERROR;
 		r->type = RESP_BULK;
 		r->p = buf + at;
 		r->len = (size_t)n;
