@@ -18,7 +18,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Iprotocol -Idaemon \
 LDFLAGS += -pthread $(EXTRA)
 LDLIBS  += $(PKG_LIBS)
 
-PROTO  = date b64url stmt jws resp http1 csv
+PROTO  = date b64url stmt jws resp http1 csv merkle
 DAEMON = log config record index live check sign buf clock stats net_tcp \
          worker http resp_cmd answer batch source source_csv snapshot sync_redis
 TOOLS  = cardctl gen client keys redis_io export

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Batch signatures: one Ed25519 JWS over a Merkle tree of statements. */
+#ifndef CARDD_MERKLE_H
+#define CARDD_MERKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jws.h"
+
+#define MERKLE_HASH	32
+#define MERKLE_MAX_PATH	32	/* trees of up to 2^32 leaves */
+#define MERKLE_TREE_SLOTS(n) (2 * (n) + MERKLE_MAX_PATH)
+/* {"typ":"cardd-merkle","v":1,"n":4294967295,"root":"<43>"} */
+#define MERKLE_ROOT_OBJ_MAX 96
+/* H.P.S~index~path */
+#define MERKLE_PROOF_MAX (JWS_HDR_MAX + 1 + B64URL_LEN(MERKLE_ROOT_OBJ_MAX) + \
+			    1 + JWS_SIG_B64_LEN + 12 + \
+			    B64URL_LEN(MERKLE_MAX_PATH * MERKLE_HASH))
+
+struct merkle_proof {
+	const char	*signed_part;	/* H.P, the JWS signing input */
+	size_t		 signed_len;
+	const char	*hdr;		/* H */
+	size_t		 hdr_len;
+	uint8_t		 sig[JWS_SIG_LEN];
+	uint64_t	 n;		/* leaves in the tree (from P) */
+	uint8_t		 root[MERKLE_HASH];	/* from P */
+	uint64_t	 index;
+	uint8_t		 path[MERKLE_MAX_PATH][MERKLE_HASH];
+	size_t		 npath;
+};
+
+void	merkle_leaf(const void *msg, size_t len, uint8_t out[MERKLE_HASH]);
+void	merkle_node(const uint8_t l[MERKLE_HASH], const uint8_t r[MERKLE_HASH],
+	    uint8_t out[MERKLE_HASH]);
+size_t	merkle_build(uint8_t (*tree)[MERKLE_HASH], size_t n);
+size_t	merkle_path(const uint8_t (*tree)[MERKLE_HASH], size_t n, size_t i,
+	    uint8_t (*path)[MERKLE_HASH]);
+int	merkle_verify(const uint8_t leaf[MERKLE_HASH], uint64_t index,
+	    uint64_t n, const uint8_t (*path)[MERKLE_HASH], size_t npath,
+	    const uint8_t root[MERKLE_HASH]);
+size_t	merkle_root_object(const uint8_t root[MERKLE_HASH], uint64_t n,
+	    char *out);
+size_t	merkle_proof_tail(uint64_t index, const uint8_t (*path)[MERKLE_HASH],
+	    size_t npath, char *out);
+int	merkle_is_proof(const char *sig, size_t len);
+int	merkle_proof_parse(const char *sig, size_t len, struct merkle_proof *);
+int	merkle_proof_check(const struct merkle_proof *, const void *msg,
+	    size_t len);
+
+#endif
