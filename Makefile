@@ -20,7 +20,7 @@ LDLIBS  += $(PKG_LIBS)
 
 PROTO  = date b64url stmt jws resp http1 csv merkle
 DAEMON = log config record index live check sign buf clock stats net_tcp \
-         worker http resp_cmd answer batch source source_csv snapshot sync_redis
+         worker http resp_cmd answer batch source source_csv snapshot sync_redis sign_batch
 TOOLS  = cardctl gen client keys redis_io export
 UNIT   = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

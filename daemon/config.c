@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ enum cfg_type { CFG_STRING, CFG_INT, CFG_SIZE, CFG_BOOL, CFG_ENUM };
 struct cfg_key {
 	const char		*name;
 	enum cfg_type		 type;
+	int			 live;		/* SIGHUP applies it */
 	size_t			 off;
 	long			 min, max;
 	const char		*def;		/* NULL: unset */
@@ -47,50 +49,50 @@ static const char	*cfg_check_prefix(const char *);
 
 #define S(f)	offsetof(struct settings, f)
 static const struct cfg_key config_keys[] = {
-	{ "http_listen", CFG_STRING, S(http_listen), 0, 0, "127.0.0.1:8080",
+	{ "http_listen", CFG_STRING, 0, S(http_listen), 0, 0, "127.0.0.1:8080",
 	    cfg_off, cfg_check_listen },
-	{ "resp_listen", CFG_STRING, S(resp_listen), 0, 0, "127.0.0.1:7070",
+	{ "resp_listen", CFG_STRING, 0, S(resp_listen), 0, 0, "127.0.0.1:7070",
 	    cfg_off, cfg_check_listen },
-	{ "source", CFG_STRING, S(source), 0, 0, "file:cards.csv", NULL,
+	{ "source", CFG_STRING, 0, S(source), 0, 0, "file:cards.csv", NULL,
 	    cfg_check_source },
-	{ "signing_key", CFG_STRING, S(signing_key), 0, 0, "signing.pem",
+	{ "signing_key", CFG_STRING, 1, S(signing_key), 0, 0, "signing.pem",
 	    NULL, NULL },
-	{ "key_id", CFG_STRING, S(key_id), 0, 0, NULL, NULL, cfg_check_kid },
-	{ "timezone", CFG_STRING, S(timezone), 0, 0, "Asia/Shanghai", NULL,
+	{ "key_id", CFG_STRING, 1, S(key_id), 0, 0, NULL, NULL, cfg_check_kid },
+	{ "timezone", CFG_STRING, 0, S(timezone), 0, 0, "Asia/Shanghai", NULL,
 	    cfg_check_timezone },
-	{ "threads", CFG_INT, S(threads), 1, 64, "2", NULL, NULL },
-	{ "max_staleness", CFG_INT, S(max_staleness), 1, 31536000, "300",
+	{ "threads", CFG_INT, 0, S(threads), 1, 64, "2", NULL, NULL },
+	{ "max_staleness", CFG_INT, 1, S(max_staleness), 1, 31536000, "300",
 	    NULL, NULL },
-	{ "snapshot", CFG_STRING, S(snapshot), 0, 0, NULL, NULL, NULL },
-	{ "snapshot_interval", CFG_INT, S(snapshot_interval), 1, 86400, "60",
+	{ "snapshot", CFG_STRING, 0, S(snapshot), 0, 0, NULL, NULL, NULL },
+	{ "snapshot_interval", CFG_INT, 0, S(snapshot_interval), 1, 86400, "60",
 	    NULL, NULL },
-	{ "require_birth", CFG_BOOL, S(require_birth), 0, 1, "no", NULL,
+	{ "require_birth", CFG_BOOL, 1, S(require_birth), 0, 1, "no", NULL,
 	    NULL },
-	{ "sign_mode", CFG_ENUM, S(sign_mode), 0, 0, "per-answer",
+	{ "sign_mode", CFG_ENUM, 0, S(sign_mode), 0, 0, "per-answer",
 	    cfg_sign_modes, NULL },
-	{ "log_level", CFG_ENUM, S(log_level), 0, 0, "info", cfg_log_levels,
+	{ "log_level", CFG_ENUM, 1, S(log_level), 0, 0, "info", cfg_log_levels,
 	    NULL },
-	{ "max_connections", CFG_INT, S(max_connections), 1, 1000000,
+	{ "max_connections", CFG_INT, 1, S(max_connections), 1, 1000000,
 	    "10000", NULL, NULL },
-	{ "idle_timeout", CFG_INT, S(idle_timeout), 1, 86400, "60", NULL,
+	{ "idle_timeout", CFG_INT, 1, S(idle_timeout), 1, 86400, "60", NULL,
 	    NULL },
-	{ "http_max_header", CFG_SIZE, S(http_max_header), 1024, 1 << 20,
+	{ "http_max_header", CFG_SIZE, 1, S(http_max_header), 1024, 1 << 20,
 	    "8k", NULL, NULL },
-	{ "http_max_body", CFG_SIZE, S(http_max_body), 1024, 16 << 20, "64k",
+	{ "http_max_body", CFG_SIZE, 1, S(http_max_body), 1024, 16 << 20, "64k",
 	    NULL, NULL },
-	{ "max_batch", CFG_INT, S(max_batch), 1, 100, "100", NULL, NULL },
-	{ "client_max_output", CFG_SIZE, S(client_max_output), 65536,
+	{ "max_batch", CFG_INT, 1, S(max_batch), 1, 100, "100", NULL, NULL },
+	{ "client_max_output", CFG_SIZE, 1, S(client_max_output), 65536,
 	    1L << 30, "1m", NULL, NULL },
-	{ "resp_max_args", CFG_INT, S(resp_max_args), 16, 1024, "32", NULL,
+	{ "resp_max_args", CFG_INT, 1, S(resp_max_args), 16, 1024, "32", NULL,
 	    NULL },
-	{ "resp_max_arg_len", CFG_SIZE, S(resp_max_arg_len), 256, 1 << 20,
+	{ "resp_max_arg_len", CFG_SIZE, 0, S(resp_max_arg_len), 256, 1 << 20,
 	    "4k", NULL, NULL },
-	{ "key_prefix", CFG_STRING, S(key_prefix), 0, 0, "card:", NULL,
+	{ "key_prefix", CFG_STRING, 0, S(key_prefix), 0, 0, "card:", NULL,
 	    cfg_check_prefix },
-	{ "stream", CFG_STRING, S(stream), 0, 0, "cards:changes", NULL,
+	{ "stream", CFG_STRING, 0, S(stream), 0, 0, "cards:changes", NULL,
 	    cfg_check_prefix },
-	{ "redis_user", CFG_STRING, S(redis_user), 0, 0, NULL, NULL, NULL },
-	{ "redis_password", CFG_STRING, S(redis_password), 0, 0, NULL, NULL,
+	{ "redis_user", CFG_STRING, 0, S(redis_user), 0, 0, NULL, NULL, NULL },
+	{ "redis_password", CFG_STRING, 0, S(redis_password), 0, 0, NULL, NULL,
 	    NULL },
 };
 #undef S
@@ -106,6 +108,8 @@ static int	cfg_rebase(char **, size_t, const char *, size_t);
 static int	cfg_resolve(struct settings *, const char *, char *, size_t);
 static const char *cfg_apply(struct settings *, unsigned char *, char *,
 		    char *);
+static int	cfg_same(const struct settings *, const struct settings *,
+		    const struct cfg_key *);
 
 /* A listener is "off" (handled by the table), "host:port" or "[v6]:port". */
 static const char *
@@ -242,12 +246,12 @@ cfg_set(struct settings *s, const struct cfg_key *k, const char *v)
 	case CFG_BOOL:
 		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
 			return "expected yes or no";
-		*(int *)field = strcmp(v, "yes") == 0;
+		atomic_store((_Atomic int *)field, strcmp(v, "yes") == 0);
 		return NULL;
 	case CFG_ENUM:
 		for (int i = 0; k->words[i] != NULL; i++)
 			if (strcmp(v, k->words[i]) == 0) {
-				*(int *)field = i;
+				atomic_store((_Atomic int *)field, i);
 				return NULL;
 			}
 		return "not one of the allowed words (see conf/cardd.conf)";
@@ -258,9 +262,9 @@ cfg_set(struct settings *s, const struct cfg_key *k, const char *v)
 		if (n < k->min || n > k->max)
 			return "value out of range";
 		if (k->type == CFG_INT)
-			*(int *)field = (int)n;
+			atomic_store((_Atomic int *)field, (int)n);
 		else
-			*(long *)field = n;
+			atomic_store((_Atomic long *)field, n);
 		return NULL;
 	}
 	return "bad key type";
@@ -470,4 +474,58 @@ config_source_file(const struct settings *s, const char **path)
 		return -1;
 	*path = s->source + 5;
 	return 0;
+}
+
+/* True when a key has the same value in both. */
+static int
+cfg_same(const struct settings *a, const struct settings *b,
+    const struct cfg_key *k)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	if (k->type == CFG_STRING) {
+		const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+
+		return sa == sb || (sa && sb && strcmp(sa, sb) == 0);
+	}
+	if (k->type == CFG_SIZE)
+		return atomic_load((const _Atomic long *)pa) ==
+		    atomic_load((const _Atomic long *)pb);
+	return atomic_load((const _Atomic int *)pa) ==
+	    atomic_load((const _Atomic int *)pb);
+}
+
+/*
+ * SIGHUP: move the reloadable values of next into the running settings
+ * and say which changed keys wait for a restart. Strings are swapped, so
+ * next ends up with the old ones for the caller to free. The caller
+ * excludes the workers (live_write_begin) while this runs.
+ */
+void
+config_apply(struct settings *live, struct settings *next)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct cfg_key *k = &config_keys[i];
+		char *a = (char *)live + k->off, *b = (char *)next + k->off;
+
+		if (cfg_same(live, next, k))
+			continue;
+		if (!k->live) {
+			log_warn("msg=\"changed key takes effect after a restart\" "
+			    "key=%s", k->name);
+			continue;
+		}
+		if (k->type == CFG_STRING) {
+			char *t = *(char **)a;
+
+			*(char **)a = *(char **)b;
+			*(char **)b = t;
+		} else if (k->type == CFG_SIZE)
+			atomic_store((_Atomic long *)a,
+			    atomic_load((_Atomic long *)b));
+		else
+			atomic_store((_Atomic int *)a,
+			    atomic_load((_Atomic int *)b));
+		log_info("msg=\"reloaded key\" key=%s", k->name);
+	}
 }

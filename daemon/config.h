@@ -7,32 +7,37 @@
 
 enum sign_mode { SIGN_PER_ANSWER, SIGN_BATCH };
 
+/*
+ * Numbers are _Atomic: SIGHUP changes the reloadable ones while workers
+ * read them (a relaxed load is a plain load on x86). Strings that other
+ * threads read are restart-only (config.c, config_keys[]).
+ */
 struct settings {
-	char	*http_listen;		/* NULL: off */
-	char	*resp_listen;		/* NULL: off */
-	char	*source;
-	char	*signing_key;
-	char	*key_id;		/* NULL: the key's RFC 7638 thumbprint */
-	char	*timezone;
-	int	 threads;
-	int	 max_staleness;		/* seconds */
-	char	*snapshot;		/* NULL: none */
-	int	 snapshot_interval;	/* seconds */
-	int	 require_birth;
-	int	 sign_mode;
-	int	 log_level;
-	int	 max_connections;
-	int	 idle_timeout;		/* seconds */
-	long	 http_max_header;	/* bytes */
-	long	 http_max_body;		/* bytes */
-	int	 max_batch;
-	long	 client_max_output;	/* bytes */
-	int	 resp_max_args;
-	long	 resp_max_arg_len;	/* bytes */
-	char	*key_prefix;
-	char	*stream;
-	char	*redis_user;
-	char	*redis_password;
+	char		*http_listen;		/* NULL: off */
+	char		*resp_listen;		/* NULL: off */
+	char		*source;
+	char		*signing_key;
+	char		*key_id;		/* NULL: RFC 7638 thumbprint */
+	char		*timezone;
+	_Atomic int	 threads;
+	_Atomic int	 max_staleness;		/* seconds */
+	char		*snapshot;		/* NULL: none */
+	_Atomic int	 snapshot_interval;	/* seconds */
+	_Atomic int	 require_birth;
+	_Atomic int	 sign_mode;
+	_Atomic int	 log_level;
+	_Atomic int	 max_connections;
+	_Atomic int	 idle_timeout;		/* seconds */
+	_Atomic long	 http_max_header;	/* bytes */
+	_Atomic long	 http_max_body;		/* bytes */
+	_Atomic int	 max_batch;
+	_Atomic long	 client_max_output;	/* bytes */
+	_Atomic int	 resp_max_args;
+	_Atomic long	 resp_max_arg_len;	/* bytes */
+	char		*key_prefix;
+	char		*stream;
+	char		*redis_user;
+	char		*redis_password;
 };
 
 extern struct settings settings;
@@ -44,5 +49,6 @@ int	config_parse(const char *text, size_t len, const char *name,
 int	config_load(const char *path, struct settings *, char *err,
 	    size_t errlen);
 int	config_source_file(const struct settings *, const char **path);
+void	config_apply(struct settings *live, struct settings *next);
 
 #endif

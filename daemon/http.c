@@ -22,14 +22,21 @@
 #include "live.h"
 #include "net_tcp.h"
 #include "sign.h"
+#include "sign_batch.h"
 #include "source.h"
 #include "worker.h"
 
 #define HTTP_HEAD_MAX	512
+#define HTTP_F_CLOSE	0x1	/* Connection: close */
+#define HTTP_F_10	0x2	/* HTTP/1.0 keep-alive */
+#define HTTP_F_HEAD	0x4	/* no body */
+#define HTTP_F_ALLOW_GET 0x8	/* 405: Allow: GET, HEAD */
+#define HTTP_F_ALLOW_POST 0x10	/* 405: Allow: POST */
 #define HTTP_VALUE_MAX	128	/* longer decoded parameter values are bad */
 
 struct http_ctx {
 	struct conn			*c;
+	unsigned			 extra;		/* HTTP_F_ALLOW_* */
 	const struct http1_request	*req;
 	const char			*query;
 	size_t				 query_len;
@@ -65,8 +72,13 @@ static const struct http_route http_routes[] = {
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
 static const char *http_reason(int);
+static int	http_render(struct buf *, int, const char *, const char *,
+		    size_t, const char *, size_t, unsigned, const char *);
+static unsigned	http_flags(const struct http_ctx *);
 static void	http_reply(struct http_ctx *, int, const char *, const char *,
 		    size_t, const char *, size_t);
+static void	http_render_signed(struct conn *, struct buf *, unsigned,
+		    const char *, size_t, const char *, size_t);
 static void	http_error(struct http_ctx *, int, enum stats_err,
 		    const char *);
 static int	http_request(struct conn *, size_t *);
@@ -98,34 +110,63 @@ http_reason(int status)
 }
 
 /*
- * Append one response. sig (may be NULL) goes in Card-Signature; a
+ * Write one response. sig (may be NULL) goes in Card-Signature; a
  * closing connection says so, and an HTTP/1.0 keep-alive one says that.
  */
+static int
+http_render(struct buf *out, int status, const char *ctype, const char *sig,
+    size_t siglen, const char *body, size_t len, unsigned flags,
+    const char *date)
+{
+	size_t cap = HTTP_HEAD_MAX + siglen + len;
+	int n;
+
+	if (buf_reserve(out, cap) != 0)
+		return -1;
+	n = snprintf(buf_tail(out), cap, "HTTP/1.1 %d %s\r\nServer: cardd"
+	    "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n%s%.*s%s%s%s\r\n", status,
+	    http_reason(status), date, ctype, len,
+	    sig ? "Card-Signature: " : "", (int)siglen, sig ? sig : "",
+	    sig ? "\r\n" : "", flags & HTTP_F_ALLOW_GET ?
+	    "Allow: GET, HEAD\r\n" : flags & HTTP_F_ALLOW_POST ?
+	    "Allow: POST\r\n" : "", flags & HTTP_F_CLOSE ?
+	    "Connection: close\r\n" : flags & HTTP_F_10 ?
+	    "Connection: keep-alive\r\n" : "");
+	out->len += (size_t)n;
+	if (!(flags & HTTP_F_HEAD)) {
+		memcpy(buf_tail(out), body, len);
+		out->len += len;
+	}
+	return 0;
+}
+
+/* The flags of a response to this request. */
+static unsigned
+http_flags(const struct http_ctx *x)
+{
+	return (x->c->closing ? HTTP_F_CLOSE : 0) | (x->head ? HTTP_F_HEAD : 0) |
+	    (x->req != NULL && x->req->minor == 0 ? HTTP_F_10 : 0) | x->extra;
+}
+
+/* Append one response to the connection's output. */
 static void
 http_reply(struct http_ctx *x, int status, const char *ctype, const char *sig,
     size_t siglen, const char *body, size_t len)
 {
-	struct conn *c = x->c;
-	size_t cap = HTTP_HEAD_MAX + siglen + len;
-	int n;
+	if (http_render(&x->c->out, status, ctype, sig, siglen, body, len,
+	    http_flags(x), x->c->w->clock.http_date) != 0)
+		x->c->closing = 1;
+}
 
-	if (buf_reserve(&c->out, cap) != 0) {
+/* sign_batch callback: the signed answer, once its proof is known. */
+static void
+http_render_signed(struct conn *c, struct buf *out, unsigned flags,
+    const char *body, size_t len, const char *sig, size_t siglen)
+{
+	if (http_render(out, 200, "application/json", sig, siglen, body, len,
+	    flags, c->w->clock.http_date) != 0)
 		c->closing = 1;
-		return;
-	}
-	n = snprintf(buf_tail(&c->out), cap, "HTTP/1.1 %d %s\r\nServer: cardd"
-	    "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n%s%.*s%s%s\r\n", status,
-	    http_reason(status), c->w->clock.http_date, ctype, len,
-	    sig ? "Card-Signature: " : "", (int)siglen, sig ? sig : "",
-	    sig ? "\r\n" : "", c->closing ? "Connection: close\r\n" :
-	    x->req != NULL && x->req->minor == 0 ? "Connection: keep-alive\r\n" :
-	    "");
-	c->out.len += (size_t)n;
-	if (!x->head) {
-		memcpy(buf_tail(&c->out), body, len);
-		c->out.len += len;
-	}
 }
 
 /* Append a JSON error; detail is our own text, never client bytes. */
@@ -216,6 +257,15 @@ http_request(struct conn *c, size_t *used)
 		return -1;
 	}
 	c->continue_sent = 0;
+	if (req.minor == 1 && http1_find(req.headers, req.num_headers,
+	    "host") == NULL) {
+		/* RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400. */
+		x.body = buf_head(&c->in) + r;
+		http_error(&x, 400, ERR_BAD_REQUEST, "HTTP/1.1 needs a Host "
+		    "header");
+		*used = (size_t)r + body;
+		return 0;
+	}
 	h = http1_find(req.headers, req.num_headers, "connection");
 	if (req.minor == 0 ? !(h && http1_token_is(h->value, h->value_len,
 	    "keep-alive")) : (h && http1_token_is(h->value, h->value_len,
@@ -240,21 +290,24 @@ http_route(struct http_ctx *x)
 
 	x->query = q ? q + 1 : req->target + plen;
 	x->query_len = req->target_len - plen - (q != NULL);
+	x->head = head;		/* a HEAD answer never has a body */
 	for (size_t i = 0; i < HTTP_NROUTES; i++) {
 		const struct http_route *rt = &http_routes[i];
 
 		if (strlen(rt->path) != plen ||
 		    memcmp(rt->path, req->target, plen) != 0)
 			continue;
-		if (rt->method[0] == 'G' && (get || head)) {
-			x->head = head;
+		if (rt->method[0] == 'G' && (get || head))
 			rt->fn(x);
-		} else if (rt->method[0] == 'P' && req->method_len == 4 &&
+		else if (rt->method[0] == 'P' && req->method_len == 4 &&
 		    memcmp(req->method, "POST", 4) == 0)
 			rt->fn(x);
-		else
+		else {
+			x->extra = rt->method[0] == 'G' ? HTTP_F_ALLOW_GET :
+			    HTTP_F_ALLOW_POST;
 			http_error(x, 405, ERR_METHOD, rt->method[0] == 'G' ?
-			    "use GET" : "use POST");
+			    "use GET or HEAD" : "use POST");
+		}
 		return;
 	}
 	http_error(x, 404, ERR_NOT_FOUND, "no such resource");
@@ -311,6 +364,12 @@ http_answer(struct http_ctx *x, const char *body, size_t len)
 	char jws[JWS_DETACHED_MAX];
 	size_t jws_len;
 
+	if (settings.sign_mode == SIGN_BATCH) {
+		if (sign_batch_add(x->c, http_render_signed, http_flags(x),
+		    body, len, &x->t0, IFACE_HTTP) != 0)
+			http_error(x, 500, ERR_INTERNAL, "out of memory");
+		return;
+	}
 	if (answer_sign(x->c->w, body, len, jws, &jws_len) != 0) {
 		http_error(x, 500, ERR_INTERNAL, "signing failed");
 		return;

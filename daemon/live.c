@@ -111,9 +111,18 @@ live_set_keys(struct sign_keyring *kr)
 	struct sign_keyring *old;
 
 	live_write_begin();
-	old = live_kr;
-	live_kr = kr;
+	old = live_swap_keys(kr);
 	live_write_end();
+	return old;
+}
+
+/* Swap keys while already writing (live_write_begin). */
+struct sign_keyring *
+live_swap_keys(struct sign_keyring *kr)
+{
+	struct sign_keyring *old = live_kr;
+
+	live_kr = kr;
 	return old;
 }
 

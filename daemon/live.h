@@ -19,6 +19,7 @@ struct index *live_index(void);
 struct sign_keyring *live_keys(void);
 struct index *live_set_index(struct index *);
 struct sign_keyring *live_set_keys(struct sign_keyring *);
+struct sign_keyring *live_swap_keys(struct sign_keyring *);
 void	live_synced(int64_t ms);
 int64_t	live_synced_at(void);
 void	live_set_count(uint64_t);

@@ -29,6 +29,8 @@
 #define MAIN_DRAIN_MS		10000
 #define MAIN_BACKLOG		1024
 
+static const char *main_conf;	/* the file SIGHUP reads again */
+
 static void	main_usage(FILE *);
 static int	main_check(const char *);
 static int	main_listeners(int (*)[PROTO_COUNT]);
@@ -106,26 +108,47 @@ main_on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-/* SIGHUP: load the signing key again (rotation). */
+/*
+ * SIGHUP: read the config and the signing key again. Anything wrong
+ * refuses the whole reload with one log line and the running
+ * configuration stays. Otherwise the reloadable keys and the new key
+ * take effect together, between two batches of every worker; no
+ * connection is dropped.
+ */
 static void
 main_on_reload(evutil_socket_t sig, short what, void *arg)
 {
-	struct sign_keyring *kr;
+	const char *conf = main_conf;
+	struct settings next;
+	struct sign_keyring *kr, *old;
 	char err[512];
 	size_t len;
 
 	(void)sig;
 	(void)what;
 	(void)arg;
-	kr = sign_keyring_load(settings.signing_key, settings.key_id, err,
-	    sizeof(err));
-	if (kr == NULL) {
-		log_error("msg=\"reload refused; keeping the old key\" "
-		    "error=\"%s\"", err);
+	log_info("msg=\"reloading\" config=\"%s\"", conf);
+	if (config_load(conf, &next, err, sizeof(err)) != 0) {
+		log_error("msg=\"reload refused; the running configuration "
+		    "stays\" error=\"%s\"", err);
+		settings_free(&next);
 		return;
 	}
-	sign_keyring_free(live_set_keys(kr));
-	log_info("msg=\"signing key reloaded\" kid=%s", sign_kid(kr, &len));
+	kr = sign_keyring_load(next.signing_key, next.key_id, err, sizeof(err));
+	if (kr == NULL) {
+		log_error("msg=\"reload refused; the running configuration "
+		    "stays\" error=\"signing_key: %s\"", err);
+		settings_free(&next);
+		return;
+	}
+	live_write_begin();
+	config_apply(&settings, &next);
+	old = live_swap_keys(kr);
+	live_write_end();
+	log_set_level(settings.log_level);
+	sign_keyring_free(old);
+	settings_free(&next);
+	log_info("msg=\"reloaded\" kid=%s", sign_kid(kr, &len));
 }
 
 int
@@ -198,7 +221,8 @@ main(int argc, char **argv)
 	free(fds);
 	ev_term = evsignal_new(base, SIGTERM, main_on_stop, base);
 	ev_int = evsignal_new(base, SIGINT, main_on_stop, base);
-	ev_hup = evsignal_new(base, SIGHUP, main_on_reload, base);
+	main_conf = conf;
+	ev_hup = evsignal_new(base, SIGHUP, main_on_reload, NULL);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "net_tcp.h"
 #include "resp_cmd.h"
+#include "sign_batch.h"
 #include "worker.h"
 
 #define NET_READ_CHUNK	16384
@@ -155,6 +156,8 @@ net_tcp_conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
 
+	if (c->batch_pending > 0)
+		sign_batch_forget(c);
 	event_del(&c->ev_read);
 	event_del(&c->ev_write);
 	close(c->fd);
@@ -189,17 +192,23 @@ net_tcp_pause(struct conn *c, int pause)
 		event_add(&c->ev_read, &idle);
 }
 
-/* Let the protocol answer what is buffered, under the live-state lock. */
+/*
+ * Let the protocol answer what is buffered, with the live state entered.
+ * Answers waiting for a batch signature keep it entered until the flush.
+ */
 static void
 net_tcp_input(struct conn *c)
 {
-	live_enter(c->w->id);
-	clock_update(&c->w->clock);
+	struct worker *w = c->w;
+
+	worker_live_enter(w);
+	clock_update(&w->clock);
 	if (c->proto == PROTO_HTTP)
 		http_input(c);
 	else
 		resp_cmd_input(c);
-	live_leave(c->w->id);
+	if (!sign_batch_waiting(w))
+		worker_live_leave(w);
 }
 
 /* Write what we can; returns -1 when the connection is gone. */
@@ -232,6 +241,9 @@ net_tcp_conn_output(struct conn *c)
 {
 	struct timeval idle = { settings.idle_timeout, 0 };
 
+	/* Replies still wait for their signature: the flush comes back. */
+	if (c->batch_pending > 0)
+		return;
 	/* A draining worker lets each connection finish its request. */
 	if (c->w->draining && c->in.len == 0)
 		c->closing = 1;

@@ -28,6 +28,9 @@ struct conn {
 	unsigned	 paused:1;	/* not reading: out is too full */
 	unsigned	 writing:1;	/* ev_write is added */
 	unsigned	 continue_sent:1; /* HTTP 100 Continue for this body */
+	uint32_t	 batch_pending;	/* replies waiting for their signature */
+	uint32_t	 batch_first;	/* their leaves (sign_batch.c) */
+	uint32_t	 batch_last;
 	struct conn	*prev;
 	struct conn	*next;
 };

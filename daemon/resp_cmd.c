@@ -20,6 +20,7 @@
 #include "resp.h"
 #include "resp_cmd.h"
 #include "sign.h"
+#include "sign_batch.h"
 #include "source.h"
 #include "worker.h"
 
@@ -64,6 +65,8 @@ static void	resp_cmd_raw(struct resp_ctx *, const char *, size_t);
 static void	resp_cmd_bulk(struct resp_ctx *, const char *, size_t);
 static void	resp_cmd_dispatch(struct resp_ctx *);
 static void	resp_cmd_check(struct resp_ctx *, enum stmt_check);
+static void	resp_cmd_render_signed(struct conn *, struct buf *, unsigned,
+		    const char *, size_t, const char *, size_t);
 static int	resp_cmd_options(struct resp_ctx *, size_t, struct check_req *,
 		    const char **);
 
@@ -191,7 +194,7 @@ static void
 resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 {
 	size_t fixed = check == STMT_COVERAGE ? 3 : 2, len, jws_len;
-	char stmt[STMT_MAX], jws[JWS_DETACHED_MAX], head[RESP_BULK_OVERHEAD];
+	char stmt[STMT_MAX], jws[JWS_DETACHED_MAX];
 	struct check_req r;
 	const char *err;
 
@@ -220,14 +223,33 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 		break;
 	}
 	len = answer_statement(x->c->w, &r, IFACE_RESP, stmt);
+	if (len > 0 && settings.sign_mode == SIGN_BATCH) {
+		if (sign_batch_add(x->c, resp_cmd_render_signed, 0, stmt, len,
+		    &x->t0, IFACE_RESP) != 0)
+			resp_cmd_error(x, ERR_INTERNAL, "out of memory");
+		return;
+	}
 	if (len == 0 || answer_sign(x->c->w, stmt, len, jws, &jws_len) != 0) {
 		resp_cmd_error(x, ERR_INTERNAL, "internal error");
 		return;
 	}
-	resp_cmd_raw(x, head, resp_put_array(head, 2));
-	resp_cmd_bulk(x, stmt, len);
-	resp_cmd_bulk(x, jws, jws_len);
+	resp_cmd_render_signed(x->c, &x->c->out, 0, stmt, len, jws, jws_len);
 	stats_latency(&x->c->w->stats, IFACE_RESP, clock_elapsed_us(&x->t0));
+}
+
+/* The reply to a check: the statement and its signature string. */
+static void
+resp_cmd_render_signed(struct conn *c, struct buf *out, unsigned flags,
+    const char *stmt, size_t len, const char *sig, size_t siglen)
+{
+	(void)flags;
+	if (buf_reserve(out, len + siglen + 3 * RESP_BULK_OVERHEAD) != 0) {
+		c->closing = 1;
+		return;
+	}
+	out->len += resp_put_array(buf_tail(out), 2);
+	out->len += resp_put_bulk(buf_tail(out), stmt, len);
+	out->len += resp_put_bulk(buf_tail(out), sig, siglen);
 }
 
 /* VALIDITY <card> [AT d] [BIRTH d] [NONCE n] [BYPERMIT] */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,10 @@
 
 #define SIGN_PEM_MAX	8192
 
+static _Atomic uint64_t sign_generations;
+
 struct sign_keyring {
+	uint64_t	 generation;	/* tells keyrings apart */
 	EVP_PKEY	*pkey;
 	uint8_t		 pub[JWS_PUB_LEN];
 	char		 kid[STMT_KID_MAX + 1];
@@ -38,6 +42,7 @@ struct sign_keyring {
 
 struct sign_ctx {
 	EVP_MD_CTX	*md;
+	uint64_t	 generation;	/* keyring md was last set up for */
 	char		*input;		/* the JWS signing input */
 	size_t		 cap;
 };
@@ -116,6 +121,7 @@ sign_keyring_load(const char *path, const char *kid, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	kr->generation = atomic_fetch_add(&sign_generations, 1) + 1;
 	if ((kr->pkey = sign_read_pem(path, err, errlen)) == NULL)
 		goto fail;
 	if (EVP_PKEY_get_raw_public_key(kr->pkey, kr->pub, &publen) != 1) {
@@ -190,6 +196,36 @@ sign_ctx_free(struct sign_ctx *c)
 	free(c);
 }
 
+/* The b64url protected header of the signing key. */
+const char *
+sign_header(const struct sign_keyring *kr, size_t *len)
+{
+	*len = kr->hdr_len;
+	return kr->hdr;
+}
+
+/* Ed25519 over bytes given whole (a JWS signing input built elsewhere). */
+int
+sign_raw(struct sign_ctx *c, const struct sign_keyring *kr, const void *input,
+    size_t len, uint8_t sig[JWS_SIG_LEN])
+{
+	size_t siglen = JWS_SIG_LEN;
+
+	/*
+	 * OpenSSL 3 keeps a reused context bound to the key it was first
+	 * set up with, whatever key a later EVP_DigestSignInit names: a new
+	 * keyring needs a fresh context.
+	 */
+	if (c->generation != kr->generation) {
+		EVP_MD_CTX_reset(c->md);
+		c->generation = kr->generation;
+	}
+	if (EVP_DigestSignInit(c->md, NULL, NULL, NULL, kr->pkey) != 1 ||
+	    EVP_DigestSign(c->md, sig, &siglen, input, len) != 1)
+		return -1;
+	return 0;
+}
+
 /*
  * Sign msg as a detached JWS; out needs JWS_DETACHED_MAX bytes.
  * Returns 0, or -1 when OpenSSL fails or memory runs out.
@@ -200,7 +236,6 @@ sign_jws(struct sign_ctx *c, const struct sign_keyring *kr, const void *msg,
 {
 	size_t need = kr->hdr_len + 1 + B64URL_LEN(len), n;
 	uint8_t sig[JWS_SIG_LEN];
-	size_t siglen = sizeof(sig);
 
 	if (need > c->cap) {
 		char *p = realloc(c->input, need);
@@ -211,9 +246,7 @@ sign_jws(struct sign_ctx *c, const struct sign_keyring *kr, const void *msg,
 		c->cap = need;
 	}
 	n = jws_signing_input(kr->hdr, kr->hdr_len, msg, len, c->input);
-	if (EVP_DigestSignInit(c->md, NULL, NULL, NULL, kr->pkey) != 1 ||
-	    EVP_DigestSign(c->md, sig, &siglen, (unsigned char *)c->input,
-	    n) != 1)
+	if (sign_raw(c, kr, c->input, n, sig) != 0)
 		return -1;
 	*outlen = jws_detached(kr->hdr, kr->hdr_len, sig, out);
 	return 0;

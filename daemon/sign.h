@@ -18,6 +18,9 @@ const char	*sign_kid(const struct sign_keyring *, size_t *len);
 const char	*sign_jwks(const struct sign_keyring *, size_t *len);
 struct sign_ctx	*sign_ctx_new(void);
 void		 sign_ctx_free(struct sign_ctx *);
+const char	*sign_header(const struct sign_keyring *, size_t *len);
+int		 sign_raw(struct sign_ctx *, const struct sign_keyring *,
+		    const void *input, size_t len, uint8_t sig[JWS_SIG_LEN]);
 int		 sign_jws(struct sign_ctx *, const struct sign_keyring *,
 		    const void *msg, size_t len, char *out, size_t *outlen);
 

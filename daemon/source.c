@@ -36,6 +36,7 @@ struct source_state {
 	const char	*path;
 	struct stat	 loaded;	/* the file the index came from */
 	struct stat	 seen;		/* the file at the last check */
+	struct stat	 failed;	/* a file that would not load */
 	struct event	*timer;
 	int64_t		 started_ms;
 	_Atomic uint64_t invalid;
@@ -116,15 +117,16 @@ source_file_tick(evutil_socket_t fd, short what, void *arg)
 		live_synced(clock_now_ms());
 		return;
 	}
+	if (source_same(&st, &src.failed))
+		return;		/* still the broken file: the index ages */
 	if (!source_same(&st, &src.seen)) {
 		src.seen = st;	/* still changing: wait for it to settle */
 		return;
 	}
 	if (source_file_load(err, sizeof(err)) != 0) {
-		log_error("msg=\"reload failed; keeping the old index\" "
-		    "error=\"%s\"", err);
-		src.loaded = st;	/* do not retry until it changes again */
-		src.loaded.st_mtim.tv_nsec = -1;
+		log_error("msg=\"reload failed; keeping the old index until the "
+		    "file changes\" error=\"%s\"", err);
+		src.failed = st;
 	}
 }
 

@@ -20,7 +20,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "live.h"
 #include "sign.h"
+#include "sign_batch.h"
 #include "worker.h"
 
 static struct worker *workers;
@@ -52,7 +54,7 @@ worker_init(struct worker *w, int id, int *fds)
 	w->scratch = malloc(w->scratch_cap);
 	w->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->base == NULL || w->sign == NULL || w->scratch == NULL ||
-	    w->ctl_fd < 0)
+	    w->ctl_fd < 0 || sign_batch_init(w) != 0)
 		return -1;
 	w->ctl_ev = event_new(w->base, w->ctl_fd, EV_READ | EV_PERSIST,
 	    worker_on_ctl, w);
@@ -206,6 +208,8 @@ worker_free(struct worker *w)
 {
 	while (w->conns != NULL)
 		net_tcp_conn_close(w->conns);
+	sign_batch_free(w);
+	worker_live_leave(w);
 	for (int p = 0; p < PROTO_COUNT; p++) {
 		if (w->listen_ev[p] != NULL)
 			event_free(w->listen_ev[p]);
@@ -240,6 +244,26 @@ worker_stop(int drain_ms)
 	free(workers);
 	workers = NULL;
 	worker_n = 0;
+}
+
+/* Enter the live state once, however many callbacks want it. */
+void
+worker_live_enter(struct worker *w)
+{
+	if (!w->live_held) {
+		live_enter(w->id);
+		w->live_held = 1;
+	}
+}
+
+/* Leave the live state. */
+void
+worker_live_leave(struct worker *w)
+{
+	if (w->live_held) {
+		live_leave(w->id);
+		w->live_held = 0;
+	}
 }
 
 /* Number of workers. */

@@ -10,6 +10,7 @@
 #include "net_tcp.h"
 #include "stats.h"
 
+struct sign_batch;
 struct sign_ctx;
 
 struct worker {
@@ -24,6 +25,8 @@ struct worker {
 	struct conn	*conns;
 	size_t		 nconns;
 	struct sign_ctx	*sign;
+	struct sign_batch *batch;		/* sign_mode batch */
+	int		 live_held;		/* live_enter() is in effect */
 	struct clock	 clock;
 	char		*scratch;		/* per-request decoding */
 	size_t		 scratch_cap;
@@ -36,5 +39,7 @@ void	worker_stop(int drain_ms);
 int	worker_count(void);
 void	worker_stats_sum(struct stats *);
 void	worker_accept_pause(struct worker *);
+void	worker_live_enter(struct worker *);
+void	worker_live_leave(struct worker *);
 
 #endif

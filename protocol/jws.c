@@ -91,35 +91,43 @@ jws_split(const char *jws, size_t len, struct jws_parts *p)
 }
 
 /*
- * Verify an Ed25519 JWS over msg. scratch holds the signing input and
- * needs hdr_len + 1 + B64URL_LEN(msg_len) bytes. Returns 1 when the
- * signature holds, 0 when it does not, -1 when it cannot be checked.
+ * Verify an Ed25519 signature over a whole signing input. Returns 1 when
+ * it holds, 0 when it does not, -1 when it cannot be checked.
+ */
+int
+jws_verify_input(const uint8_t pub[JWS_PUB_LEN], const void *input,
+    size_t len, const uint8_t sig[JWS_SIG_LEN])
+{
+	EVP_PKEY *key;
+	EVP_MD_CTX *ctx;
+	int rc = -1;
+
+	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+	    JWS_PUB_LEN);
+	ctx = EVP_MD_CTX_new();
+	if (key != NULL && ctx != NULL &&
+	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1)
+		rc = EVP_DigestVerify(ctx, sig, JWS_SIG_LEN, input, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/*
+ * Verify a detached Ed25519 JWS over msg. scratch holds the signing
+ * input and needs hdr_len + 1 + B64URL_LEN(msg_len) bytes. Returns as
+ * jws_verify_input().
  */
 int
 jws_verify(const uint8_t pub[JWS_PUB_LEN], const struct jws_parts *p,
     const void *msg, size_t msg_len, char *scratch, size_t cap)
 {
-	EVP_PKEY *key;
-	EVP_MD_CTX *ctx;
 	size_t n;
-	int rc = -1;
 
 	if (cap < p->hdr_len + 1 + B64URL_LEN(msg_len))
 		return -1;
 	n = jws_signing_input(p->hdr, p->hdr_len, msg, msg_len, scratch);
-	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-	    JWS_PUB_LEN);
-	ctx = EVP_MD_CTX_new();
-	if (key == NULL || ctx == NULL)
-		goto done;
-	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) != 1)
-		goto done;
-	rc = EVP_DigestVerify(ctx, p->sig, JWS_SIG_LEN,
-	    (const unsigned char *)scratch, n) == 1;
-done:
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(key);
-	return rc;
+	return jws_verify_input(pub, scratch, n, p->sig);
 }
 
 /* RFC 7638 thumbprint: SHA-256 of the required members in lexical order. */

@@ -30,6 +30,8 @@ size_t	jws_signing_input(const char *hdr, size_t hdr_len, const void *msg,
 size_t	jws_detached(const char *hdr, size_t hdr_len,
 	    const uint8_t sig[JWS_SIG_LEN], char *out);
 int	jws_split(const char *jws, size_t len, struct jws_parts *);
+int	jws_verify_input(const uint8_t pub[JWS_PUB_LEN], const void *input,
+	    size_t len, const uint8_t sig[JWS_SIG_LEN]);
 int	jws_verify(const uint8_t pub[JWS_PUB_LEN], const struct jws_parts *,
 	    const void *msg, size_t msg_len, char *scratch, size_t cap);
 void	jws_thumbprint(const uint8_t pub[JWS_PUB_LEN],

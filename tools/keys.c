@@ -19,12 +19,15 @@
 #include "b64url.h"
 #include "cardctl.h"
 #include "jws.h"
+#include "merkle.h"
 
 static int	keys_find(const char *, size_t, const char *, size_t,
 		    uint8_t *, char *, size_t);
 static char	*keys_read(const char *, size_t *);
 static int	keys_header(const struct jws_parts *, char *, size_t *, char *,
 		    size_t);
+static int	keys_verify_batch(const char *, size_t, const char *, size_t,
+		    const char *, size_t, char *, size_t);
 
 /* cardctl keygen FILE */
 int
@@ -154,9 +157,49 @@ keys_find(const char *jwks, size_t len, const char *kid, size_t kid_len,
 }
 
 /*
- * Verify msg against a detached JWS and a JWKS. Returns CARDCTL_OK,
- * CARDCTL_FAIL (signature does not hold) or CARDCTL_USAGE (cannot tell);
- * why says what went wrong.
+ * Verify a batch proof (H.P.S~index~path): the JWS over the root object,
+ * then the statement's path to that root.
+ */
+static int
+keys_verify_batch(const char *jwks, size_t jwks_len, const char *msg,
+    size_t len, const char *sig, size_t sig_len, char *why, size_t whylen)
+{
+	struct merkle_proof mp;
+	struct jws_parts p;
+	uint8_t pub[JWS_PUB_LEN];
+	char kid[STMT_KID_MAX];
+	size_t kid_len;
+	int ok;
+
+	if (merkle_proof_parse(sig, sig_len, &mp) != 0) {
+		snprintf(why, whylen, "not a batch proof (H.P.S~INDEX~PATH)");
+		return CARDCTL_FAIL;
+	}
+	p.hdr = mp.hdr;
+	p.hdr_len = mp.hdr_len;
+	if (keys_header(&p, kid, &kid_len, why, whylen) != 0 ||
+	    keys_find(jwks, jwks_len, kid, kid_len, pub, why, whylen) != 0)
+		return CARDCTL_FAIL;
+	ok = jws_verify_input(pub, mp.signed_part, mp.signed_len, mp.sig);
+	if (ok != 1) {
+		snprintf(why, whylen, ok == 0 ? "root signature does not match" :
+		    "cannot check the signature");
+		return ok == 0 ? CARDCTL_FAIL : CARDCTL_USAGE;
+	}
+	if (!merkle_proof_check(&mp, msg, len)) {
+		snprintf(why, whylen, "the statement is not in the signed tree");
+		return CARDCTL_FAIL;
+	}
+	snprintf(why, whylen, "valid (batch of %llu, leaf %llu), kid %.*s",
+	    (unsigned long long)mp.n, (unsigned long long)mp.index,
+	    (int)kid_len, kid);
+	return CARDCTL_OK;
+}
+
+/*
+ * Verify msg against its signature string (a detached JWS, or a batch
+ * proof) and a JWKS. Returns CARDCTL_OK, CARDCTL_FAIL (it does not hold)
+ * or CARDCTL_USAGE (cannot tell); why says what went wrong.
  */
 int
 keys_verify_text(const char *jwks, size_t jwks_len, const char *msg,
@@ -169,6 +212,9 @@ keys_verify_text(const char *jwks, size_t jwks_len, const char *msg,
 	char *scratch;
 	int ok;
 
+	if (merkle_is_proof(jws, jws_len))
+		return keys_verify_batch(jwks, jwks_len, msg, len, jws, jws_len,
+		    why, whylen);
 	if (jws_split(jws, jws_len, &p) != 0) {
 		snprintf(why, whylen, "not a detached JWS (HEADER..SIGNATURE)");
 		return CARDCTL_FAIL;

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sign_mode batch (DESIGN §4, protocol/PROTOCOL.md §4.3). An answer is
+ * not signed when it is made: its statement is kept, with the place in
+ * its connection's output where the reply belongs, and a flush event is
+ * made active. libevent runs that event after the I/O callbacks that
+ * were already active, i.e. at the end of this pass of the loop; the
+ * flush then builds Merkle trees over the statements (at most
+ * SIGN_BATCH_TREE leaves each, so proofs stay short), signs each root
+ * once, and writes every waiting reply into its place with its proof.
+ * A tree of one leaf is signed as a plain detached JWS.
+ *
+ * While a connection has replies waiting, net_tcp neither writes nor
+ * closes it; a connection that goes away first is forgotten here. The
+ * worker keeps the live state entered until the flush, so the key that
+ * named itself in the statements is the key that signs them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "buf.h"
+#include "live.h"
+#include "log.h"
+#include "merkle.h"
+#include "net_tcp.h"
+#include "sign.h"
+#include "sign_batch.h"
+#include "worker.h"
+
+#define SIGN_BATCH_TREE	128
+#define SIGN_BATCH_NONE	UINT32_MAX
+
+struct sign_batch_leaf {
+	struct conn		*c;		/* NULL: the connection went away */
+	sign_batch_render	 render;
+	unsigned		 flags;
+	size_t			 out_off;	/* where in c->out the reply goes */
+	size_t			 stmt_off;	/* in the arena */
+	size_t			 stmt_len;
+	uint32_t		 next;		/* next leaf of the same conn */
+	uint32_t		 tree;
+	struct timespec		 t0;
+	enum stats_iface	 iface;
+};
+
+struct sign_batch_tree {
+	size_t		 first;		/* first leaf */
+	size_t		 n;
+	size_t		 nodes;		/* offset of its nodes in b->nodes */
+	char		 jws[MERKLE_PROOF_MAX];	/* H.P.S */
+	size_t		 jws_len;
+};
+
+struct sign_batch {
+	struct event		*flush;
+	struct sign_batch_leaf	*leaves;
+	size_t			 n;
+	size_t			 cap;
+	struct buf		 arena;		/* statements */
+	uint8_t			(*nodes)[MERKLE_HASH];
+	size_t			 nodes_cap;
+	struct sign_batch_tree	*trees;
+	size_t			 trees_cap;
+	struct conn		**conns;
+	int			 failed;	/* signing failed this pass */
+};
+
+static void	sign_batch_flush(evutil_socket_t, short, void *);
+static int	sign_batch_reserve(struct sign_batch *, size_t);
+static int	sign_batch_trees(struct worker *, size_t *);
+static int	sign_batch_root(struct worker *, struct sign_batch_tree *);
+static size_t	sign_batch_proof(struct worker *, size_t, char *);
+static void	sign_batch_render_conn(struct worker *, struct conn *);
+
+/* Per-worker state and the flush event. */
+int
+sign_batch_init(struct worker *w)
+{
+	struct sign_batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return -1;
+	b->flush = event_new(w->base, -1, 0, sign_batch_flush, w);
+	if (b->flush == NULL) {
+		free(b);
+		return -1;
+	}
+	w->batch = b;
+	return 0;
+}
+
+/* Free a worker's batch state. */
+void
+sign_batch_free(struct worker *w)
+{
+	struct sign_batch *b = w->batch;
+
+	if (b == NULL)
+		return;
+	event_free(b->flush);
+	free(b->leaves);
+	buf_free(&b->arena);
+	free(b->nodes);
+	free(b->trees);
+	free(b->conns);
+	free(b);
+	w->batch = NULL;
+}
+
+/* Room for one more leaf, and the tree scratch that goes with it. */
+static int
+sign_batch_reserve(struct sign_batch *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap * 2 : 256;
+	void *p;
+
+	if (need <= b->cap)
+		return 0;
+	if ((p = realloc(b->leaves, cap * sizeof(*b->leaves))) == NULL)
+		return -1;
+	b->leaves = p;
+	if ((p = realloc(b->conns, cap * sizeof(*b->conns))) == NULL)
+		return -1;
+	b->conns = p;
+	if ((p = realloc(b->trees, cap * sizeof(*b->trees))) == NULL)
+		return -1;
+	b->trees = p;
+	b->nodes_cap = MERKLE_TREE_SLOTS(cap) + cap / SIGN_BATCH_TREE *
+	    MERKLE_MAX_PATH + MERKLE_MAX_PATH;
+	if ((p = realloc(b->nodes, b->nodes_cap * MERKLE_HASH)) == NULL)
+		return -1;
+	b->nodes = p;
+	b->cap = cap;
+	return 0;
+}
+
+/*
+ * Keep a statement until the end of the pass; its reply goes where the
+ * connection's output ends now. Returns -1 when memory runs out.
+ */
+int
+sign_batch_add(struct conn *c, sign_batch_render render, unsigned flags,
+    const char *stmt, size_t len, const struct timespec *t0,
+    enum stats_iface iface)
+{
+	struct sign_batch *b = c->w->batch;
+	struct sign_batch_leaf *l;
+
+	if (sign_batch_reserve(b, b->n + 1) != 0 ||
+	    buf_append(&b->arena, stmt, len) != 0)
+		return -1;
+	l = &b->leaves[b->n];
+	*l = (struct sign_batch_leaf){ .c = c, .render = render,
+	    .flags = flags, .out_off = c->out.len,
+	    .stmt_off = b->arena.len - len, .stmt_len = len,
+	    .next = SIGN_BATCH_NONE, .t0 = *t0, .iface = iface };
+	if (c->batch_pending++ == 0)
+		c->batch_first = (uint32_t)b->n;
+	else
+		b->leaves[c->batch_last].next = (uint32_t)b->n;
+	c->batch_last = (uint32_t)b->n;
+	if (b->n++ == 0)
+		event_active(b->flush, EV_WRITE, 1);
+	return 0;
+}
+
+/* True while answers wait for the end of the pass. */
+int
+sign_batch_waiting(const struct worker *w)
+{
+	return w->batch != NULL && w->batch->n > 0;
+}
+
+/* A connection closes with replies waiting: drop them. */
+void
+sign_batch_forget(struct conn *c)
+{
+	struct sign_batch *b = c->w->batch;
+
+	for (uint32_t i = c->batch_first; c->batch_pending > 0 &&
+	    i != SIGN_BATCH_NONE; i = b->leaves[i].next)
+		b->leaves[i].c = NULL;
+	c->batch_pending = 0;
+}
+
+/* Sign the root of one tree: H.P.S into t->jws. */
+static int
+sign_batch_root(struct worker *w, struct sign_batch_tree *t)
+{
+	struct sign_batch *b = w->batch;
+	const struct sign_keyring *kr = live_keys();
+	char obj[MERKLE_ROOT_OBJ_MAX];
+	uint8_t sig[JWS_SIG_LEN];
+	size_t hlen, olen, root, n;
+	const char *hdr = sign_header(kr, &hlen);
+
+	root = merkle_build(b->nodes + t->nodes, t->n);
+	olen = merkle_root_object(b->nodes[t->nodes + root], t->n, obj);
+	memcpy(t->jws, hdr, hlen);
+	n = hlen;
+	t->jws[n++] = '.';
+	n += b64url_encode(obj, olen, t->jws + n);
+	if (sign_raw(w->sign, kr, t->jws, n, sig) != 0)
+		return -1;
+	t->jws[n++] = '.';
+	t->jws_len = n + b64url_encode(sig, sizeof(sig), t->jws + n);
+	STAT_ADD(w->stats.signatures, 1);
+	return 0;
+}
+
+/*
+ * Split the leaves into trees of near-equal size, hash them and sign the
+ * roots. *ntrees gets the count.
+ */
+static int
+sign_batch_trees(struct worker *w, size_t *ntrees)
+{
+	struct sign_batch *b = w->batch;
+	size_t k = (b->n + SIGN_BATCH_TREE - 1) / SIGN_BATCH_TREE, at = 0,
+	    nodes = 0;
+
+	for (size_t t = 0; t < k; t++) {
+		struct sign_batch_tree *tr = &b->trees[t];
+
+		tr->first = at;
+		tr->n = b->n / k + (t < b->n % k);
+		tr->nodes = nodes;
+		for (size_t i = 0; i < tr->n; i++) {
+			struct sign_batch_leaf *l = &b->leaves[at + i];
+
+			l->tree = (uint32_t)t;
+			merkle_leaf(buf_head(&b->arena) + l->stmt_off,
+			    l->stmt_len, b->nodes[nodes + i]);
+		}
+		if (tr->n > 1 && sign_batch_root(w, tr) != 0)
+			return -1;
+		at += tr->n;
+		nodes += MERKLE_TREE_SLOTS(tr->n);
+	}
+	*ntrees = k;
+	return 0;
+}
+
+/* The signature string of leaf i; out needs MERKLE_PROOF_MAX bytes. */
+static size_t
+sign_batch_proof(struct worker *w, size_t i, char *out)
+{
+	struct sign_batch *b = w->batch;
+	struct sign_batch_leaf *l = &b->leaves[i];
+	struct sign_batch_tree *t = &b->trees[l->tree];
+	uint8_t path[MERKLE_MAX_PATH][MERKLE_HASH];
+	size_t np, len;
+
+	if (b->failed)
+		return 0;
+	if (t->n == 1) {
+		STAT_ADD(w->stats.signatures, 1);
+		return sign_jws(w->sign, live_keys(), buf_head(&b->arena) +
+		    l->stmt_off, l->stmt_len, out, &len) == 0 ? len : 0;
+	}
+	np = merkle_path((const uint8_t (*)[MERKLE_HASH])b->nodes + t->nodes,
+	    t->n, i - t->first, path);
+	memcpy(out, t->jws, t->jws_len);
+	return t->jws_len + merkle_proof_tail(i - t->first,
+	    (const uint8_t (*)[MERKLE_HASH])path, np, out + t->jws_len);
+}
+
+/* Rebuild one connection's output with its replies in their places. */
+static void
+sign_batch_render_conn(struct worker *w, struct conn *c)
+{
+	struct sign_batch *b = w->batch;
+	struct buf nb = { 0 };
+	char proof[MERKLE_PROOF_MAX];
+	size_t prev = 0, plen;
+	int fail = 0;
+
+	for (uint32_t i = c->batch_first; i != SIGN_BATCH_NONE;
+	    i = b->leaves[i].next) {
+		struct sign_batch_leaf *l = &b->leaves[i];
+
+		fail |= buf_append(&nb, buf_head(&c->out) + prev,
+		    l->out_off - prev);
+		prev = l->out_off;
+		if ((plen = sign_batch_proof(w, i, proof)) == 0) {
+			fail = 1;
+			continue;
+		}
+		l->render(c, &nb, l->flags, buf_head(&b->arena) + l->stmt_off,
+		    l->stmt_len, proof, plen);
+		stats_latency(&w->stats, l->iface, clock_elapsed_us(&l->t0));
+	}
+	fail |= buf_append(&nb, buf_head(&c->out) + prev, c->out.len - prev);
+	buf_free(&c->out);
+	c->out = nb;
+	c->batch_pending = 0;
+	if (fail) {
+		log_error("msg=\"cannot sign or place batched answers\" "
+		    "action=close");
+		c->closing = 1;
+		buf_free(&c->out);
+	}
+}
+
+/*
+ * End of the loop pass: sign, put every reply in place, write. The live
+ * state entered when the first answer was made is left at the end.
+ */
+static void
+sign_batch_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct sign_batch *b = w->batch;
+	size_t ntrees, nconns = 0;
+
+	(void)fd;
+	(void)what;
+	b->failed = b->n > 0 && sign_batch_trees(w, &ntrees) != 0;
+	if (b->failed)
+		log_error("msg=\"batch signing failed\"");
+	for (size_t i = 0; i < b->n; i++) {
+		struct conn *c = b->leaves[i].c;
+
+		if (c == NULL || c->batch_pending == 0)
+			continue;
+		sign_batch_render_conn(w, c);
+		b->conns[nconns++] = c;
+	}
+	b->n = 0;
+	buf_consume(&b->arena, b->arena.len);
+	worker_live_leave(w);
+	for (size_t i = 0; i < nconns; i++)
+		net_tcp_conn_output(b->conns[i]);
+}

@@ -1,0 +1,781 @@
+"""Harness for the cardd integration tests.
+
+Starts the real cardd on free loopback ports with a config, a signing key
+and card data in a temporary folder, waits until it is ready, and stops it
+with SIGTERM (SIGKILL and a failure if it hangs). Small HTTP/1.1 and RESP
+clients built on raw sockets let the tests say exactly which bytes go on
+the wire. Every socket has a timeout and every loop a deadline.
+
+Only the standard library and python3-cryptography are used; signatures
+are checked with implementations that are not cardd's own (cryptography
+and the openssl command line).
+"""
+
+import base64
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import zoneinfo
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _build_dir():
+    b = Path(os.environ.get("CARDD_BUILD") or "build")
+    return b if b.is_absolute() else ROOT / b
+
+
+BUILD = _build_dir()
+CARDD = BUILD / "cardd"
+CARDCTL = BUILD / "cardctl"
+
+HOST = "127.0.0.1"
+TIMEOUT = 5.0           # seconds, for any one socket operation
+START_TIMEOUT = 10.0    # seconds for cardd to become ready
+STOP_TIMEOUT = 10.0     # seconds for cardd to exit after SIGTERM
+
+# A fixed day for answers that depend on the date.
+AT = "2025-06-15"
+
+CSV_HEADER = ("card,status,permit,class,permit_from,permit_until,birth,"
+              "region,xregion,medical,pension,unemployment,injury,"
+              "maternity,rev")
+CSV_COLUMNS = CSV_HEADER.split(",")
+
+RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "WARNING: ThreadSanitizer")
+
+REASONS = ["ok", "unknown_card", "holder_mismatch", "record_invalid",
+           "card_suspended", "card_lost", "card_revoked",
+           "permit_not_yet_valid", "permit_expired", "not_enrolled",
+           "coverage_not_started", "coverage_lapsed", "region_not_covered"]
+
+
+def check_binaries():
+    for b in (CARDD, CARDCTL):
+        if not os.access(b, os.X_OK):
+            raise RuntimeError("%s is missing: build it first (make "
+                               "BUILD=%s all)" % (b, BUILD))
+
+
+# ---------------------------------------------------------------- encoding
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text):
+    if isinstance(text, bytes):
+        text = text.decode("ascii")
+    if not B64URL.match(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url: %r" % text[:80])
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def csv_line(card, **fields):
+    """One CSV line in CSV_COLUMNS order; a field with a comma is quoted."""
+    vals = [card]
+    for col in CSV_COLUMNS[1:]:
+        v = str(fields.get(col, ""))
+        if "," in v or '"' in v:
+            v = '"' + v.replace('"', '""') + '"'
+        vals.append(v)
+    return ",".join(vals)
+
+
+def shanghai_today(zone="Asia/Shanghai"):
+    return datetime.datetime.now(zoneinfo.ZoneInfo(zone)).date().isoformat()
+
+
+def parse_rfc3339_ms(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ") \
+        .replace(tzinfo=datetime.timezone.utc)
+
+
+# ------------------------------------------------------------- signatures
+
+def jwk_thumbprint(x):
+    """RFC 7638 thumbprint of an Ed25519 OKP key (x is base64url)."""
+    canon = '{"crv":"Ed25519","kty":"OKP","x":"%s"}' % x
+    return b64url(hashlib.sha256(canon.encode("ascii")).digest())
+
+
+def split_jws(jws):
+    """A detached JWS H..S -> (H, header dict, signature bytes)."""
+    if isinstance(jws, bytes):
+        jws = jws.decode("ascii")
+    parts = jws.split(".")
+    if len(parts) != 3 or parts[1] != "":
+        raise ValueError("not a detached JWS: %r" % jws)
+    hdr = json.loads(b64url_decode(parts[0]))
+    sig = b64url_decode(parts[2])
+    return parts[0], hdr, sig
+
+
+def signing_input(hdr_b64, payload):
+    return (hdr_b64 + "." + b64url(payload)).encode("ascii")
+
+
+def verify_cryptography(pub_raw, payload, jws):
+    """True when the detached JWS holds over payload for this key."""
+    hdr_b64, _, sig = split_jws(jws)
+    try:
+        Ed25519PublicKey.from_public_bytes(pub_raw).verify(
+            sig, signing_input(hdr_b64, payload))
+        return True
+    except InvalidSignature:
+        return False
+
+
+def public_pem(pub_raw):
+    der = ED25519_SPKI_PREFIX + pub_raw
+    body = base64.encodebytes(der).decode("ascii").replace("\n", "")
+    return ("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n"
+            % body)
+
+
+def verify_openssl(pub_raw, payload, jws, workdir):
+    """Verify with the openssl command line; returns (ok, output)."""
+    hdr_b64, _, sig = split_jws(jws)
+    d = Path(tempfile.mkdtemp(prefix="ossl-", dir=workdir))
+    (d / "pub.pem").write_text(public_pem(pub_raw))
+    (d / "input").write_bytes(signing_input(hdr_b64, payload))
+    (d / "sig").write_bytes(sig)
+    p = subprocess.run(
+        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey",
+         str(d / "pub.pem"), "-rawin", "-in", str(d / "input"), "-sigfile",
+         str(d / "sig")], capture_output=True, timeout=30)
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    return p.returncode == 0 and "Signature Verified Successfully" in out, out
+
+
+# ------------------------------------------------------------ HTTP client
+
+class PeerClosed(Exception):
+    pass
+
+
+class HTTPResponse:
+    def __init__(self, version, status, reason, headers, body, head):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # [(lowercase name, value)]
+        self.body = body
+        self.head = head
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k == name.lower()]
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<HTTP %d %r %r>" % (self.status, self.headers,
+                                    self.body[:300])
+
+
+class HTTPClient:
+    """One HTTP/1.x connection with exact control of the bytes sent."""
+
+    def __init__(self, port, timeout=TIMEOUT):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    @staticmethod
+    def build(method, target, headers=None, body=None, version="HTTP/1.1",
+              host=True):
+        lines = ["%s %s %s" % (method, target, version)]
+        hdrs = list(headers or [])
+        if host and not any(k.lower() == "host" for k, _ in hdrs):
+            hdrs.insert(0, ("Host", "cardd.test"))
+        if body is not None and not any(
+                k.lower() in ("content-length", "transfer-encoding")
+                for k, _ in hdrs):
+            hdrs.append(("Content-Length", str(len(body))))
+        lines += ["%s: %s" % kv for kv in hdrs]
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return raw + (body or b"")
+
+    def request(self, method, target, headers=None, body=None,
+                version="HTTP/1.1"):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send(self.build(method, target, headers, body, version))
+        return self.read_response(head=method == "HEAD")
+
+    def get(self, target, headers=None):
+        return self.request("GET", target, headers)
+
+    def _recv(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("HTTP read deadline passed")
+        self.sock.settimeout(min(left, self.timeout))
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            raise PeerClosed("server closed the connection")
+        self.buf += data
+
+    def read_response(self, head=False, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n\r\n" not in self.buf:
+            if len(self.buf) > 1 << 20:
+                raise AssertionError("response head too long")
+            self._recv(deadline)
+        raw, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = raw.decode("latin-1").split("\r\n")
+        m = re.match(r"^(HTTP/1\.[01]) (\d{3}) (.*)$", lines[0])
+        if not m:
+            raise AssertionError("bad status line %r" % lines[0])
+        headers = []
+        for line in lines[1:]:
+            k, sep, v = line.partition(":")
+            if not sep or not k or k != k.strip():
+                raise AssertionError("bad header line %r" % line)
+            headers.append((k.lower(), v.strip()))
+        status = int(m.group(2))
+        length = 0
+        cl = [v for k, v in headers if k == "content-length"]
+        if status >= 200 and status not in (204, 304):
+            if len(cl) != 1 or not cl[0].isdigit():
+                raise AssertionError("response without one Content-Length:"
+                                     " %r" % raw)
+            if not head:
+                length = int(cl[0])
+        while len(self.buf) < length:
+            self._recv(deadline)
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return HTTPResponse(m.group(1), status, m.group(3), headers, body,
+                            raw)
+
+    def closed_by_peer(self, timeout=3.0):
+        """True when the server closes the connection within timeout
+        (after any bytes already buffered); False if it sends more or
+        keeps it open."""
+        if self.buf:
+            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                return True
+            if not data:
+                return True
+            self.buf += data
+            return False
+
+
+def http_get(port, target, headers=None):
+    with HTTPClient(port) as c:
+        return c.request("GET", target, headers)
+
+
+# ------------------------------------------------------------ RESP client
+
+class RespError:
+    def __init__(self, message):
+        self.message = message
+
+    def __repr__(self):
+        return "-%s" % self.message
+
+    def __eq__(self, other):
+        return isinstance(other, RespError) and other.message == self.message
+
+
+def resp_encode(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class RESPClient:
+    def __init__(self, port, timeout=TIMEOUT):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def command(self, *args):
+        self.send(resp_encode(*args))
+        return self.read_reply()
+
+    def _recv(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("RESP read deadline passed")
+        self.sock.settimeout(min(left, self.timeout))
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            raise PeerClosed("server closed the connection")
+        self.buf += data
+
+    def _line(self, deadline):
+        while b"\r\n" not in self.buf:
+            self._recv(deadline)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_reply(self, timeout=None):
+        return self._reply(time.monotonic() + (timeout or self.timeout))
+
+    def _reply(self, deadline):
+        line = self._line(deadline)
+        if not line:
+            raise AssertionError("empty RESP line")
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return RespError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._recv(deadline)
+            data, tail, self.buf = (self.buf[:n], self.buf[n:n + 2],
+                                    self.buf[n + 2:])
+            if tail != b"\r\n":
+                raise AssertionError("bulk string not ended by CRLF")
+            return data
+        if kind == b"*":
+            n = int(rest)
+            if n < 0:
+                return None
+            return [self._reply(deadline) for _ in range(n)]
+        raise AssertionError("bad RESP reply line %r" % line)
+
+    closed_by_peer = HTTPClient.closed_by_peer
+
+
+# ------------------------------------------------------------- /metrics
+
+METRIC_LINE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? '
+    r'(-?[0-9.]+(?:[eE][-+]?[0-9]+)?|[+-]Inf|NaN)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
+
+
+def parse_metrics(text):
+    """Prometheus text 0.0.4 -> ({(name, ((label, value), ...)): float},
+    {family: type}). Raises AssertionError on a line that does not parse."""
+    samples, types = {}, {}
+    for line in text.split("\n"):
+        if line == "":
+            continue
+        if line.startswith("#"):
+            m = re.match(r"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) "
+                         r"(counter|gauge|histogram|summary|untyped)$", line)
+            if m:
+                types[m.group(1)] = m.group(2)
+            elif not re.match(r"^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*$", line):
+                raise AssertionError("bad comment line %r" % line)
+            continue
+        m = METRIC_LINE.match(line)
+        if not m:
+            raise AssertionError("bad metrics line %r" % line)
+        labels = []
+        body = m.group(2) or ""
+        pos = 0
+        while pos < len(body):
+            lm = LABEL.match(body, pos)
+            if not lm:
+                raise AssertionError("bad labels in %r" % line)
+            labels.append((lm.group(1), lm.group(2)))
+            pos = lm.end()
+        key = (m.group(1), tuple(sorted(labels)))
+        if key in samples:
+            raise AssertionError("duplicate sample %r" % line)
+        samples[key] = float(m.group(3))
+    return samples, types
+
+
+def metric(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+# ----------------------------------------------------------------- daemon
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def run(args, timeout=30, **kw):
+    return subprocess.run([str(a) for a in args], capture_output=True,
+                          timeout=timeout, **kw)
+
+
+def keygen(path, mode=0o600):
+    p = run([CARDCTL, "keygen", path])
+    if p.returncode != 0:
+        raise RuntimeError("cardctl keygen failed: %r" % p.stderr)
+    os.chmod(path, mode)
+    return json.loads(p.stdout)
+
+
+class Daemon:
+    """One cardd process with its own folder, ports, key and data."""
+
+    def __init__(self, csv=None, config=None, gen=None, key_mode=0o600,
+                 key_file=None, name="cardd"):
+        check_binaries()
+        self.dir = Path(tempfile.mkdtemp(prefix="cardd-it-%s-" % name))
+        self.config_path = self.dir / "cardd.conf"
+        self.csv_path = self.dir / "cards.csv"
+        self.key_path = self.dir / "signing.pem"
+        self.stderr_path = self.dir / "stderr.log"
+        self.extra = dict(config or {})
+        self.proc = None
+        self.http_port = self.resp_port = None
+        self.returncode = None
+        if key_file is not None:
+            shutil.copyfile(key_file, self.key_path)
+            os.chmod(self.key_path, key_mode)
+            self.keygen_jwks = None
+        else:
+            self.keygen_jwks = keygen(self.key_path, key_mode)
+        if gen is not None:
+            n, seed, today = gen
+            p = run([CARDCTL, "gen", n, "--seed", seed, "--today", today,
+                     "-o", self.csv_path])
+            if p.returncode != 0:
+                raise RuntimeError("cardctl gen failed: %r" % p.stderr)
+            if csv:
+                with open(self.csv_path, "a") as f:
+                    f.write(csv)
+        elif csv is not None:
+            self.csv_path.write_text(csv)
+
+    # -- files
+
+    def write_config(self):
+        conf = {
+            "http_listen": "%s:%d" % (HOST, self.http_port),
+            "resp_listen": "%s:%d" % (HOST, self.resp_port),
+            "source": "file:cards.csv",
+            "signing_key": "signing.pem",
+            "threads": "2",
+        }
+        conf.update(self.extra)
+        text = "# written by tests/integration/harness.py\n"
+        text += "".join("%s %s\n" % kv for kv in conf.items()
+                        if kv[1] is not None)
+        self.config_path.write_text(text)
+
+    def replace_csv(self, text):
+        """Write a new file and rename it over cards.csv (atomic)."""
+        tmp = self.dir / "cards.csv.new"
+        tmp.write_text(text)
+        os.rename(tmp, self.csv_path)
+
+    def stderr(self):
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    # -- life
+
+    def start(self, wait_ready=True):
+        for attempt in range(3):
+            self.http_port, self.resp_port = free_port(), free_port()
+            while self.resp_port == self.http_port:
+                self.resp_port = free_port()
+            self.write_config()
+            with open(self.stderr_path, "ab") as err:
+                self.proc = subprocess.Popen(
+                    [str(CARDD), "-c", str(self.config_path)],
+                    stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                    cwd=self.dir)
+            if not wait_ready:
+                return
+            try:
+                self.wait_ready()
+                return
+            except RuntimeError:
+                if "cannot listen" in self.stderr() and attempt < 2:
+                    continue        # lost a port race: new ports
+                raise
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.returncode = self.proc.returncode
+                raise RuntimeError("cardd exited with %d at start:\n%s" %
+                                   (self.proc.returncode, self.stderr()))
+            try:
+                r = http_get(self.http_port, "/readyz")
+                if r.status == 200:
+                    return
+            except (OSError, PeerClosed):
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError("cardd not ready within %gs:\n%s" %
+                           (timeout, self.stderr()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT)
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM and wait; returns the exit status. A hang is killed and
+        raises AssertionError."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+                self.returncode = "hang"
+                raise AssertionError("cardd did not exit within %gs of "
+                                     "SIGTERM; killed" % timeout)
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def assert_clean_log(self):
+        """No sanitizer report in the log (make asan runs these tests)."""
+        log = self.stderr()
+        for mark in SANITIZER_MARKS:
+            if mark in log:
+                raise AssertionError("sanitizer report in cardd's log:\n" +
+                                     log[log.index(mark) - 200:][:4000])
+
+    def cleanup(self):
+        self.kill()
+        if not os.environ.get("CARDD_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- clients
+
+    def http(self, timeout=TIMEOUT):
+        return HTTPClient(self.http_port, timeout)
+
+    def resp(self, timeout=TIMEOUT):
+        return RESPClient(self.resp_port, timeout)
+
+    def get(self, target, headers=None):
+        return http_get(self.http_port, target, headers)
+
+    def jwks_bytes(self):
+        r = self.get("/v1/keys")
+        assert r.status == 200, r
+        return r.body
+
+    def public_key(self, kid):
+        for k in json.loads(self.jwks_bytes())["keys"]:
+            if k.get("kid") == kid:
+                return b64url_decode(k["x"])
+        raise AssertionError("kid %r not in the JWKS" % kid)
+
+    def metrics(self):
+        r = self.get("/metrics")
+        assert r.status == 200, r
+        return parse_metrics(r.body.decode())
+
+
+def wait_for(pred, timeout, interval=0.1):
+    """Poll pred() until it returns a true value or timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------- test base
+
+class DaemonTestCase(unittest.TestCase):
+    """One cardd per class. Subclasses set CSV, GEN and CONFIG."""
+
+    CSV = None
+    GEN = None
+    CONFIG = {}
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(csv=cls.CSV, gen=cls.GEN, config=cls.CONFIG,
+                       name=cls.__name__)
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
+        jwks = json.loads(cls.d.jwks_bytes())
+        cls.kid = jwks["keys"][0]["kid"]
+        cls.pub = b64url_decode(jwks["keys"][0]["x"])
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        if rc != 0:
+            raise AssertionError("cardd exited with %r after SIGTERM:\n%s"
+                                 % (rc, cls.d.stderr()[-3000:]))
+        cls.d.assert_clean_log()
+
+    def assertAlive(self):
+        self.assertTrue(self.d.alive(), "cardd died:\n" +
+                        self.d.stderr()[-3000:])
+
+    # -- statements
+
+    def assertStatement(self, body, check, id_, result=None, reason=None,
+                        by_permit=False, scheme=None, region=None, at=None,
+                        rev=None, nonce=None):
+        """Check every member of a statement (PROTOCOL.md §3); returns it
+        parsed."""
+        self.assertIsInstance(body, bytes)
+        self.assertNotRegex(body, rb"\s", "statement is not compact")
+        pairs = json.loads(body, object_pairs_hook=list)
+        st = dict(pairs)
+        self.assertEqual(len(st), len(pairs), "repeated member")
+        names = [k for k, _ in pairs]
+        idk = "permit" if by_permit else "card"
+        want = ["v", "check", idk]
+        if check == "coverage":
+            want.append("scheme")
+        if region is not None:
+            want.append("region")
+        want += ["at", "result", "reason", "rev", "synced_at", "issued_at",
+                 "kid"]
+        if nonce is not None:
+            want.append("nonce")
+        self.assertEqual(names[:len(want)], want, body)
+        for k in ("card", "permit", "scheme", "region", "nonce"):
+            if k not in want:
+                self.assertNotIn(k, st, body)
+        self.assertIs(type(st["v"]), int)
+        self.assertEqual(st["v"], 1)
+        self.assertEqual(st["check"], check)
+        self.assertEqual(st[idk], id_)
+        if scheme is not None:
+            self.assertEqual(st["scheme"], scheme)
+        if region is not None:
+            self.assertEqual(st["region"], region)
+        if at is not None:
+            self.assertEqual(st["at"], at)
+        self.assertRegex(st["at"], r"^\d{4}-\d{2}-\d{2}$")
+        if reason is not None:
+            self.assertEqual(st["reason"], reason, body)
+        self.assertIn(st["reason"], REASONS)
+        ok = st["reason"] == "ok"
+        pos, neg = (("valid", "invalid") if check == "validity"
+                    else ("covered", "not_covered"))
+        self.assertEqual(st["result"], pos if ok else neg, body)
+        if result is not None:
+            self.assertEqual(st["result"], result, body)
+        self.assertIs(type(st["rev"]), int)
+        self.assertGreaterEqual(st["rev"], 0)
+        if rev is not None:
+            self.assertEqual(st["rev"], rev, body)
+        if st["reason"] == "unknown_card":
+            self.assertEqual(st["rev"], 0)
+        for k in ("synced_at", "issued_at"):
+            self.assertRegex(st[k], RFC3339_MS)
+        issued = parse_rfc3339_ms(st["issued_at"])
+        synced = parse_rfc3339_ms(st["synced_at"])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.assertLess(abs((now - issued).total_seconds()), 120,
+                        "issued_at is not now")
+        self.assertLessEqual(synced, issued + datetime.timedelta(
+            milliseconds=1))
+        self.assertLess((issued - synced).total_seconds(), 3600)
+        self.assertEqual(st["kid"], self.kid)
+        if nonce is not None:
+            self.assertEqual(st["nonce"], nonce)
+        return st
+
+    def assertSigned(self, body, jws):
+        """The detached JWS holds over body for the daemon's key."""
+        hdr_b64, hdr, _ = split_jws(jws)
+        self.assertEqual(hdr, {"alg": "EdDSA", "kid": self.kid})
+        self.assertTrue(verify_cryptography(self.pub, body, jws),
+                        "signature does not verify: %r" % body)
