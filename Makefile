@@ -90,6 +90,7 @@ run: deps
 clean:
 	rm -rf build run
 
+.SECONDARY:
 .PHONY: all deps unit integration check test asan tsan fuzz fuzz-run run clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
