@@ -20,7 +20,7 @@ LDLIBS  += $(PKG_LIBS)
 
 PROTO  = date b64url stmt jws resp http1 csv merkle
 DAEMON = log config record index live check sign buf clock stats net_tcp \
-         worker http resp_cmd answer batch source source_csv snapshot sync_redis sign_batch
+         worker http resp_cmd answer batch source source_csv snapshot sync_redis sign_batch notify
 TOOLS  = cardctl gen client keys redis_io export
 UNIT   = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -87,10 +87,35 @@ run: deps
 	$(MAKE) all
 	@sh tools/run.sh $(BUILD)
 
+# make install [PREFIX=/usr/local] [DESTDIR=...]
+install: all $(BUILD)/man/cardd.conf.5
+	install -D -m 0755 $(BUILD)/cardd $(DESTDIR)$(PREFIX)/sbin/cardd
+	install -D -m 0755 $(BUILD)/cardctl $(DESTDIR)$(PREFIX)/bin/cardctl
+	for b in $(filter-out $(BUILD)/cardd $(BUILD)/cardctl,$(BINS)); do \
+	    install -D -m 0755 $$b $(DESTDIR)$(PREFIX)/bin/$$(basename $$b); done
+	install -D -m 0644 man/cardd.8 $(DESTDIR)$(PREFIX)/share/man/man8/cardd.8
+	install -D -m 0644 man/cardctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/cardctl.1
+	install -D -m 0644 $(BUILD)/man/cardd.conf.5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/cardd.conf.5
+	install -D -m 0644 conf/cardd.conf \
+	    $(DESTDIR)$(PREFIX)/share/doc/cardd/cardd.conf.example
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' systemd/cardd.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/cardd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/cardd.service
+	install -D -m 0644 systemd/cardd.sysusers \
+	    $(DESTDIR)$(PREFIX)/lib/sysusers.d/cardd.conf
+	install -D -m 0644 systemd/cardd.tmpfiles \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/cardd.conf
+
+$(BUILD)/man/cardd.conf.5: conf/cardd.conf daemon/config.c tools/conf2man.sh
+	@mkdir -p $(dir $@)
+	sh tools/conf2man.sh conf/cardd.conf daemon/config.c > $@
+
 clean:
 	rm -rf build run
 
 .SECONDARY:
-.PHONY: all deps unit integration check test asan tsan fuzz fuzz-run run clean
+.PHONY: all deps unit integration check test asan tsan fuzz fuzz-run run install clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -61,3 +61,13 @@ clock_elapsed_us(const struct timespec *t0)
 	return (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1000);
 }
+
+/* Microseconds on CLOCK_MONOTONIC (systemd's MONOTONIC_USEC). */
+uint64_t
+clock_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}

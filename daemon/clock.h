@@ -19,5 +19,6 @@ int	clock_set_zone(const char *zone);
 void	clock_update(struct clock *);
 int64_t	clock_now_ms(void);
 uint64_t clock_elapsed_us(const struct timespec *);
+uint64_t clock_monotonic_usec(void);
 
 #endif

@@ -58,6 +58,8 @@ static const struct cfg_key config_keys[] = {
 	{ "signing_key", CFG_STRING, 1, S(signing_key), 0, 0, "signing.pem",
 	    NULL, NULL },
 	{ "key_id", CFG_STRING, 1, S(key_id), 0, 0, NULL, NULL, cfg_check_kid },
+	{ "publish_keys", CFG_STRING, 1, S(publish_keys), 0, 0, NULL, NULL,
+	    NULL },
 	{ "timezone", CFG_STRING, 0, S(timezone), 0, 0, "Asia/Shanghai", NULL,
 	    cfg_check_timezone },
 	{ "threads", CFG_INT, 0, S(threads), 1, 64, "2", NULL, NULL },
@@ -105,6 +107,7 @@ static const char *cfg_set(struct settings *, const struct cfg_key *,
 static const char *cfg_number(const char *, int, long *);
 static int	cfg_line(char *, char **, char **);
 static int	cfg_rebase(char **, size_t, const char *, size_t);
+static int	cfg_rebase_list(char **, const char *, size_t);
 static int	cfg_resolve(struct settings *, const char *, char *, size_t);
 static const char *cfg_apply(struct settings *, unsigned char *, char *,
 		    char *);
@@ -346,6 +349,37 @@ cfg_rebase(char **v, size_t skip, const char *dir, size_t dlen)
 	return 0;
 }
 
+/* cfg_rebase for each word of a space-separated list of files. */
+static int
+cfg_rebase_list(char **v, const char *dir, size_t dlen)
+{
+	char *out, *w, *save = NULL, *copy;
+	size_t cap;
+
+	if (*v == NULL || dlen == 0)
+		return 0;
+	cap = strlen(*v) * 2 + 1;
+	for (const char *p = *v; *p; p++)
+		cap += *p == ' ' ? dlen : 0;
+	cap += dlen;
+	if ((out = calloc(1, cap)) == NULL || (copy = strdup(*v)) == NULL) {
+		free(out);
+		return -1;
+	}
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (*out)
+			strcat(out, " ");
+		if (w[0] != '/')
+			strncat(out, dir, dlen);
+		strcat(out, w);
+	}
+	free(copy);
+	free(*v);
+	*v = out;
+	return 0;
+}
+
 /*
  * Relative file names in a config file are taken from the file's own
  * folder, so a config and its data can move together.
@@ -360,6 +394,7 @@ cfg_resolve(struct settings *s, const char *path, char *err, size_t errlen)
 	if (strncmp(s->source, "file:", 5) == 0)
 		rc |= cfg_rebase(&s->source, 5, path, dlen);
 	rc |= cfg_rebase(&s->signing_key, 0, path, dlen);
+	rc |= cfg_rebase_list(&s->publish_keys, path, dlen);
 	rc |= cfg_rebase(&s->snapshot, 0, path, dlen);
 	if (rc != 0)
 		snprintf(err, errlen, "%s: out of memory", path);

@@ -18,6 +18,7 @@ struct settings {
 	char		*source;
 	char		*signing_key;
 	char		*key_id;		/* NULL: RFC 7638 thumbprint */
+	char		*publish_keys;		/* FILE[=KID] ..., or NULL */
 	char		*timezone;
 	_Atomic int	 threads;
 	_Atomic int	 max_staleness;		/* seconds */

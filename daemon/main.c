@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -21,6 +22,7 @@
 #include "live.h"
 #include "log.h"
 #include "net_tcp.h"
+#include "notify.h"
 #include "sign.h"
 #include "source.h"
 #include "worker.h"
@@ -35,6 +37,9 @@ static void	main_usage(FILE *);
 static int	main_check(const char *);
 static int	main_listeners(int (*)[PROTO_COUNT]);
 static void	main_on_stop(evutil_socket_t, short, void *);
+static void	main_on_tick(evutil_socket_t, short, void *);
+static void	main_on_watchdog(evutil_socket_t, short, void *);
+static void	main_status(const char *);
 static void	main_on_reload(evutil_socket_t, short, void *);
 
 /* Print how to call us. */
@@ -55,8 +60,8 @@ main_check(const char *path)
 	char err[512];
 	struct sign_keyring *kr;
 
-	kr = sign_keyring_load(settings.signing_key, settings.key_id, err,
-	    sizeof(err));
+	kr = sign_keyring_load(settings.signing_key, settings.key_id,
+	    settings.publish_keys, NULL, err, sizeof(err));
 	if (kr == NULL) {
 		fprintf(stderr, "cardd: %s: signing_key: %s\n", path, err);
 		return 1;
@@ -105,7 +110,48 @@ main_on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	log_info("msg=\"stopping\" signal=%d", (int)sig);
+	notify_send("STOPPING=1\nSTATUS=draining connections");
 	event_base_loopexit(arg, NULL);
+}
+
+/* Tell systemd how things stand (prefix: READY=1 or similar, or ""). */
+static void
+main_status(const char *prefix)
+{
+	struct stats_gauges g;
+	struct stats sum;
+
+	memset(&sum, 0, sizeof(sum));
+	worker_stats_sum(&sum);
+	source_gauges(&g);
+	notify_send("%sSTATUS=%llu cards, source %s (%s), synced %.0f s ago, "
+	    "%llu connections", prefix, (unsigned long long)g.cards,
+	    g.source_kind, g.sync_state, g.synced_age,
+	    (unsigned long long)atomic_load(&sum.conns_open));
+}
+
+/* Every few seconds: the status line systemctl status shows. */
+static void
+main_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	main_status("");
+}
+
+/* Watchdog: ping only while every worker's loop still turns. */
+static void
+main_on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (worker_alive())
+		notify_send("WATCHDOG=1");
+	else
+		log_error("msg=\"a worker loop is stuck; not pinging the "
+		    "watchdog\"");
 }
 
 /*
@@ -128,17 +174,24 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	log_info("msg=\"reloading\" config=\"%s\"", conf);
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)
+	    clock_monotonic_usec());
 	if (config_load(conf, &next, err, sizeof(err)) != 0) {
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"%s\"", err);
 		settings_free(&next);
+		main_status("READY=1\n");
 		return;
 	}
-	kr = sign_keyring_load(next.signing_key, next.key_id, err, sizeof(err));
+	/* The main thread is the only writer of the keys: reading them here
+	 * without the lock is safe. */
+	kr = sign_keyring_load(next.signing_key, next.key_id, next.publish_keys,
+	    live_keys(), err, sizeof(err));
 	if (kr == NULL) {
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"signing_key: %s\"", err);
 		settings_free(&next);
+		main_status("READY=1\n");
 		return;
 	}
 	live_write_begin();
@@ -149,6 +202,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	sign_keyring_free(old);
 	settings_free(&next);
 	log_info("msg=\"reloaded\" kid=%s", sign_kid(kr, &len));
+	main_status("READY=1\n");
 }
 
 int
@@ -161,7 +215,8 @@ main(int argc, char **argv)
 	};
 	const char *conf = MAIN_DEFAULT_CONF;
 	int ch, test = 0, (*fds)[PROTO_COUNT];
-	struct event *ev_term, *ev_int, *ev_hup;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_wd = NULL;
+	struct timeval tick = { 5, 0 }, wd;
 	struct event_base *base;
 	struct sign_keyring *kr;
 	char err[512];
@@ -192,6 +247,9 @@ main(int argc, char **argv)
 	}
 	log_init(LOGL_INFO);
 	evthread_use_pthreads();
+	if (notify_init() != 0)
+		log_warn("msg=\"NOTIFY_SOCKET is unusable; not talking to "
+		    "systemd\"");
 	if (config_load(conf, &settings, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cardd: %s\n", err);
 		return 1;
@@ -204,7 +262,7 @@ main(int argc, char **argv)
 	    live_init(settings.threads) != 0)
 		fatalx("msg=\"out of memory\"");
 	if ((kr = sign_keyring_load(settings.signing_key, settings.key_id,
-	    err, sizeof(err))) == NULL)
+	    settings.publish_keys, NULL, err, sizeof(err))) == NULL)
 		fatalx("msg=\"cannot load the signing key\" error=\"%s\"", err);
 	live_set_keys(kr);
 	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d",
@@ -226,13 +284,27 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
+	ev_tick = event_new(base, -1, EV_PERSIST, main_on_tick, NULL);
+	event_add(ev_tick, &tick);
+	if (notify_watchdog_usec() > 0) {
+		uint64_t half = notify_watchdog_usec() / 2;
+
+		wd.tv_sec = (time_t)(half / 1000000);
+		wd.tv_usec = (suseconds_t)(half % 1000000);
+		ev_wd = event_new(base, -1, EV_PERSIST, main_on_watchdog, NULL);
+		event_add(ev_wd, &wd);
+	}
 	log_info("msg=ready");
+	main_status("READY=1\n");
 	event_base_dispatch(base);
 	worker_stop(MAIN_DRAIN_MS);
 	source_stop();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_tick);
+	if (ev_wd != NULL)
+		event_free(ev_wd);
 	event_base_free(base);
 	sign_keyring_free(live_set_keys(NULL));
 	settings_free(&settings);

@@ -25,11 +25,22 @@
 #include "sign.h"
 
 #define SIGN_PEM_MAX	8192
+#define SIGN_MAX_OTHERS	16	/* published keys besides the signer */
 
 static _Atomic uint64_t sign_generations;
 
+/* A public key published beside the signer: retired, or configured. */
+struct sign_pub {
+	uint8_t		 pub[JWS_PUB_LEN];
+	char		 kid[STMT_KID_MAX + 1];
+	size_t		 kid_len;
+	int		 retired;	/* a former signer of this process */
+};
+
 struct sign_keyring {
 	uint64_t	 generation;	/* tells keyrings apart */
+	struct sign_pub	 others[SIGN_MAX_OTHERS];
+	size_t		 nothers;
 	EVP_PKEY	*pkey;
 	uint8_t		 pub[JWS_PUB_LEN];
 	char		 kid[STMT_KID_MAX + 1];
@@ -49,6 +60,11 @@ struct sign_ctx {
 
 static EVP_PKEY	*sign_read_pem(const char *, char *, size_t);
 static int	sign_publish(struct sign_keyring *);
+static void	sign_add_other(struct sign_keyring *, const struct sign_pub *);
+static int	sign_read_public(const char *, size_t, struct sign_pub *, char *,
+		    size_t);
+static int	sign_others(struct sign_keyring *, const char *,
+		    const struct sign_keyring *, char *, size_t);
 
 /* Read a private key file that only its owner can read. */
 static EVP_PKEY *
@@ -95,24 +111,125 @@ sign_read_pem(const char *path, char *err, size_t errlen)
 	return pkey;
 }
 
-/* Precompute the JWS header and the JWKS of a keyring. */
+/* Precompute the JWS header and the JWKS: the signer first, then others. */
 static int
 sign_publish(struct sign_keyring *kr)
 {
 	char jwk[JWS_JWK_MAX];
-	size_t n = jws_jwk(kr->pub, kr->kid, kr->kid_len, jwk);
+	size_t n;
 
 	kr->hdr_len = jws_header(kr->kid, kr->kid_len, kr->hdr);
-	if ((kr->jwks = malloc(n + 16)) == NULL)
+	if ((kr->jwks = malloc((kr->nothers + 1) * (JWS_JWK_MAX + 1) + 16)) ==
+	    NULL)
 		return -1;
-	kr->jwks_len = (size_t)sprintf(kr->jwks, "{\"keys\":[%.*s]}", (int)n,
+	n = jws_jwk(kr->pub, kr->kid, kr->kid_len, jwk);
+	kr->jwks_len = (size_t)sprintf(kr->jwks, "{\"keys\":[%.*s", (int)n,
 	    jwk);
+	for (size_t i = 0; i < kr->nothers; i++) {
+		n = jws_jwk(kr->others[i].pub, kr->others[i].kid,
+		    kr->others[i].kid_len, jwk);
+		kr->jwks_len += (size_t)sprintf(kr->jwks + kr->jwks_len, ",%.*s",
+		    (int)n, jwk);
+	}
+	kr->jwks_len += (size_t)sprintf(kr->jwks + kr->jwks_len, "]}");
 	return 0;
 }
 
-/* Load the signing key; kid NULL means the key's thumbprint. */
+/* Add a published key unless its kid is there already. */
+static void
+sign_add_other(struct sign_keyring *kr, const struct sign_pub *p)
+{
+	if (p->kid_len == kr->kid_len && memcmp(p->kid, kr->kid, p->kid_len) == 0)
+		return;
+	for (size_t i = 0; i < kr->nothers; i++)
+		if (kr->others[i].kid_len == p->kid_len &&
+		    memcmp(kr->others[i].kid, p->kid, p->kid_len) == 0)
+			return;
+	if (kr->nothers < SIGN_MAX_OTHERS)
+		kr->others[kr->nothers++] = *p;
+}
+
+/*
+ * Read one "FILE[=KID]" of publish_keys: a PEM public key (openssl pkey
+ * -pubout), published with KID or its thumbprint.
+ */
+static int
+sign_read_public(const char *spec, size_t len, struct sign_pub *p, char *err,
+    size_t errlen)
+{
+	char path[4096];
+	const char *eq = memchr(spec, '=', len);
+	size_t plen = eq ? (size_t)(eq - spec) : len, publen = JWS_PUB_LEN;
+	EVP_PKEY *key = NULL;
+	FILE *fp;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(path, sizeof(path), "%.*s", (int)plen, spec);
+	if ((fp = fopen(path, "r")) != NULL) {
+		key = PEM_read_PUBKEY(fp, NULL, NULL, NULL);
+		fclose(fp);
+	}
+	if (key == NULL || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_raw_public_key(key, p->pub, &publen) != 1) {
+		snprintf(err, errlen, "publish_keys: %s: not an Ed25519 public "
+		    "key PEM", path);
+		EVP_PKEY_free(key);
+		return -1;
+	}
+	EVP_PKEY_free(key);
+	if (eq != NULL && (size_t)(spec + len - eq - 1) <= STMT_KID_MAX &&
+	    eq + 1 < spec + len) {
+		p->kid_len = (size_t)(spec + len - eq - 1);
+		memcpy(p->kid, eq + 1, p->kid_len);
+	} else {
+		jws_thumbprint(p->pub, p->kid);
+		p->kid_len = JWS_THUMB_LEN;
+	}
+	return 0;
+}
+
+/*
+ * The published keys besides the signer: the previous keyring's signer
+ * and retired keys (a key rotated out by SIGHUP stays published until
+ * restart), then the publish_keys list (space-separated FILE[=KID]).
+ */
+static int
+sign_others(struct sign_keyring *kr, const char *publish,
+    const struct sign_keyring *prev, char *err, size_t errlen)
+{
+	struct sign_pub p;
+
+	if (prev != NULL) {
+		memcpy(p.pub, prev->pub, JWS_PUB_LEN);
+		memcpy(p.kid, prev->kid, prev->kid_len);
+		p.kid_len = prev->kid_len;
+		p.retired = 1;
+		sign_add_other(kr, &p);
+		for (size_t i = 0; i < prev->nothers; i++)
+			if (prev->others[i].retired)
+				sign_add_other(kr, &prev->others[i]);
+	}
+	while (publish != NULL && *publish != '\0') {
+		size_t n = strcspn(publish, " \t");
+
+		if (n > 0) {
+			if (sign_read_public(publish, n, &p, err, errlen) != 0)
+				return -1;
+			sign_add_other(kr, &p);
+		}
+		publish += n + strspn(publish + n, " \t");
+	}
+	return 0;
+}
+
+/*
+ * Load the signing key; kid NULL means the key's thumbprint. publish
+ * (may be NULL) and prev (the keyring it replaces, may be NULL) give the
+ * other keys the JWKS publishes.
+ */
 struct sign_keyring *
-sign_keyring_load(const char *path, const char *kid, char *err, size_t errlen)
+sign_keyring_load(const char *path, const char *kid, const char *publish,
+    const struct sign_keyring *prev, char *err, size_t errlen)
 {
 	struct sign_keyring *kr = calloc(1, sizeof(*kr));
 	size_t publen = JWS_PUB_LEN;
@@ -135,6 +252,8 @@ sign_keyring_load(const char *path, const char *kid, char *err, size_t errlen)
 		jws_thumbprint(kr->pub, kr->kid);
 		kr->kid_len = JWS_THUMB_LEN;
 	}
+	if (sign_others(kr, publish, prev, err, errlen) != 0)
+		goto fail;
 	if (sign_publish(kr) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

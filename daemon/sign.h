@@ -12,6 +12,7 @@ struct sign_keyring;
 struct sign_ctx;
 
 struct sign_keyring *sign_keyring_load(const char *path, const char *kid,
+		    const char *publish, const struct sign_keyring *prev,
 		    char *err, size_t errlen);
 void		 sign_keyring_free(struct sign_keyring *);
 const char	*sign_kid(const struct sign_keyring *, size_t *len);

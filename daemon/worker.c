@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +36,14 @@ static void	worker_on_resume(evutil_socket_t, short, void *);
 static void	worker_on_ctl(evutil_socket_t, short, void *);
 static void	worker_on_deadline(evutil_socket_t, short, void *);
 static void	worker_free(struct worker *);
+static void	worker_on_heartbeat(evutil_socket_t, short, void *);
 
 /* Set up one worker's loop, listeners and private state. */
 static int
 worker_init(struct worker *w, int id, int *fds)
 {
 	struct event_config *cfg = event_config_new();
+	struct timeval beat = { 0, 250000 };
 
 	w->id = id;
 	w->ctl_fd = -1;
@@ -58,6 +61,9 @@ worker_init(struct worker *w, int id, int *fds)
 		return -1;
 	w->ctl_ev = event_new(w->base, w->ctl_fd, EV_READ | EV_PERSIST,
 	    worker_on_ctl, w);
+	w->heartbeat = event_new(w->base, -1, EV_PERSIST, worker_on_heartbeat,
+	    w);
+	event_add(w->heartbeat, &beat);
 	w->accept_resume = evtimer_new(w->base, worker_on_resume, w);
 	event_add(w->ctl_ev, NULL);
 	for (int p = 0; p < PROTO_COUNT; p++) {
@@ -190,6 +196,7 @@ worker_on_ctl(evutil_socket_t fd, short what, void *arg)
 		if (w->listen_ev[p] != NULL)
 			event_del(w->listen_ev[p]);
 	event_del(w->ctl_ev);
+	event_del(w->heartbeat);
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->in.len == 0 && c->out.len == 0)
@@ -218,6 +225,8 @@ worker_free(struct worker *w)
 	}
 	if (w->accept_resume != NULL)
 		event_free(w->accept_resume);
+	if (w->heartbeat != NULL)
+		event_free(w->heartbeat);
 	if (w->ctl_ev != NULL)
 		event_free(w->ctl_ev);
 	if (w->ctl_fd >= 0)
@@ -244,6 +253,36 @@ worker_stop(int drain_ms)
 	free(workers);
 	workers = NULL;
 	worker_n = 0;
+}
+
+/* Four times a second: the loop turns. */
+static void
+worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	atomic_fetch_add(&w->beats, 1);
+}
+
+/*
+ * For the watchdog: has every worker's loop turned since the last call?
+ * A worker stuck in a callback (or a deadlock) stops the pings, and
+ * systemd restarts the service.
+ */
+int
+worker_alive(void)
+{
+	int alive = 1;
+
+	for (int i = 0; i < worker_n; i++) {
+		uint64_t b = atomic_load(&workers[i].beats);
+
+		alive &= b != workers[i].beats_seen;
+		workers[i].beats_seen = b;
+	}
+	return alive;
 }
 
 /* Enter the live state once, however many callbacks want it. */

@@ -31,6 +31,9 @@ struct worker {
 	char		*scratch;		/* per-request decoding */
 	size_t		 scratch_cap;
 	int		 draining;
+	struct event	*heartbeat;
+	_Atomic uint64_t beats;			/* the loop turns (watchdog) */
+	uint64_t	 beats_seen;		/* main thread's last look */
 	struct stats	 stats;
 };
 
@@ -39,6 +42,7 @@ void	worker_stop(int drain_ms);
 int	worker_count(void);
 void	worker_stats_sum(struct stats *);
 void	worker_accept_pause(struct worker *);
+int	worker_alive(void);
 void	worker_live_enter(struct worker *);
 void	worker_live_leave(struct worker *);
 

@@ -36,7 +36,7 @@ keys_keygen_main(int argc, char **argv)
 	EVP_PKEY *pkey;
 	uint8_t pub[JWS_PUB_LEN];
 	size_t publen = sizeof(pub), n;
-	char kid[JWS_THUMB_LEN], jwk[JWS_JWK_MAX];
+	char kid[JWS_THUMB_LEN], jwk[JWS_JWK_MAX], pubpath[4096];
 	FILE *fp;
 	int fd;
 
@@ -61,6 +61,10 @@ keys_keygen_main(int argc, char **argv)
 		EVP_PKEY_free(pkey);
 		return CARDCTL_USAGE;
 	}
+	snprintf(pubpath, sizeof(pubpath), "%s.pub", argv[1]);
+	if ((fp = fopen(pubpath, "w")) == NULL ||
+	    PEM_write_PUBKEY(fp, pkey) != 1 || fclose(fp) != 0)
+		fprintf(stderr, "cardctl keygen: cannot write %s\n", pubpath);
 	EVP_PKEY_free(pkey);
 	jws_thumbprint(pub, kid);
 	n = jws_jwk(pub, kid, sizeof(kid), jwk);

@@ -30,6 +30,7 @@ static void	write_key(const char *, mode_t);
 static void	test_example(void);
 static void	test_kid_configured(void);
 static void	test_refused(void);
+static void	test_rotation(void);
 
 /* Write a key file with a mode. */
 static void
@@ -56,7 +57,7 @@ test_example(void)
 	size_t len;
 
 	write_key(EXAMPLE_KEY, 0600);
-	kr = sign_keyring_load(key_path, NULL, err, sizeof(err));
+	kr = sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err));
 	CHECK(kr != NULL);
 	if (kr == NULL)
 		return;
@@ -83,7 +84,7 @@ test_kid_configured(void)
 	size_t len;
 
 	write_key(EXAMPLE_KEY, 0400);
-	kr = sign_keyring_load(key_path, "2026a", err, sizeof(err));
+	kr = sign_keyring_load(key_path, "2026a", NULL, NULL, err, sizeof(err));
 	CHECK(kr != NULL);
 	if (kr == NULL)
 		return;
@@ -99,12 +100,12 @@ test_refused(void)
 	char err[256];
 
 	write_key(EXAMPLE_KEY, 0644);
-	CHECK(sign_keyring_load(key_path, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "chmod 600") != NULL);
 	write_key(EXAMPLE_KEY, 0640);
-	CHECK(sign_keyring_load(key_path, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	write_key("not a key\n", 0600);
-	CHECK(sign_keyring_load(key_path, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "not a PEM private key") != NULL);
 	/* An EC P-256 key: PEM, but not Ed25519. */
 	write_key("-----BEGIN PRIVATE KEY-----\n"
@@ -112,11 +113,57 @@ test_refused(void)
 	    "bbNTfgIj1Cz3Hd/fDk6nl55HZ/OhRANCAAQRqkjbDdOl3F6TV5w2VXiNTIaFwLo0\n"
 	    "Vfl4X4pbwKL4cpiaalJM/1Hu66BdjPGvKOz9AGvEG85zkw6hYNMLD6xg\n"
 	    "-----END PRIVATE KEY-----\n", 0600);
-	CHECK(sign_keyring_load(key_path, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "not an Ed25519 key") != NULL);
 	unlink(key_path);
-	CHECK(sign_keyring_load(key_path, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "No such file") != NULL);
+}
+
+/* A replaced signer stays published; publish_keys adds public keys. */
+static void
+test_rotation(void)
+{
+	struct sign_keyring *a, *b;
+	char err[256], pub[128];
+	const char *jwks;
+	size_t len;
+	FILE *fp;
+
+	write_key(EXAMPLE_KEY, 0600);
+	a = sign_keyring_load(key_path, "old", NULL, NULL, err, sizeof(err));
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	b = sign_keyring_load(key_path, "new", NULL, a, err, sizeof(err));
+	CHECK(b != NULL);
+	if (b == NULL)
+		return;
+	jwks = sign_jwks(b, &len);
+	CHECK(strstr(jwks, "\"kid\":\"new\"") != NULL);
+	CHECK(strstr(jwks, "\"kid\":\"old\"") != NULL);
+	CHECK(strstr(jwks, "\"kid\":\"new\"") < strstr(jwks, "\"kid\":\"old\""));
+	sign_keyring_free(b);
+	/* publish_keys: a public key file, with a kid or its thumbprint. */
+	snprintf(pub, sizeof(pub), "%s.pub", key_path);
+	fp = fopen(pub, "w");
+	fputs("-----BEGIN PUBLIC KEY-----\n"
+	    "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
+	    "-----END PUBLIC KEY-----\n", fp);
+	fclose(fp);
+	snprintf(err, sizeof(err), "%s=2025z", pub);
+	b = sign_keyring_load(key_path, "new", err, NULL, err, sizeof(err));
+	CHECK(b != NULL);
+	if (b != NULL) {
+		jwks = sign_jwks(b, &len);
+		CHECK(strstr(jwks, "\"kid\":\"2025z\"") != NULL);
+		sign_keyring_free(b);
+	}
+	CHECK(sign_keyring_load(key_path, "new", "/nonexistent.pub", NULL,
+	    err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "publish_keys") != NULL);
+	unlink(pub);
+	sign_keyring_free(a);
 }
 
 int
@@ -127,6 +174,7 @@ main(void)
 	test_example();
 	test_kid_configured();
 	test_refused();
+	test_rotation();
 	unlink(key_path);
 	TEST_REPORT("sign");
 }
