@@ -169,8 +169,9 @@ cfg_check_timezone(const char *v)
 		return NULL;
 	if (v[0] == '/' || strstr(v, "..") != NULL)
 		return "timezone must be a zone name such as Asia/Shanghai";
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "/usr/share/zoneinfo",
-	    v);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir ? dir :
+	    "/usr/share/zoneinfo", v) >= sizeof(path))
+		return "timezone name too long";
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return "unknown time zone (is tzdata installed?)";
 	return NULL;
@@ -354,26 +355,34 @@ static int
 cfg_rebase_list(char **v, const char *dir, size_t dlen)
 {
 	char *out, *w, *save = NULL, *copy;
-	size_t cap;
+	size_t words = 0, at = 0, n;
 
 	if (*v == NULL || dlen == 0)
 		return 0;
-	cap = strlen(*v) * 2 + 1;
-	for (const char *p = *v; *p; p++)
-		cap += *p == ' ' ? dlen : 0;
-	cap += dlen;
-	if ((out = calloc(1, cap)) == NULL || (copy = strdup(*v)) == NULL) {
+	if ((copy = strdup(*v)) == NULL)
+		return -1;
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save))
+		words++;
+	free(copy);
+	if ((out = malloc(strlen(*v) + words * (dlen + 1) + 1)) == NULL ||
+	    (copy = strdup(*v)) == NULL) {
 		free(out);
 		return -1;
 	}
 	for (w = strtok_r(copy, " \t", &save); w != NULL;
 	    w = strtok_r(NULL, " \t", &save)) {
-		if (*out)
-			strcat(out, " ");
-		if (w[0] != '/')
-			strncat(out, dir, dlen);
-		strcat(out, w);
+		if (at > 0)
+			out[at++] = ' ';
+		if (w[0] != '/') {
+			memcpy(out + at, dir, dlen);
+			at += dlen;
+		}
+		n = strlen(w);
+		memcpy(out + at, w, n);
+		at += n;
 	}
+	out[at] = '\0';
 	free(copy);
 	free(*v);
 	*v = out;

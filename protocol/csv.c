@@ -58,6 +58,11 @@ csv_parse_record(const char *buf, size_t len, int eof,
 		char *start = out;
 		ssize_t r;
 
+		/* Decided before the field is read: more input cannot help. */
+		if (*nfields == max_fields) {
+			*err = "too many fields";
+			return CSV_ERROR;
+		}
 		if (at < len && buf[at] == '"') {
 			if ((r = csv_quoted(buf, len, at, eof, &out, err)) < 0)
 				return r;
@@ -66,10 +71,6 @@ csv_parse_record(const char *buf, size_t len, int eof,
 			while (at < len && buf[at] != ',' && buf[at] != '\n' &&
 			    buf[at] != '\r' && buf[at] != '"')
 				*out++ = buf[at++];
-		}
-		if (*nfields == max_fields) {
-			*err = "too many fields";
-			return CSV_ERROR;
 		}
 		fields[*nfields].p = start;
 		fields[(*nfields)++].len = (size_t)(out - start);

@@ -128,7 +128,9 @@ resp_inline(const char *buf, size_t len, const struct resp_limits *lim,
 	size_t line;
 
 	if (nl == NULL) {
-		if (len > lim->max_inline) {
+		/* A full-length line may still have its CR in view, not its LF. */
+		if (len > lim->max_inline + 1 || (len == lim->max_inline + 1 &&
+		    buf[lim->max_inline] != '\r')) {
 			*err = "Protocol error: too big inline request";
 			return RESP_ERROR;
 		}
