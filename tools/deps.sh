@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libevent-dev libhiredis-dev libxxhash-dev
 libssl-dev libjansson-dev openssl tzdata curl redis-server redis-tools
-python3 python3-cryptography"
+python3 python3-cryptography man-db"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
