@@ -23,13 +23,16 @@
  * the order asked, so the card numbers they belong to wait in a FIFO.
  */
 #include <sys/random.h>
+#include <sys/wait.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -50,7 +53,7 @@
 #define SYNC_SCAN_COUNT		"1000"
 #define SYNC_INFLIGHT		16384	/* HMGETs outstanding in a full sync */
 #define SYNC_XREAD_COUNT	"1000"
-#define SYNC_BLOCK_MS		"1000"
+#define SYNC_REPLY_MS		3000	/* beyond the block time */
 #define SYNC_BACKOFF_MIN_MS	100
 #define SYNC_BACKOFF_MAX_MS	5000
 #define SYNC_CONNECT_MS		3000
@@ -81,6 +84,10 @@ struct sync_state {
 	struct event		*retry;
 	struct event		*connect_timeout;
 	struct event		*snap_timer;
+	struct event		*deadline;	/* no reply for too long */
+	struct event		*snap_wait;	/* polls the snapshot child */
+	pid_t			 snap_child;	/* writing a snapshot, or 0 */
+	int64_t			 snap_t0;
 	int			 backoff_ms;
 	char			 host[256];
 	int			 port;
@@ -128,6 +135,9 @@ static void	sync_drop(const char *);
 static void	sync_on_connect(const redisAsyncContext *, int);
 static void	sync_on_disconnect(const redisAsyncContext *, int);
 static void	sync_on_connect_timeout(evutil_socket_t, short, void *);
+static void	sync_heard(void);
+static void	sync_on_deadline(evutil_socket_t, short, void *);
+static void	sync_on_snap_wait(evutil_socket_t, short, void *);
 static void	sync_on_setup(redisAsyncContext *, void *, void *);
 static void	sync_on_info(redisAsyncContext *, void *, void *);
 static void	sync_full_begin(void);
@@ -140,15 +150,21 @@ static int	sync_card(const redisReply *, const struct sync_fetch *,
 		    struct card *);
 static void	sync_full_finish(void);
 static void	sync_follow(void);
-static void	sync_on_xread(redisAsyncContext *, void *, void *);
+static void	sync_cursor_text(char *, size_t);
+static void	sync_block_text(char *, size_t);
+static void	sync_on_wait(redisAsyncContext *, void *, void *);
+static void	sync_read(void);
+static void	sync_entries(const redisReply *);
 static const char *sync_gap(const redisReply *, struct stream_id *);
-static void	sync_on_follow_xinfo(redisAsyncContext *, void *, void *);
+static void	sync_on_read(redisAsyncContext *, void *, void *);
 static void	sync_apply(const struct card *, int gone, const char *,
 		    size_t);
 static void	sync_compact(void);
 static void	sync_follow_done(void);
 static void	sync_on_snap_timer(evutil_socket_t, short, void *);
-static void	sync_snapshot(void);
+static void	sync_snapshot(int);
+static void	sync_snapshot_meta(struct snapshot_meta *);
+static void	sync_snapshot_join(void);
 static void	sync_note_reject(const struct card *);
 static int	sync_stream_id(const char *, size_t, struct stream_id *);
 static int	sync_id_cmp(const struct stream_id *, const struct stream_id *);
@@ -261,6 +277,9 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 	    NULL);
 	sy.snap_timer = event_new(sy.base, -1, EV_PERSIST, sync_on_snap_timer,
 	    NULL);
+	sy.deadline = evtimer_new(sy.base, sync_on_deadline, NULL);
+	sy.snap_wait = event_new(sy.base, -1, EV_PERSIST, sync_on_snap_wait,
+	    NULL);
 	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
 	if (pthread_create(&sy.thread, NULL, sync_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the Redis thread");
@@ -288,8 +307,9 @@ sync_main(void *arg)
 		redisAsyncFree(ac);
 	}
 	sync_abandon();
+	sync_snapshot_join();
 	if (sy.dirty)
-		sync_snapshot();
+		sync_snapshot(1);
 	atomic_store(&sy.phase, PHASE_STOPPED);
 	return NULL;
 }
@@ -305,6 +325,8 @@ sync_redis_stop(void)
 	event_free(sy.retry);
 	event_free(sy.connect_timeout);
 	event_free(sy.snap_timer);
+	event_free(sy.deadline);
+	event_free(sy.snap_wait);
 	event_base_free(sy.base);
 	free(sy.fifo);
 	free(sy.seen);
@@ -372,6 +394,7 @@ sync_retry(void)
 static void
 sync_abandon(void)
 {
+	evtimer_del(sy.deadline);
 	index_free(sy.building);
 	sy.building = NULL;
 	sy.fifo_head = sy.fifo_len = sy.inflight = 0;
@@ -403,6 +426,8 @@ sync_on_connect(const redisAsyncContext *ac, int status)
 		sync_retry();
 		return;
 	}
+	redisEnableKeepAlive(&sy.ac->c);
+	sync_heard();
 	log_info("msg=\"redis connected\" host=%s port=%d db=%d", sy.host,
 	    sy.port, sy.db);
 }
@@ -442,6 +467,37 @@ sync_on_connect_timeout(evutil_socket_t fd, short what, void *arg)
 	sync_retry();
 }
 
+/*
+ * A reply arrived: the link is alive. A link that goes silent (no FIN, no
+ * RST) would otherwise leave a blocking XREAD waiting for ever.
+ */
+static void
+sync_heard(void)
+{
+	struct timeval tv = { (SYNC_REPLY_MS + 1000) / 1000, 0 };
+
+	evtimer_add(sy.deadline, &tv);
+}
+
+/* No reply within the deadline: give up this link and reconnect. */
+static void
+sync_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	redisAsyncContext *ac = sy.ac;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (ac == NULL)
+		return;
+	log_warn("msg=\"redis stopped answering; reconnecting\" host=%s "
+	    "port=%d", sy.host, sy.port);
+	sy.ac = NULL;
+	redisAsyncFree(ac);
+	sync_abandon();
+	sync_retry();
+}
+
 /* AUTH and SELECT must succeed. */
 static void
 sync_on_setup(redisAsyncContext *ac, void *reply, void *priv)
@@ -451,6 +507,7 @@ sync_on_setup(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	if (ac != sy.ac || r == NULL)
 		return;
+	sync_heard();
 	if (r->type == REDIS_REPLY_ERROR) {
 		log_error("msg=\"redis refused the connection setup\" "
 		    "error=\"%s\"", r->str);
@@ -468,6 +525,7 @@ sync_on_info(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	if (ac != sy.ac || r == NULL)
 		return;
+	sync_heard();
 	if (r->type != REDIS_REPLY_STRING ||
 	    (p = strstr(r->str, "run_id:")) == NULL) {
 		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
@@ -518,6 +576,7 @@ sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	if (ac != sy.ac || r == NULL)
 		return;
+	sync_heard();
 	memset(&sy.noted, 0, sizeof(sy.noted));
 	if (sync_is_error(r, NULL) && strstr(r->str, "no such key") == NULL) {
 		sync_drop(r->str);
@@ -575,6 +634,7 @@ sync_on_scan(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	if (ac != sy.ac || r == NULL || sy.building == NULL)
 		return;
+	sync_heard();
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING ||
 	    r->element[1]->type != REDIS_REPLY_ARRAY ||
@@ -712,6 +772,7 @@ sync_on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	if (ac != sy.ac || r == NULL || sy.fifo_len == 0)
 		return;
+	sync_heard();
 	f = &sy.fifo[sy.fifo_head];
 	sy.fifo_head = (sy.fifo_head + 1) % (SYNC_INFLIGHT * 2);
 	sy.fifo_len--;
@@ -761,101 +822,146 @@ sync_full_finish(void)
 	    &sy.invalid), (long long)(clock_now_ms() - sy.full_t0),
 	    (unsigned long long)sy.cursor.ms, (unsigned long long)sy.cursor.seq);
 	sy.dirty = 1;
-	sync_snapshot();
+	sync_snapshot(0);
 	sync_follow();
 }
 
-/* Follow: wait for changes after the cursor (at most a second). */
+/* The stream cursor as "ms-seq". */
+static void
+sync_cursor_text(char *id, size_t len)
+{
+	snprintf(id, len, "%llu-%llu", (unsigned long long)sy.cursor.ms,
+	    (unsigned long long)sy.cursor.seq);
+}
+
+/*
+ * How long XREAD may block: a quarter of max_staleness, at most a
+ * second, so that an idle stream still confirms the index well within
+ * max_staleness.
+ */
+static void
+sync_block_text(char *ms, size_t len)
+{
+	long block = (long)settings.max_staleness * 250;
+
+	snprintf(ms, len, "%ld", block < 1000 ? block : 1000);
+}
+
+/*
+ * Follow: wait until something follows the cursor (or the block time
+ * passes), then read it. The first round after a (re)connect or a full
+ * sync reads at once.
+ */
 static void
 sync_follow(void)
 {
-	char id[48];
+	char id[48], block[24];
 
 	atomic_store(&sy.phase, PHASE_FOLLOW);
-	sy.before = sy.next = sy.cursor;
-	sy.read = 0;
-	sy.resync = 0;
-	snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)sy.cursor.ms,
-	    (unsigned long long)sy.cursor.seq);
-	/* The first round after a (re)connect or a full sync must not wait:
-	 * it confirms the index, or catches up, at once. */
-	if (sy.caught_up)
-		sync_cmd(sync_on_xread, NULL, 8, "XREAD", "COUNT",
-		    SYNC_XREAD_COUNT, "BLOCK", SYNC_BLOCK_MS, "STREAMS",
-		    settings.stream, id);
-	else
-		sync_cmd(sync_on_xread, NULL, 6, "XREAD", "COUNT",
-		    SYNC_XREAD_COUNT, "STREAMS", settings.stream, id);
-	sy.caught_up = 1;
+	if (!sy.caught_up) {
+		sy.caught_up = 1;
+		sync_read();
+		return;
+	}
+	sync_cursor_text(id, sizeof(id));
+	sync_block_text(block, sizeof(block));
+	sync_cmd(sync_on_wait, NULL, 8, "XREAD", "COUNT", "1", "BLOCK", block,
+	    "STREAMS", settings.stream, id);
 }
 
-/* Changes (or none within the block time): queue them, check for gaps. */
+/* The wait ended (an entry, or the block time): read atomically. */
 static void
-sync_on_xread(redisAsyncContext *ac, void *reply, void *priv)
+sync_on_wait(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply, *entries;
-	char id[STMT_ID_MAX];
+	const redisReply *r = reply;
 
 	(void)priv;
 	if (ac != sy.ac || r == NULL)
 		return;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-	    r->element[0]->type == REDIS_REPLY_ARRAY &&
-	    r->element[0]->elements == 2) {
-		entries = r->element[0]->element[1];
-		for (size_t i = 0; i < entries->elements; i++) {
-			const redisReply *e = entries->element[i], *kv;
-
-			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-			    sync_stream_id(e->element[0]->str,
-			    e->element[0]->len, &sy.next) != 0)
-				continue;
-			sy.read++;
-			kv = e->element[1];
-			for (size_t k = 0; kv->type == REDIS_REPLY_ARRAY &&
-			    k + 1 < kv->elements; k += 2) {
-				const redisReply *f = kv->element[k],
-				    *v = kv->element[k + 1];
-
-				if (f->type != REDIS_REPLY_STRING ||
-				    v->type != REDIS_REPLY_STRING)
-					continue;
-				if (strcmp(f->str, "resync") == 0)
-					sy.resync = 1;
-				else if (strcmp(f->str, "card") != 0)
-					continue;
-				else if (record_id_normalize(v->str, v->len,
-				    id) < 0)
-					log_warn("msg=\"change entry with a bad "
-					    "card number ignored\"");
-				else if (sy.fifo_len < SYNC_INFLIGHT * 2) {
-					struct sync_fetch *q = &sy.fifo[
-					    (sy.fifo_head + sy.fifo_len++) %
-					    (SYNC_INFLIGHT * 2)];
-
-					memcpy(q->id, id, v->len);
-					q->len = (uint8_t)v->len;
-				}
-			}
-		}
-	} else if (r->type != REDIS_REPLY_NIL) {
-		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
-		    "unexpected XREAD reply");
+	sync_heard();
+	if (r->type == REDIS_REPLY_ERROR) {
+		sync_drop(r->str);
 		return;
 	}
-	sync_cmd(sync_on_follow_xinfo, NULL, 3, "XINFO", "STREAM",
-	    settings.stream);
+	sync_read();
 }
 
 /*
- * After XREAD: is every entry after our old cursor either read or still
- * there? Redis 7 counts the entries ever added (entries-added); the
- * stream holds the last `length` of them. If the first one it holds
- * comes after the last one we had consumed, entries we never read were
- * trimmed. A deletion after our cursor (max-deleted-entry-id), a stream
- * that is gone, or one younger than our cursor (Redis emptied, stream
- * recreated) are gaps too. Any gap, or a `resync` entry, means a full
- * sync; otherwise fetch the cards the entries named.
+ * Read the stream's counters and the entries after the cursor in one
+ * transaction, so the gap check sees exactly the stream those entries
+ * came from.
+ */
+static void
+sync_read(void)
+{
+	char id[48];
+
+	sy.before = sy.next = sy.cursor;
+	sy.read = 0;
+	sy.resync = 0;
+	sync_cursor_text(id, sizeof(id));
+	sync_cmd(NULL, NULL, 1, "MULTI");
+	sync_cmd(NULL, NULL, 3, "XINFO", "STREAM", settings.stream);
+	sync_cmd(NULL, NULL, 6, "XREAD", "COUNT", SYNC_XREAD_COUNT, "STREAMS",
+	    settings.stream, id);
+	sync_cmd(sync_on_read, NULL, 1, "EXEC");
+}
+
+/* Queue the card each entry names; note resync entries. */
+static void
+sync_entries(const redisReply *r)
+{
+	const redisReply *entries;
+	char id[STMT_ID_MAX];
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->elements != 2)
+		return;
+	entries = r->element[0]->element[1];
+	for (size_t i = 0; i < entries->elements; i++) {
+		const redisReply *e = entries->element[i], *kv;
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    sync_stream_id(e->element[0]->str, e->element[0]->len,
+		    &sy.next) != 0)
+			continue;
+		sy.read++;
+		kv = e->element[1];
+		for (size_t k = 0; kv->type == REDIS_REPLY_ARRAY &&
+		    k + 1 < kv->elements; k += 2) {
+			const redisReply *f = kv->element[k],
+			    *v = kv->element[k + 1];
+
+			if (f->type != REDIS_REPLY_STRING ||
+			    v->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(f->str, "resync") == 0)
+				sy.resync = 1;
+			else if (strcmp(f->str, "card") != 0)
+				continue;
+			else if (record_id_normalize(v->str, v->len, id) < 0)
+				log_warn("msg=\"change entry with a bad card "
+				    "number ignored\"");
+			else if (sy.fifo_len < SYNC_INFLIGHT * 2) {
+				struct sync_fetch *q = &sy.fifo[(sy.fifo_head +
+				    sy.fifo_len++) % (SYNC_INFLIGHT * 2)];
+
+				memcpy(q->id, id, v->len);
+				q->len = (uint8_t)v->len;
+			}
+		}
+	}
+}
+
+/*
+ * Did entries we never read leave the stream? Redis 7 counts the entries
+ * ever added (entries-added) and the stream holds the last `length` of
+ * them: if the first it holds comes after the last we had consumed,
+ * entries after our cursor were trimmed before we read them. A deletion
+ * after the cursor (max-deleted-entry-id), a stream that is gone, or one
+ * younger than the cursor (Redis emptied, stream recreated) are gaps too.
+ * r is XINFO STREAM from the same transaction as the entries.
  */
 static const char *
 sync_gap(const redisReply *r, struct stream_id *last)
@@ -879,7 +985,8 @@ sync_gap(const redisReply *r, struct stream_id *last)
 	    (uint64_t)added->integer < sy.consumed)
 		return "the stream is younger than our cursor";
 	if ((uint64_t)(added->integer - len->integer) > sy.consumed)
-		return "entries after our cursor were trimmed";
+		return "entries after our cursor were trimmed before they were "
+		    "read";
 	if (del != NULL && del->type == REDIS_REPLY_STRING &&
 	    sync_stream_id(del->str, del->len, &d) == 0 &&
 	    sync_id_cmp(&d, &sy.before) > 0)
@@ -887,18 +994,27 @@ sync_gap(const redisReply *r, struct stream_id *last)
 	return NULL;
 }
 
-/* The XINFO after an XREAD: gap check, then fetch the changed cards. */
+/* EXEC of the atomic read: gap check, then fetch the changed cards. */
 static void
-sync_on_follow_xinfo(redisAsyncContext *ac, void *reply, void *priv)
+sync_on_read(redisAsyncContext *ac, void *reply, void *priv)
 {
+	const redisReply *r = reply;
 	struct stream_id last = { 0, 0 };
 	const char *gap;
 	size_t n;
 
 	(void)priv;
-	if (ac != sy.ac || reply == NULL)
+	if (ac != sy.ac || r == NULL)
 		return;
-	gap = sync_gap(reply, &last);
+	sync_heard();
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type == REDIS_REPLY_ERROR) {
+		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply to the stream read");
+		return;
+	}
+	sync_entries(r->element[1]);
+	gap = sync_gap(r->element[0], &last);
 	if (gap != NULL || sy.resync) {
 		log_info("msg=\"full sync needed\" reason=\"%s\"",
 		    gap ? gap : "resync entry");
@@ -991,33 +1107,107 @@ sync_on_snap_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (sy.dirty)
-		sync_snapshot();
+		sync_snapshot(0);
 }
 
-/* Save the live index (only this thread changes it). */
+/* The snapshot's header fields for the live index. */
 static void
-sync_snapshot(void)
+sync_snapshot_meta(struct snapshot_meta *m)
 {
-	struct snapshot_meta m = { 0 };
+	memset(m, 0, sizeof(*m));
+	m->synced_at_ms = live_synced_at();
+	m->cursor_ms = sy.cursor.ms;
+	m->cursor_seq = sy.cursor.seq;
+	m->cursor_count = sy.consumed;
+	memcpy(m->run_id, sy.run_id, sizeof(m->run_id));
+}
+
+/*
+ * Save the live index. Only this thread changes it, so it may read it
+ * without the lock; but writing a few hundred MB would stop the changes
+ * for as long, so (as Redis's BGSAVE does) a child process writes its
+ * copy-on-write view of the index while this thread goes on. The child
+ * only writes the file and leaves with _exit(). wait_for_it saves in this
+ * thread (at shutdown).
+ */
+static void
+sync_snapshot(int wait_for_it)
+{
+	struct snapshot_meta m;
 	struct index *idx = live_index();
 	char err[512];
-	int64_t t0 = clock_now_ms();
+	pid_t pid;
 
-	if (settings.snapshot == NULL || idx == NULL || !sy.have_cursor)
+	if (settings.snapshot == NULL || idx == NULL || !sy.have_cursor ||
+	    sy.snap_child > 0)
 		return;
-	m.synced_at_ms = live_synced_at();
-	m.cursor_ms = sy.cursor.ms;
-	m.cursor_seq = sy.cursor.seq;
-	m.cursor_count = sy.consumed;
-	memcpy(m.run_id, sy.run_id, sizeof(m.run_id));
-	if (snapshot_save(settings.snapshot, idx, &m, err, sizeof(err)) != 0) {
-		log_error("msg=\"cannot save the snapshot\" error=\"%s\"", err);
+	sync_snapshot_meta(&m);
+	sy.snap_t0 = clock_now_ms();
+	pid = wait_for_it ? 0 : fork();
+	if (pid == 0) {
+		int rc = snapshot_save(settings.snapshot, idx, &m, err,
+		    sizeof(err));
+
+		if (rc != 0)
+			log_error("msg=\"cannot save the snapshot\" error=\"%s\"",
+			    err);
+		if (!wait_for_it)
+			_exit(rc == 0 ? 0 : 1);
+		if (rc == 0) {
+			sy.dirty = 0;
+			log_info("msg=\"snapshot saved\" path=\"%s\" cards=%zu "
+			    "ms=%lld", settings.snapshot, index_count(idx),
+			    (long long)(clock_now_ms() - sy.snap_t0));
+		}
 		return;
 	}
-	sy.dirty = 0;
-	log_info("msg=\"snapshot saved\" path=\"%s\" cards=%zu ms=%lld",
-	    settings.snapshot, index_count(idx),
-	    (long long)(clock_now_ms() - t0));
+	if (pid < 0) {
+		log_error("msg=\"cannot fork to save the snapshot\" error=\"%s\"",
+		    strerror(errno));
+		return;
+	}
+	sy.snap_child = pid;
+	sy.dirty = 0;	/* changes from now on make it dirty again */
+	{
+		struct timeval tv = { 0, 20000 };
+
+		event_add(sy.snap_wait, &tv);
+	}
+}
+
+/* Has the snapshot child finished? */
+static void
+sync_on_snap_wait(evutil_socket_t fd, short what, void *arg)
+{
+	int status;
+	pid_t r;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (sy.snap_child <= 0 ||
+	    (r = waitpid(sy.snap_child, &status, WNOHANG)) == 0)
+		return;
+	event_del(sy.snap_wait);
+	sy.snap_child = 0;
+	if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		log_info("msg=\"snapshot saved\" path=\"%s\" cards=%llu ms=%lld",
+		    settings.snapshot, (unsigned long long)live_count(),
+		    (long long)(clock_now_ms() - sy.snap_t0));
+	else
+		sy.dirty = 1;	/* try again at the next interval */
+}
+
+/* Wait for a snapshot child still writing (at shutdown). */
+static void
+sync_snapshot_join(void)
+{
+	int status;
+
+	if (sy.snap_child > 0 && waitpid(sy.snap_child, &status, 0) > 0 &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		sy.dirty = 1;
+	sy.snap_child = 0;
 }
 
 /* The follower's figures for /metrics and INFO. */

@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import zoneinfo
@@ -779,3 +780,262 @@ class DaemonTestCase(unittest.TestCase):
         self.assertEqual(hdr, {"alg": "EdDSA", "kid": self.kid})
         self.assertTrue(verify_cryptography(self.pub, body, jws),
                         "signature does not verify: %r" % body)
+
+
+# ------------------------------------------------------------------ Redis
+#
+# Added for tests/integration/test_redis*.py: a throwaway redis-server on
+# a free loopback port (no persistence, so a restart is an empty Redis),
+# and the cardctl commands that feed it and compare it with a snapshot.
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_START_TIMEOUT = 10.0
+
+
+class RedisServer:
+    """One redis-server in its own folder on a loopback port. start() again
+    after kill() or stop() brings up an empty Redis on the same port."""
+
+    def __init__(self, name="redis"):
+        if not os.access(REDIS_SERVER, os.X_OK):
+            raise RuntimeError("redis-server is missing (%s)" % REDIS_SERVER)
+        self.dir = Path(tempfile.mkdtemp(prefix="cardd-it-%s-" % name))
+        self.log_path = self.dir / "redis.log"
+        self.port = None
+        self.proc = None
+
+    @property
+    def url(self):
+        return "redis://%s:%d" % (HOST, self.port)
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def start(self, timeout=REDIS_START_TIMEOUT):
+        fixed = self.port is not None
+        for attempt in range(3):
+            if not fixed:
+                self.port = free_port()
+            self.proc = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(self.port), "--bind", HOST,
+                 "--save", "", "--appendonly", "no", "--dir", str(self.dir),
+                 "--daemonize", "no", "--logfile", str(self.log_path)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=self.dir)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    if self.command("PING", timeout=1.0) == "PONG":
+                        return self
+                except (OSError, PeerClosed, AssertionError):
+                    pass
+                time.sleep(0.02)
+            self.kill()
+            if fixed or attempt == 2:
+                break
+        raise RuntimeError("redis-server did not answer PING on port %s "
+                           "within %gs:\n%s" % (self.port, timeout,
+                                                self.log()[-2000:]))
+
+    def command(self, *args, timeout=TIMEOUT):
+        """One command over a fresh connection; returns the parsed reply
+        (RespError for an error reply)."""
+        with RESPClient(self.port, timeout) as c:
+            return c.command(*args)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """SIGKILL: Redis goes away at once, losing everything."""
+        if self.alive():
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait(timeout=STOP_TIMEOUT)
+
+    def stop(self):
+        """SIGTERM (nothing is saved: --save '' --appendonly no)."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def cleanup(self):
+        self.kill()
+        if not os.environ.get("CARDD_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def cardctl(*args, timeout=60, check=True):
+    """Run cardctl; with check, a non-zero exit raises AssertionError with
+    its stderr."""
+    p = run([CARDCTL] + list(args), timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError("cardctl %s exited with %d:\n%s" % (
+            " ".join(str(a) for a in args), p.returncode,
+            p.stderr.decode("utf-8", "replace")[-2000:]))
+    return p
+
+
+def cardctl_gen(path, n, seed, today=AT):
+    return cardctl("gen", n, "--seed", seed, "--today", today, "-o", path)
+
+
+def cardctl_import(path, url):
+    return cardctl("import", path, "--redis", url)
+
+
+def cardctl_publish(url, card, *fields, remove=False):
+    """cardctl publish --redis URL CARD field=value ... (or --remove)."""
+    if remove:
+        return cardctl("publish", "--redis", url, "--remove", card)
+    return cardctl("publish", "--redis", url, card,
+                   *["%s=%s" % kv for kv in fields])
+
+
+def cardctl_export(out, url=None, snapshot=None):
+    """cardctl export --redis URL | --snapshot FILE, -o out."""
+    args = ["export"] + (["--redis", url] if url else
+                         ["--snapshot", snapshot]) + ["-o", out]
+    return cardctl(*args)
+
+
+def export_diff(a, b, label_a="a", label_b="b", lines=40):
+    """None when the two files are equal byte for byte; otherwise a short
+    description and the start of a unified diff."""
+    import difflib
+    da, db = Path(a).read_bytes(), Path(b).read_bytes()
+    if da == db:
+        return None
+    la = da.decode("utf-8", "replace").splitlines()
+    lb = db.decode("utf-8", "replace").splitlines()
+    diff = list(difflib.unified_diff(la, lb, label_a, label_b, n=0,
+                                     lineterm=""))
+    return ("%s: %d lines, %s: %d lines, %d differing lines; first:\n%s" %
+            (label_a, len(la), label_b, len(lb),
+             sum(1 for x in diff[2:] if x[:1] in "+-"),
+             "\n".join(diff[:lines])))
+
+
+class TCPProxy:
+    """A loopback TCP relay to target_port that can fail the way a network
+    does: go_silent() stops relaying on the open connections without a FIN
+    or RST (and accepts new ones without relaying them), cut_far_side()
+    then closes their far side (the server forgets the client) while the
+    near side hears nothing, and new connections are relayed again."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((HOST, 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.pairs = []         # {"near": sock, "far": sock, "silent": bool}
+        self.silent = False
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return "redis://%s:%d" % (HOST, self.port)
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                near, _ = self.lsock.accept()
+            except OSError:
+                return
+            pair = {"near": near, "far": None, "silent": self.silent}
+            if not pair["silent"]:
+                try:
+                    pair["far"] = socket.create_connection(
+                        (HOST, self.target), timeout=TIMEOUT)
+                    pair["far"].settimeout(None)
+                except OSError:
+                    near.close()
+                    continue
+            with self.lock:
+                self.pairs.append(pair)
+            if pair["far"] is not None:
+                for a, b in (("near", "far"), ("far", "near")):
+                    threading.Thread(target=self._pump,
+                                           args=(pair, a, b),
+                                           daemon=True).start()
+
+    def _pump(self, pair, src, dst):
+        while True:
+            try:
+                data = pair[src].recv(65536)
+            except (OSError, AttributeError):   # cut meanwhile
+                data = b""
+            if not data:
+                if not pair["silent"]:
+                    try:
+                        pair[dst].shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                return
+            if pair["silent"]:
+                continue            # dropped on the floor
+            try:
+                pair[dst].sendall(data)
+            except (OSError, AttributeError):   # cut meanwhile
+                return
+
+    def go_silent(self):
+        with self.lock:
+            self.silent = True
+            for p in self.pairs:
+                p["silent"] = True
+
+    def cut_far_side(self):
+        """Close the far side of every silent connection; relay new
+        connections again."""
+        with self.lock:
+            for p in self.pairs:
+                if p["silent"] and p["far"] is not None:
+                    try:
+                        p["far"].shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    p["far"].close()
+                    p["far"] = None
+            self.silent = False
+
+    def close(self):
+        self.closed = True
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+        with self.lock:
+            for p in self.pairs:
+                for k in ("near", "far"):
+                    if p[k] is not None:
+                        try:
+                            p[k].shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                        p[k].close()
+
+
+def redis_pipeline(port, commands, timeout=30):
+    """Send commands (lists of arguments) pipelined to Redis; returns the
+    replies in order."""
+    out = []
+    with RESPClient(port, timeout) as c:
+        for i in range(0, len(commands), 2000):
+            chunk = commands[i:i + 2000]
+            c.send(b"".join(resp_encode(*[str(a) for a in cmd])
+                            for cmd in chunk))
+            out += [c.read_reply(timeout) for _ in chunk]
+    return out
