@@ -22,6 +22,9 @@ PROTO  = date b64url stmt jws resp http1 csv merkle
 DAEMON = log config record index live check sign buf clock stats net_tcp \
          worker http resp_cmd answer batch source source_csv snapshot sync_redis sign_batch notify
 TOOLS  = cardctl gen client keys redis_io export
+BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
+         cardbench_reply cardbench_stats cardbench_conn cardbench_load \
+         cardbench_verify cardbench_fetch cardbench_report cardbench_selftest
 UNIT   = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 20
@@ -30,7 +33,7 @@ PROTO_OBJ  = $(PROTO:%=$(BUILD)/protocol/%.o)
 DAEMON_OBJ = $(DAEMON:%=$(BUILD)/daemon/%.o)
 TOOLS_OBJ  = $(TOOLS:%=$(BUILD)/tools/%.o)
 UNIT_BIN   = $(UNIT:%=$(BUILD)/tests/unit_%)
-BINS       = $(BUILD)/cardd $(BUILD)/cardctl
+BINS       = $(BUILD)/cardd $(BUILD)/cardctl $(BUILD)/cardbench
 
 all: $(BINS)
 
@@ -44,6 +47,9 @@ $(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(PROTO_OBJ)
 $(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ) \
     $(patsubst %,$(BUILD)/daemon/%.o,record index snapshot log)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cardbench: $(BENCH:%=$(BUILD)/bench/%.o) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
 $(BUILD)/tests/unit_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -62,6 +68,7 @@ integration: $(BINS)
 	CARDD_BUILD=$(BUILD) $(PYTHON) -m unittest discover -s tests/integration -t . -v
 
 check: unit integration
+	$(BUILD)/cardbench --selftest >/dev/null
 
 test: deps
 	$(MAKE) all
