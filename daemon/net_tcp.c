@@ -48,6 +48,8 @@ static void	net_tcp_on_write(evutil_socket_t, short, void *);
 static void	net_tcp_input(struct conn *);
 static int	net_tcp_write(struct conn *);
 static void	net_tcp_pause(struct conn *, int);
+static int	net_tcp_read(struct conn *);
+static void	net_tcp_refuse(int, enum conn_proto);
 
 /* Parse "host:port" or "[v6]:port" (numeric hosts) into an address. */
 static int
@@ -116,6 +118,26 @@ net_tcp_listen(const char *spec, int backlog, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * Turn a connection away with a word of why (as Redis does), then close.
+ * One non-blocking write: a client that cannot take it gets the close.
+ */
+static void
+net_tcp_refuse(int fd, enum conn_proto proto)
+{
+	static const char resp[] = "-ERR max number of clients reached\r\n";
+	static const char http[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 62\r\n"
+	    "Connection: close\r\n\r\n"
+	    "{\"error\":\"overloaded\",\"detail\":\"too many connections\"}";
+
+	if (proto == PROTO_RESP)
+		(void)!write(fd, resp, sizeof(resp) - 1);
+	else
+		(void)!write(fd, http, sizeof(http) - 1);
+	close(fd);
+}
+
 /* Take over an accepted socket; NULL (socket closed) when over limits. */
 struct conn *
 net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto)
@@ -128,7 +150,7 @@ net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto)
 	    w->draining || (c = calloc(1, sizeof(*c))) == NULL) {
 		atomic_fetch_sub(&net_tcp_nconns, 1);
 		STAT_ADD(w->stats.conns_refused, 1);
-		close(fd);
+		net_tcp_refuse(fd, proto);
 		return NULL;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -278,30 +300,67 @@ net_tcp_conn_output(struct conn *c)
 		net_tcp_pause(c, 1);
 }
 
+/*
+ * Read what the kernel holds into the input buffer. Returns 1 with new
+ * bytes, 0 when there were none, -1 when the connection is over.
+ */
+static int
+net_tcp_read(struct conn *c)
+{
+	ssize_t n;
+
+	if (buf_reserve(&c->in, NET_READ_CHUNK) != 0)
+		return -1;
+	n = read(c->fd, buf_tail(&c->in), c->in.cap - c->in.off - c->in.len);
+	if (n > 0) {
+		c->in.len += (size_t)n;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return 0;
+	return -1;
+}
+
 /* Readable (or idle too long). */
 static void
 net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	ssize_t n;
+	int r;
 
+	(void)fd;
 	if (what & EV_TIMEOUT) {
 		net_tcp_conn_close(c);
 		return;
 	}
-	if (buf_reserve(&c->in, NET_READ_CHUNK) != 0) {
+	if ((r = net_tcp_read(c)) < 0) {
 		net_tcp_conn_close(c);
 		return;
 	}
-	n = read(fd, buf_tail(&c->in), c->in.cap - c->in.off - c->in.len);
-	if (n <= 0) {
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		net_tcp_conn_close(c);
+	if (r == 0)
 		return;
-	}
-	c->in.len += (size_t)n;
 	net_tcp_input(c);
+	net_tcp_conn_output(c);
+}
+
+/*
+ * Drain (SIGTERM): requests the client already sent, even those still in
+ * the kernel's buffer, are answered before the connection closes; a
+ * connection that was sent nothing closes now.
+ */
+void
+net_tcp_conn_drain(struct conn *c)
+{
+	int r = c->paused ? 0 : net_tcp_read(c);
+
+	if (r < 0 || (c->in.len == 0 && c->out.len == 0 &&
+	    c->batch_pending == 0)) {
+		net_tcp_conn_close(c);
+		return;
+	}
+	if (r > 0)
+		net_tcp_input(c);
 	net_tcp_conn_output(c);
 }
 

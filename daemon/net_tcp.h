@@ -40,5 +40,6 @@ int	net_tcp_probe(const char *addr, char *err, size_t);
 struct conn *net_tcp_conn_new(struct worker *, int fd, enum conn_proto);
 void	net_tcp_conn_close(struct conn *);
 void	net_tcp_conn_output(struct conn *);
+void	net_tcp_conn_drain(struct conn *);
 
 #endif

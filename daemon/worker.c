@@ -173,10 +173,10 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A message from the main thread: drain. Stop accepting, close the
- * connections that wait for nothing, and let the rest finish (net_tcp
- * closes each once its answers are written); the loop ends when none
- * is left or the deadline passes.
+ * A message from the main thread: drain. Stop accepting; let every
+ * connection answer what it was sent, including requests still in the
+ * kernel's buffer, then close (net_tcp closes each once its answers are
+ * written); the loop ends when none is left or the deadline passes.
  */
 static void
 worker_on_ctl(evutil_socket_t fd, short what, void *arg)
@@ -199,8 +199,7 @@ worker_on_ctl(evutil_socket_t fd, short what, void *arg)
 	event_del(w->heartbeat);
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->in.len == 0 && c->out.len == 0)
-			net_tcp_conn_close(c);
+		net_tcp_conn_drain(c);
 	}
 	if (w->nconns == 0)
 		event_base_loopbreak(w->base);

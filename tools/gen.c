@@ -102,14 +102,17 @@ gen_card(struct gen *g, uint64_t i)
 	uint64_t r = gen_next(g) % 100;
 	const char *cls = r < 20 ? "A" : r < 70 ? "B" : "C";
 
-	from = gen_between(g, t - 5 * 365, t - 1);
-	until = from + gen_between(g, 365, 5 * 365);
-	if (gen_pct(g, 8))
-		until = gen_between(g, t - 700, t - 1);	/* expired */
-	if (gen_pct(g, 3))
-		from = gen_between(g, t + 1, t + 90);	/* not yet valid */
-	if (until < from)
-		from = until - gen_between(g, 365, 3 * 365);
+	r = gen_next(g) % 100;
+	if (r < 8) {			/* expired */
+		until = gen_between(g, t - 700, t - 1);
+		from = until - gen_between(g, 365, 5 * 365);
+	} else if (r < 11) {		/* not yet valid */
+		from = gen_between(g, t + 1, t + 90);
+		until = from + gen_between(g, 365, 5 * 365);
+	} else {			/* valid today */
+		from = gen_between(g, t - 5 * 365, t);
+		until = gen_between(g, t, t + 3 * 365);
+	}
 	fprintf(g->out, "%012" PRIu64 ",%s,WP%010" PRIu64 ",%s,", i,
 	    statuses[s], (uint64_t)(i * 7919 % 10000000000ull), cls);
 	gen_date(g->out, from);
