@@ -49,7 +49,7 @@ struct sign_batch_tree {
 	size_t		 first;		/* first leaf */
 	size_t		 n;
 	size_t		 nodes;		/* offset of its nodes in b->nodes */
-	char		 jws[MERKLE_PROOF_MAX];	/* H.P.S */
+	char		 jws[JWS_DETACHED_MAX];	/* H..S over the root */
 	size_t		 jws_len;
 };
 
@@ -64,6 +64,7 @@ struct sign_batch {
 	struct sign_batch_tree	*trees;
 	size_t			 trees_cap;
 	struct conn		**conns;
+	struct merkle_hasher	*hasher;
 	int			 failed;	/* signing failed this pass */
 };
 
@@ -83,7 +84,11 @@ sign_batch_init(struct worker *w)
 	if (b == NULL)
 		return -1;
 	b->flush = event_new(w->base, -1, 0, sign_batch_flush, w);
-	if (b->flush == NULL) {
+	b->hasher = merkle_hasher_new();
+	if (b->flush == NULL || b->hasher == NULL) {
+		if (b->flush != NULL)
+			event_free(b->flush);
+		merkle_hasher_free(b->hasher);
 		free(b);
 		return -1;
 	}
@@ -100,6 +105,7 @@ sign_batch_free(struct worker *w)
 	if (b == NULL)
 		return;
 	event_free(b->flush);
+	merkle_hasher_free(b->hasher);
 	free(b->leaves);
 	buf_free(&b->arena);
 	free(b->nodes);
@@ -185,27 +191,23 @@ sign_batch_forget(struct conn *c)
 	c->batch_pending = 0;
 }
 
-/* Sign the root of one tree: H.P.S into t->jws. */
+/* Sign the root of one tree: the detached JWS H..S into t->jws. */
 static int
 sign_batch_root(struct worker *w, struct sign_batch_tree *t)
 {
 	struct sign_batch *b = w->batch;
 	const struct sign_keyring *kr = live_keys();
-	char obj[MERKLE_ROOT_OBJ_MAX];
+	char input[MERKLE_INPUT_MAX];
 	uint8_t sig[JWS_SIG_LEN];
-	size_t hlen, olen, root, n;
+	size_t hlen, root, n;
 	const char *hdr = sign_header(kr, &hlen);
 
-	root = merkle_build(b->nodes + t->nodes, t->n);
-	olen = merkle_root_object(b->nodes[t->nodes + root], t->n, obj);
-	memcpy(t->jws, hdr, hlen);
-	n = hlen;
-	t->jws[n++] = '.';
-	n += b64url_encode(obj, olen, t->jws + n);
-	if (sign_raw(w->sign, kr, t->jws, n, sig) != 0)
+	root = merkle_build_h(b->hasher, b->nodes + t->nodes, t->n);
+	n = merkle_signing_input(hdr, hlen, b->nodes[t->nodes + root], t->n,
+	    input);
+	if (sign_raw(w->sign, kr, input, n, sig) != 0)
 		return -1;
-	t->jws[n++] = '.';
-	t->jws_len = n + b64url_encode(sig, sizeof(sig), t->jws + n);
+	t->jws_len = jws_detached(hdr, hlen, sig, t->jws);
 	STAT_ADD(w->stats.signatures, 1);
 	return 0;
 }
@@ -231,8 +233,8 @@ sign_batch_trees(struct worker *w, size_t *ntrees)
 			struct sign_batch_leaf *l = &b->leaves[at + i];
 
 			l->tree = (uint32_t)t;
-			merkle_leaf(buf_head(&b->arena) + l->stmt_off,
-			    l->stmt_len, b->nodes[nodes + i]);
+			merkle_leaf_h(b->hasher, buf_head(&b->arena) +
+			    l->stmt_off, l->stmt_len, b->nodes[nodes + i]);
 		}
 		if (tr->n > 1 && sign_batch_root(w, tr) != 0)
 			return -1;
@@ -263,7 +265,7 @@ sign_batch_proof(struct worker *w, size_t i, char *out)
 	np = merkle_path((const uint8_t (*)[MERKLE_HASH])b->nodes + t->nodes,
 	    t->n, i - t->first, path);
 	memcpy(out, t->jws, t->jws_len);
-	return t->jws_len + merkle_proof_tail(i - t->first,
+	return t->jws_len + merkle_proof_tail(t->n, i - t->first,
 	    (const uint8_t (*)[MERKLE_HASH])path, np, out + t->jws_len);
 }
 

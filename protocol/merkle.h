@@ -13,40 +13,54 @@
 #define MERKLE_TREE_SLOTS(n) (2 * (n) + MERKLE_MAX_PATH)
 /* {"typ":"cardd-merkle","v":1,"n":4294967295,"root":"<43>"} */
 #define MERKLE_ROOT_OBJ_MAX 96
-/* H.P.S~index~path */
-#define MERKLE_PROOF_MAX (JWS_HDR_MAX + 1 + B64URL_LEN(MERKLE_ROOT_OBJ_MAX) + \
-			    1 + JWS_SIG_B64_LEN + 12 + \
+/* H..S~n~index~path */
+#define MERKLE_PROOF_MAX (JWS_DETACHED_MAX + 2 * 21 + 1 + \
 			    B64URL_LEN(MERKLE_MAX_PATH * MERKLE_HASH))
+/* H.P, the signing input rebuilt by a verifier */
+#define MERKLE_INPUT_MAX (JWS_HDR_MAX + 1 + B64URL_LEN(MERKLE_ROOT_OBJ_MAX))
 
 struct merkle_proof {
-	const char	*signed_part;	/* H.P, the JWS signing input */
-	size_t		 signed_len;
 	const char	*hdr;		/* H */
 	size_t		 hdr_len;
 	uint8_t		 sig[JWS_SIG_LEN];
-	uint64_t	 n;		/* leaves in the tree (from P) */
-	uint8_t		 root[MERKLE_HASH];	/* from P */
+	uint64_t	 n;		/* leaves in the tree */
 	uint64_t	 index;
 	uint8_t		 path[MERKLE_MAX_PATH][MERKLE_HASH];
 	size_t		 npath;
 };
 
+struct merkle_hasher {
+	struct evp_md_ctx_st	*ctx;
+	struct evp_md_st	*md;
+};
+
+struct merkle_hasher *merkle_hasher_new(void);
+void	merkle_hasher_free(struct merkle_hasher *);
+void	merkle_leaf_h(struct merkle_hasher *, const void *msg, size_t len,
+	    uint8_t out[MERKLE_HASH]);
+size_t	merkle_build_h(struct merkle_hasher *, uint8_t (*tree)[MERKLE_HASH],
+	    size_t n);
 void	merkle_leaf(const void *msg, size_t len, uint8_t out[MERKLE_HASH]);
 void	merkle_node(const uint8_t l[MERKLE_HASH], const uint8_t r[MERKLE_HASH],
 	    uint8_t out[MERKLE_HASH]);
 size_t	merkle_build(uint8_t (*tree)[MERKLE_HASH], size_t n);
 size_t	merkle_path(const uint8_t (*tree)[MERKLE_HASH], size_t n, size_t i,
 	    uint8_t (*path)[MERKLE_HASH]);
+int	merkle_root_of(const uint8_t leaf[MERKLE_HASH], uint64_t index,
+	    uint64_t n, const uint8_t (*path)[MERKLE_HASH], size_t npath,
+	    uint8_t root[MERKLE_HASH]);
 int	merkle_verify(const uint8_t leaf[MERKLE_HASH], uint64_t index,
 	    uint64_t n, const uint8_t (*path)[MERKLE_HASH], size_t npath,
 	    const uint8_t root[MERKLE_HASH]);
 size_t	merkle_root_object(const uint8_t root[MERKLE_HASH], uint64_t n,
 	    char *out);
-size_t	merkle_proof_tail(uint64_t index, const uint8_t (*path)[MERKLE_HASH],
-	    size_t npath, char *out);
+size_t	merkle_signing_input(const char *hdr, size_t hdr_len,
+	    const uint8_t root[MERKLE_HASH], uint64_t n, char *out);
+size_t	merkle_proof_tail(uint64_t n, uint64_t index,
+	    const uint8_t (*path)[MERKLE_HASH], size_t npath, char *out);
 int	merkle_is_proof(const char *sig, size_t len);
 int	merkle_proof_parse(const char *sig, size_t len, struct merkle_proof *);
-int	merkle_proof_check(const struct merkle_proof *, const void *msg,
-	    size_t len);
+size_t	merkle_proof_input(const struct merkle_proof *, const void *msg,
+	    size_t len, char *out);
 
 #endif

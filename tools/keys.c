@@ -161,8 +161,8 @@ keys_find(const char *jwks, size_t len, const char *kid, size_t kid_len,
 }
 
 /*
- * Verify a batch proof (H.P.S~index~path): the JWS over the root object,
- * then the statement's path to that root.
+ * Verify a batch proof (H..S~n~index~path): rebuild the root the
+ * statement's path leads to, then the JWS over the root object.
  */
 static int
 keys_verify_batch(const char *jwks, size_t jwks_len, const char *msg,
@@ -171,12 +171,12 @@ keys_verify_batch(const char *jwks, size_t jwks_len, const char *msg,
 	struct merkle_proof mp;
 	struct jws_parts p;
 	uint8_t pub[JWS_PUB_LEN];
-	char kid[STMT_KID_MAX];
-	size_t kid_len;
+	char kid[STMT_KID_MAX], input[MERKLE_INPUT_MAX];
+	size_t kid_len, n;
 	int ok;
 
 	if (merkle_proof_parse(sig, sig_len, &mp) != 0) {
-		snprintf(why, whylen, "not a batch proof (H.P.S~INDEX~PATH)");
+		snprintf(why, whylen, "not a batch proof (H..S~N~INDEX~PATH)");
 		return CARDCTL_FAIL;
 	}
 	p.hdr = mp.hdr;
@@ -184,15 +184,17 @@ keys_verify_batch(const char *jwks, size_t jwks_len, const char *msg,
 	if (keys_header(&p, kid, &kid_len, why, whylen) != 0 ||
 	    keys_find(jwks, jwks_len, kid, kid_len, pub, why, whylen) != 0)
 		return CARDCTL_FAIL;
-	ok = jws_verify_input(pub, mp.signed_part, mp.signed_len, mp.sig);
+	if ((n = merkle_proof_input(&mp, msg, len, input)) == 0) {
+		snprintf(why, whylen, "the path fits no tree of %llu leaves",
+		    (unsigned long long)mp.n);
+		return CARDCTL_FAIL;
+	}
+	ok = jws_verify_input(pub, input, n, mp.sig);
 	if (ok != 1) {
-		snprintf(why, whylen, ok == 0 ? "root signature does not match" :
+		snprintf(why, whylen, ok == 0 ? "signature does not match (the "
+		    "statement is not the one signed)" :
 		    "cannot check the signature");
 		return ok == 0 ? CARDCTL_FAIL : CARDCTL_USAGE;
-	}
-	if (!merkle_proof_check(&mp, msg, len)) {
-		snprintf(why, whylen, "the statement is not in the signed tree");
-		return CARDCTL_FAIL;
 	}
 	snprintf(why, whylen, "valid (batch of %llu, leaf %llu), kid %.*s",
 	    (unsigned long long)mp.n, (unsigned long long)mp.index,

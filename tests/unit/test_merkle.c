@@ -102,40 +102,53 @@ test_tamper(void)
 	    np - 1, tree[root]));
 }
 
-/* The proof string parses back to what was written. */
+/* The proof string parses back; its signing input is the root object's. */
 static void
 test_proof_string(void)
 {
-	uint8_t root[MERKLE_HASH], path[2][MERKLE_HASH];
+	uint8_t tree[MERKLE_TREE_SLOTS(5)][MERKLE_HASH], sig[JWS_SIG_LEN];
+	uint8_t path[MERKLE_MAX_PATH][MERKLE_HASH];
 	char obj[MERKLE_ROOT_OBJ_MAX], s[MERKLE_PROOF_MAX];
+	char want[MERKLE_INPUT_MAX], got[MERKLE_INPUT_MAX];
 	struct merkle_proof p;
-	size_t n = 0, olen;
+	size_t n, olen, root, np, wlen, glen;
 
-	memset(root, 0xab, sizeof(root));
-	memset(path, 0x11, sizeof(path));
-	olen = merkle_root_object(root, 300, obj);
+	for (int i = 0; i < 5; i++)
+		merkle_leaf(&i, sizeof(i), tree[i]);
+	root = merkle_build(tree, 5);
+	olen = merkle_root_object(tree[root], 5, obj);
 	CHECK(olen < MERKLE_ROOT_OBJ_MAX);
-	CHECK(memcmp(obj, "{\"typ\":\"cardd-merkle\",\"v\":1,\"n\":300,"
-	    "\"root\":\"", 42) == 0);
-	memcpy(s, "eyJhIjoxfQ.", 11);
-	n = 11 + b64url_encode(obj, olen, s + 11);
-	s[n++] = '.';
-	memset(s + n, 'A', JWS_SIG_B64_LEN);
-	n += JWS_SIG_B64_LEN;
-	n += merkle_proof_tail(17, (const uint8_t (*)[MERKLE_HASH])path, 2,
+	CHECK(memcmp(obj, "{\"typ\":\"cardd-merkle\",\"v\":1,\"n\":5,"
+	    "\"root\":\"", 40) == 0);
+	memset(sig, 7, sizeof(sig));
+	n = jws_detached("eyJhIjoxfQ", 10, sig, s);
+	np = merkle_path((const uint8_t (*)[MERKLE_HASH])tree, 5, 3, path);
+	n += merkle_proof_tail(5, 3, (const uint8_t (*)[MERKLE_HASH])path, np,
 	    s + n);
 	CHECK(merkle_is_proof(s, n));
 	CHECK(merkle_proof_parse(s, n, &p) == 0);
-	CHECK_EQ_INT(p.n, 300);
-	CHECK_EQ_INT(p.index, 17);
-	CHECK_EQ_INT(p.npath, 2);
-	CHECK(memcmp(p.root, root, MERKLE_HASH) == 0);
-	CHECK(p.signed_len == (size_t)(strchr(strchr(s, '.') + 1, '.') - s));
+	CHECK_EQ_INT(p.n, 5);
+	CHECK_EQ_INT(p.index, 3);
+	CHECK_EQ_INT(p.npath, np);
+	CHECK(memcmp(p.sig, sig, sizeof(sig)) == 0);
+	/* The rebuilt signing input is H "." b64url(root object). */
+	wlen = merkle_signing_input("eyJhIjoxfQ", 10, tree[root], 5, want);
+	CHECK_EQ_INT(wlen, 11 + B64URL_LEN(olen));
+	{
+		int three = 3;
+
+		glen = merkle_proof_input(&p, &three, sizeof(three), got);
+		CHECK(glen == wlen && memcmp(got, want, wlen) == 0);
+		three = 4;	/* another leaf: another root, another input */
+		glen = merkle_proof_input(&p, &three, sizeof(three), got);
+		CHECK(glen == wlen && memcmp(got, want, wlen) != 0);
+	}
 	/* Broken forms. */
 	CHECK(merkle_proof_parse(s, 40, &p) != 0);
 	s[n - 1] = '*';
 	CHECK(merkle_proof_parse(s, n, &p) != 0);
 	CHECK(!merkle_is_proof("abc..def", 8));
+	CHECK(merkle_proof_parse("eyJhIjoxfQ..AAAA~1~0~", 21, &p) != 0);
 }
 
 int
