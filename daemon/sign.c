@@ -331,17 +331,23 @@ sign_raw(struct sign_ctx *c, const struct sign_keyring *kr, const void *input,
 	size_t siglen = JWS_SIG_LEN;
 
 	/*
-	 * OpenSSL 3 keeps a reused context bound to the key it was first
-	 * set up with, whatever key a later EVP_DigestSignInit names: a new
-	 * keyring needs a fresh context.
+	 * One set-up per keyring: Ed25519 signs each message whole, so the
+	 * context holds nothing between signatures and may sign again
+	 * (saves the provider lookups of EVP_DigestSignInit each time). A
+	 * new keyring needs a fresh context: OpenSSL 3 keeps a set-up
+	 * context bound to its first key, whatever a later init names.
 	 */
 	if (c->generation != kr->generation) {
 		EVP_MD_CTX_reset(c->md);
+		c->generation = 0;
+		if (EVP_DigestSignInit(c->md, NULL, NULL, NULL, kr->pkey) != 1)
+			return -1;
 		c->generation = kr->generation;
 	}
-	if (EVP_DigestSignInit(c->md, NULL, NULL, NULL, kr->pkey) != 1 ||
-	    EVP_DigestSign(c->md, sig, &siglen, input, len) != 1)
+	if (EVP_DigestSign(c->md, sig, &siglen, input, len) != 1) {
+		c->generation = 0;	/* set up again next time */
 		return -1;
+	}
 	return 0;
 }
 

@@ -66,6 +66,11 @@ test_example(void)
 	CHECK(sign_jws(ctx, kr, EXAMPLE_STMT, strlen(EXAMPLE_STMT), jws,
 	    &len) == 0);
 	CHECK_EQ_STR(jws, len, EXAMPLE_JWS);
+	/* The context signs again and again, each message on its own. */
+	CHECK(sign_jws(ctx, kr, "{\"a\":1}", 7, jws, &len) == 0);
+	CHECK(sign_jws(ctx, kr, EXAMPLE_STMT, strlen(EXAMPLE_STMT), jws,
+	    &len) == 0);
+	CHECK_EQ_STR(jws, len, EXAMPLE_JWS);
 	jwks = sign_jwks(kr, &len);
 	CHECK_EQ_STR(jwks, len, "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
 	    "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"kid\":\""
