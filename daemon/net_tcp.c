@@ -340,6 +340,7 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (r == 0)
 		return;
+	c->w->reads++;
 	net_tcp_input(c);
 	net_tcp_conn_output(c);
 }

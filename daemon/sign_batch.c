@@ -2,13 +2,14 @@
 /*
  * sign_mode batch (DESIGN §4, protocol/PROTOCOL.md §4.3). An answer is
  * not signed when it is made: its statement is kept, with the place in
- * its connection's output where the reply belongs, and a flush event is
- * made active. libevent runs that event after the I/O callbacks that
- * were already active, i.e. at the end of this pass of the loop; the
- * flush then builds Merkle trees over the statements (at most
- * SIGN_BATCH_TREE leaves each, so proofs stay short), signs each root
- * once, and writes every waiting reply into its place with its proof.
- * A tree of one leaf is signed as a plain detached JWS.
+ * its connection's output where the reply belongs. While answers wait,
+ * the worker's loop turns without sleeping (worker.c) and keeps taking
+ * the requests that arrive; it flushes when a turn finds nothing new,
+ * when SIGN_BATCH_PENDING answers wait, or when the oldest has waited
+ * SIGN_BATCH_WAIT_US. The flush builds Merkle trees over the statements
+ * (at most SIGN_BATCH_TREE leaves each, so proofs stay short), signs each
+ * root once, and writes every waiting reply into its place with its
+ * proof. A tree of one leaf is signed as a plain detached JWS.
  *
  * While a connection has replies waiting, net_tcp neither writes nor
  * closes it; a connection that goes away first is forgotten here. The
@@ -17,8 +18,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/event.h>
 
 #include "buf.h"
 #include "live.h"
@@ -30,6 +29,8 @@
 #include "worker.h"
 
 #define SIGN_BATCH_TREE	128
+#define SIGN_BATCH_PENDING 1024	/* answers that make a flush due */
+#define SIGN_BATCH_WAIT_US 250	/* the longest an answer waits to be signed */
 #define SIGN_BATCH_NONE	UINT32_MAX
 
 struct sign_batch_leaf {
@@ -54,7 +55,6 @@ struct sign_batch_tree {
 };
 
 struct sign_batch {
-	struct event		*flush;
 	struct sign_batch_leaf	*leaves;
 	size_t			 n;
 	size_t			 cap;
@@ -68,7 +68,6 @@ struct sign_batch {
 	int			 failed;	/* signing failed this pass */
 };
 
-static void	sign_batch_flush(evutil_socket_t, short, void *);
 static int	sign_batch_reserve(struct sign_batch *, size_t);
 static int	sign_batch_trees(struct worker *, size_t *);
 static int	sign_batch_root(struct worker *, struct sign_batch_tree *);
@@ -83,12 +82,8 @@ sign_batch_init(struct worker *w)
 
 	if (b == NULL)
 		return -1;
-	b->flush = event_new(w->base, -1, 0, sign_batch_flush, w);
 	b->hasher = merkle_hasher_new();
-	if (b->flush == NULL || b->hasher == NULL) {
-		if (b->flush != NULL)
-			event_free(b->flush);
-		merkle_hasher_free(b->hasher);
+	if (b->hasher == NULL) {
 		free(b);
 		return -1;
 	}
@@ -104,7 +99,6 @@ sign_batch_free(struct worker *w)
 
 	if (b == NULL)
 		return;
-	event_free(b->flush);
 	merkle_hasher_free(b->hasher);
 	free(b->leaves);
 	buf_free(&b->arena);
@@ -167,16 +161,25 @@ sign_batch_add(struct conn *c, sign_batch_render render, unsigned flags,
 	else
 		b->leaves[c->batch_last].next = (uint32_t)b->n;
 	c->batch_last = (uint32_t)b->n;
-	if (b->n++ == 0)
-		event_active(b->flush, EV_WRITE, 1);
+	b->n++;
 	return 0;
 }
 
-/* True while answers wait for the end of the pass. */
+/* True while answers wait for their signature. */
 int
 sign_batch_waiting(const struct worker *w)
 {
 	return w->batch != NULL && w->batch->n > 0;
+}
+
+/* Should the waiting answers be signed now? idle: no new request came. */
+int
+sign_batch_due(const struct worker *w, int idle)
+{
+	const struct sign_batch *b = w->batch;
+
+	return b->n > 0 && (idle || b->n >= SIGN_BATCH_PENDING ||
+	    clock_elapsed_us(&b->leaves[0].t0) >= SIGN_BATCH_WAIT_US);
 }
 
 /* A connection closes with replies waiting: drop them. */
@@ -307,18 +310,15 @@ sign_batch_render_conn(struct worker *w, struct conn *c)
 }
 
 /*
- * End of the loop pass: sign, put every reply in place, write. The live
- * state entered when the first answer was made is left at the end.
+ * Sign what waits, put every reply in place, write. The live state
+ * entered when the first answer was made is left here.
  */
-static void
-sign_batch_flush(evutil_socket_t fd, short what, void *arg)
+void
+sign_batch_flush(struct worker *w)
 {
-	struct worker *w = arg;
 	struct sign_batch *b = w->batch;
 	size_t ntrees, nconns = 0;
 
-	(void)fd;
-	(void)what;
 	b->failed = b->n > 0 && sign_batch_trees(w, &ntrees) != 0;
 	if (b->failed)
 		log_error("msg=\"batch signing failed\"");

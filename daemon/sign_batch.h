@@ -24,5 +24,7 @@ int	sign_batch_add(struct conn *, sign_batch_render, unsigned flags,
 	    enum stats_iface);
 void	sign_batch_forget(struct conn *);
 int	sign_batch_waiting(const struct worker *);
+int	sign_batch_due(const struct worker *, int idle);
+void	sign_batch_flush(struct worker *);
 
 #endif

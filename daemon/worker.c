@@ -95,13 +95,31 @@ worker_start(int n, int fds[][PROTO_COUNT])
 	return 0;
 }
 
-/* A worker thread: its loop runs until it has drained. */
+/*
+ * A worker thread: its loop runs until it has drained. While answers
+ * wait for a batch signature the loop turns without sleeping, so
+ * requests that arrive meanwhile join the same signature; they are
+ * signed once a turn brings nothing new (or sign_batch says they waited
+ * long enough).
+ */
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	event_base_dispatch(w->base);
+	for (;;) {
+		w->reads = 0;
+		if (sign_batch_waiting(w)) {
+			event_base_loop(w->base, EVLOOP_NONBLOCK);
+			if (sign_batch_due(w, w->reads == 0))
+				sign_batch_flush(w);
+		} else if (event_base_loop(w->base, EVLOOP_ONCE) != 0)
+			break;		/* nothing left to wait for */
+		if (event_base_got_break(w->base))
+			break;
+	}
+	if (sign_batch_waiting(w))
+		sign_batch_flush(w);
 	return NULL;
 }
 

@@ -27,6 +27,7 @@ struct worker {
 	struct sign_ctx	*sign;
 	struct sign_batch *batch;		/* sign_mode batch */
 	int		 live_held;		/* live_enter() is in effect */
+	unsigned	 reads;			/* input events this loop turn */
 	struct clock	 clock;
 	char		*scratch;		/* per-request decoding */
 	size_t		 scratch_cap;
