@@ -89,6 +89,12 @@ fuzz:
 fuzz-run: $(FUZZ:%=$(BUILD)/tests/fuzz_%)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) /bin/sh tests/fuzz/run.sh $(BUILD) $(FUZZ)
 
+# cardd next to redis-server, nginx and OpenSSL; writes bench/RESULTS.md.
+bench:
+	@sh tools/deps.sh bench
+	$(MAKE) all
+	bench/compare --build $(BUILD)
+
 # Demo data, a development key, and cardd in the foreground.
 run: deps
 	$(MAKE) all
@@ -123,6 +129,6 @@ clean:
 	rm -rf build run
 
 .SECONDARY:
-.PHONY: all deps unit integration check test asan tsan fuzz fuzz-run run install clean
+.PHONY: all deps unit integration check test asan tsan fuzz fuzz-run bench run install clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

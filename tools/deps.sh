@@ -5,6 +5,8 @@ set -e
 PKGS="build-essential pkg-config libevent-dev libhiredis-dev libxxhash-dev
 libssl-dev libjansson-dev openssl tzdata curl redis-server redis-tools
 python3 python3-cryptography man-db"
+# make bench needs the peers and the plot too.
+[ "${1:-}" = bench ] && PKGS="$PKGS nginx-light wrk gnuplot-nox openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

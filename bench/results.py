@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""Render bench/RESULTS.md from the measurements in bench/results/*.json
+(written by bench/compare, bench/sync_bench.py, bench/tls_bench.py and
+tests/fuzz/run.sh). Every figure in RESULTS.md comes from one of those
+files; this script only formats them and computes ratios and medians."""
+
+import json
+import os
+import statistics
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RES = os.path.join(HERE, "results")
+
+
+def load(name):
+    """A results file, or None."""
+    try:
+        with open(os.path.join(RES, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(v, digits=0):
+    return "{:,.{d}f}".format(v, d=digits)
+
+
+def ratio_rows(r):
+    """The throughput table of bench/compare."""
+    rows = [
+        ("p16", "RESP, 50 conns, pipeline 16, batch signing",
+         "redis-server HGETALL", "redis-benchmark", 1.0),
+        ("p1", "RESP, 50 conns, pipeline 1, batch signing",
+         "redis-server HGETALL", "redis-benchmark", 1.2),
+        ("http", "HTTP keep-alive, 64 conns, batch signing",
+         "nginx, static file of a statement's size", "wrk -t2", 1.0),
+        ("pa", "RESP pipeline 16, sign_mode per-answer",
+         "openssl speed -multi %d ed25519 (signs/s)" % r["threads"],
+         "redis-benchmark / openssl", 0.9),
+    ]
+    out = ["| load | cardd /s (median) | peer | peer /s (median) | "
+           "ratios per round | median ratio | target | met |",
+           "|---|---|---|---|---|---|---|---|"]
+    for key, what, peer, tool, target in rows:
+        c = [x["rps"] for x in r[key]["cardd"]]
+        p = [x["rps"] for x in r[key]["peer"]]
+        ratios = [a / b for a, b in zip(c, p)]
+        med = statistics.median(ratios)
+        out.append("| %s (%s) | %s | %s | %s | %s | **%.2f** | >= %.1f | %s |"
+                   % (what, tool, fmt(statistics.median(c)), peer,
+                      fmt(statistics.median(p)),
+                      " ".join("%.2f" % x for x in ratios), med, target,
+                      "yes" if med >= target else "**no**"))
+    return out
+
+
+def open_rows(r):
+    """Open-loop latency at half the peak."""
+    out = ["| protocol | rate /s | achieved /s | p50 | p99 | p99.9 | "
+           "service p99 | target p99 | met |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for proto, o in sorted(r["open"].items()):
+        j = o["json"]
+        lat, svc = j["latency_us"], j["service_us"]
+        out.append("| %s | %s | %s | %.0f us | %.0f us | %.0f us | %.0f us |"
+                   " <= 1000 us | %s |"
+                   % (proto.upper(), fmt(o["rate"]), fmt(j["throughput"]),
+                      lat["p50"], lat["p99"], lat["p99.9"], svc["p99"],
+                      "yes" if lat["p99"] <= 1000 else "**no**"))
+    return out
+
+
+def latency_rows(r):
+    """Closed-loop percentiles of each target (the picture)."""
+    out = ["| target | answers /s | p50 | p90 | p99 | p99.9 | max |",
+           "|---|---|---|---|---|---|---|"]
+    for name, j in r["latency"].items():
+        lat = j["latency_us"]
+        out.append("| %s | %s | %.0f us | %.0f us | %.0f us | %.0f us | "
+                   "%.0f us |" % (name, fmt(j["throughput"]), lat["p50"],
+                                  lat["p90"], lat["p99"], lat["p99.9"],
+                                  lat["max"]))
+    return out
+
+
+def compare_section(r, name):
+    if r is None:
+        return ["_No run of bench/compare recorded yet._", ""]
+    mem = r["cardd_rss_bytes"] / r["cards"]
+    return [
+        "Run: %s, on %s. %s cards; %d rounds of %d s, alternating cardd "
+        "and peer; cardd with `threads %d`. Raw data: `bench/results/%s`."
+        % (r["date"], r["machine"], fmt(r["cards"]), r["rounds"],
+           r["seconds"], r["threads"], name), "",
+        "Reproduce: `bench/compare --rounds %d --seconds %d --threads %d` "
+        "(or `make bench`)." % (r["rounds"], r["seconds"], r["threads"]), "",
+        "### Throughput, side by side", ""] + ratio_rows(r) + [
+        "", "### Open loop at half of cardd's peak (cardbench, 50 conns, "
+        "pipeline 16, latency from the intended send time)", ""] + \
+        open_rows(r) + [
+        "", "### Memory at %s cards" % fmt(r["cards"]), "",
+        "| | bytes per card | target | met |", "|---|---|---|---|",
+        "| cardd resident (RSS / cards) | %.1f | <= 100 | %s |"
+        % (mem, "yes" if mem <= 100 else "**no**"),
+        "| redis-server used_memory / cards | %.1f | | |"
+        % (r["redis_used_memory"] / r["cards"]), "",
+        "### Latency percentiles, closed loop (cardbench, 50 conns, "
+        "pipeline 1)", "", "![latency percentiles](latency.png)", ""] + \
+        latency_rows(r) + [""]
+
+
+def sync_section(s):
+    if s is None:
+        return ["_No run of bench/sync_bench.py recorded yet._", ""]
+    p = s["propagation_ms"]
+    return [
+        "Run: %s, on %s. Reproduce: `bench/sync_bench.py --cards %d "
+        "--changes %d`. Raw data: `bench/results/sync.json`."
+        % (s["date"], s["machine"], s["cards"], p["changes"]), "",
+        "| figure | value |", "|---|---|",
+        "| cards | %s |" % fmt(s["cards"]),
+        "| `cardctl import` into Redis | %.1f s |" % s["import_seconds"],
+        "| full sync (SCAN + pipelined HMGET into a new index) | %.1f s |"
+        % s["full_sync_seconds"],
+        "| cardd resident memory after the sync | %.1f bytes/card (%s MiB) |"
+        % (s["cardd_bytes_per_card"], fmt(s["cardd_rss_bytes"] / 2**20, 1)),
+        "| Redis used_memory for the same cards | %.1f bytes/card (%s MiB) |"
+        % (s["redis_bytes_per_card"],
+           fmt(s["redis_used_memory_bytes"] / 2**20, 1)),
+        "| change propagation, EXEC (HSET+XADD) to first answer showing it, "
+        "%d changes | p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms |"
+        % (p["changes"], p["p50"], p["p90"], p["p99"], p["max"]),
+        "| start from a snapshot of %s cards (file %s MiB) to ready | %.2f s "
+        "(load %.2f s, %d full syncs) |"
+        % (fmt(s["cards"]), fmt(s["snapshot_bytes"] / 2**20, 1),
+           s["snapshot_start_to_ready_seconds"], s["snapshot_load_seconds"],
+           s["snapshot_start_full_syncs"]), ""]
+
+
+def fuzz_section(f):
+    if f is None:
+        return ["_No fuzzing run recorded yet._", ""]
+    out = ["Run: %s, on %s. Reproduce: `make fuzz FUZZ_SECONDS=%d`."
+           % (f["date"], f["machine"], f["seconds"]), "",
+           "| target | executions | seconds | crashes |", "|---|---|---|---|"]
+    for t in f["targets"]:
+        out.append("| %s | %s | %.1f | %d |" % (t["name"], fmt(t["execs"]),
+                                               t["seconds"], t["crashes"]))
+    return out + [""]
+
+
+def tls_section(t):
+    if t is None:
+        return ["_No TLS run recorded yet._", ""]
+    out = ["Run: %s, on %s. Reproduce: `bench/tls_bench.py`."
+           % (t["date"], t["machine"]), "",
+           "| measure | plain TCP | TLS | TLS / plain |", "|---|---|---|---|"]
+    for row in t["rows"]:
+        out.append("| %s | %s | %s | %.2f |" % (row["what"], fmt(row["plain"]),
+                                               fmt(row["tls"]),
+                                               row["tls"] / row["plain"]))
+    return out + [""]
+
+
+def main():
+    lines = [
+        "# Benchmark results", "",
+        "Every figure here was measured on the machine named with it, by "
+        "the command given, and is rendered from the raw data in "
+        "`bench/results/` by `bench/results.py`. The box is shared and has "
+        "fast and slow phases about 30% apart, so speed targets are ratios "
+        "against a peer measured in the same run, alternating, and the "
+        "table gives medians. A target not met says **no**.", "",
+        "## cardd next to Redis, nginx and OpenSSL (issue 4)", ""]
+    cmp_name = "compare.json"
+    lines += compare_section(load(cmp_name), cmp_name)
+    lines += ["## Following Redis (issue 3)", ""] + sync_section(
+        load("sync.json"))
+    lines += ["## TLS next to plain TCP (issue 5)", ""] + tls_section(
+        load("tls.json"))
+    lines += ["## Fuzzing (issue 5)", ""] + fuzz_section(load("fuzz.json"))
+    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+        f.write("\n".join(lines).rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    main()
