@@ -116,6 +116,7 @@ def start_cardd(build, tmp, redis_port, http, resp, log):
         f.write("http_listen 127.0.0.1:%d\nresp_listen 127.0.0.1:%d\n"
                 "source redis://127.0.0.1:%d\nsigning_key key.pem\n"
                 "snapshot cards.snap\nthreads 2\nmax_staleness 600\n"
+                "auth none\n"
                 % (http, resp, redis_port))
     t0 = time.monotonic()
     proc = subprocess.Popen([os.path.join(build, "cardd"), "-c", conf],

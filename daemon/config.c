@@ -7,7 +7,11 @@
  * a bad line is never skipped. Loading fills a fresh struct, so a bad
  * file on reload leaves the running settings untouched.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,12 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 
 struct settings settings;
 
-enum cfg_type { CFG_STRING, CFG_INT, CFG_SIZE, CFG_BOOL, CFG_ENUM };
+enum cfg_type { CFG_STRING, CFG_INT, CFG_SIZE, CFG_BOOL, CFG_ENUM, CFG_LIST };
 
 struct cfg_key {
 	const char		*name;
@@ -40,6 +45,9 @@ static const char *const cfg_sign_modes[] = { "per-answer", "batch", NULL };
 static const char *const cfg_log_levels[] =
     { "error", "warn", "info", "debug", NULL };
 static const char *const cfg_off[] = { "off", NULL };
+static const char *const cfg_verify[] = { "none", "optional", "required",
+    NULL };
+static const char *const cfg_auth[] = { "required", "none", NULL };
 
 static const char	*cfg_check_listen(const char *);
 static const char	*cfg_check_source(const char *);
@@ -96,6 +104,21 @@ static const struct cfg_key config_keys[] = {
 	{ "redis_user", CFG_STRING, 0, S(redis_user), 0, 0, NULL, NULL, NULL },
 	{ "redis_password", CFG_STRING, 0, S(redis_password), 0, 0, NULL, NULL,
 	    NULL },
+	{ "http_tls", CFG_BOOL, 0, S(http_tls), 0, 1, "no", NULL, NULL },
+	{ "resp_tls", CFG_BOOL, 0, S(resp_tls), 0, 1, "no", NULL, NULL },
+	{ "tls_cert", CFG_STRING, 1, S(tls_cert), 0, 0, NULL, NULL, NULL },
+	{ "tls_key", CFG_STRING, 1, S(tls_key), 0, 0, NULL, NULL, NULL },
+	{ "tls_client_ca", CFG_STRING, 1, S(tls_client_ca), 0, 0, NULL, NULL,
+	    NULL },
+	{ "tls_verify_client", CFG_ENUM, 1, S(tls_verify_client), 0, 0, "none",
+	    cfg_verify, NULL },
+	{ "auth", CFG_ENUM, 1, S(auth), 0, 0, "required", cfg_auth, NULL },
+	{ "client", CFG_LIST, 1, S(clients), 0, 0, NULL, NULL,
+	    auth_check_client },
+	{ "max_connections_per_ip", CFG_INT, 1, S(max_connections_per_ip), 1,
+	    1000000, "1000", NULL, NULL },
+	{ "request_timeout", CFG_INT, 1, S(request_timeout), 1, 3600, "10",
+	    NULL, NULL },
 };
 #undef S
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -111,6 +134,9 @@ static int	cfg_rebase_list(char **, const char *, size_t);
 static int	cfg_resolve(struct settings *, const char *, char *, size_t);
 static const char *cfg_apply(struct settings *, unsigned char *, char *,
 		    char *);
+static int	cfg_loopback(const char *);
+static int	cfg_validate(const struct settings *, const char *, char *,
+		    size_t);
 static int	cfg_same(const struct settings *, const struct settings *,
 		    const struct cfg_key *);
 
@@ -247,6 +273,22 @@ cfg_set(struct settings *s, const struct cfg_key *k, const char *v)
 		if ((*(char **)field = strdup(v)) == NULL)
 			return "out of memory";
 		return NULL;
+	case CFG_LIST: {
+		struct cfg_list *l = (struct cfg_list *)(void *)field;
+		char **p;
+
+		if (k->check != NULL && (why = k->check(v)) != NULL)
+			return why;
+		if ((p = realloc(l->v, (l->n + 1) * sizeof(*p))) == NULL ||
+		    (p[l->n] = strdup(v)) == NULL) {
+			if (p != NULL)
+				l->v = p;
+			return "out of memory";
+		}
+		l->v = p;
+		l->n++;
+		return NULL;
+	}
 	case CFG_BOOL:
 		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
 			return "expected yes or no";
@@ -290,9 +332,19 @@ settings_init(struct settings *s)
 void
 settings_free(struct settings *s)
 {
-	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		char *field = (char *)s + config_keys[i].off;
+
 		if (config_keys[i].type == CFG_STRING)
-			free(*(char **)((char *)s + config_keys[i].off));
+			free(*(char **)field);
+		if (config_keys[i].type == CFG_LIST) {
+			struct cfg_list *l = (struct cfg_list *)(void *)field;
+
+			for (size_t k = 0; k < l->n; k++)
+				free(l->v[k]);
+			free(l->v);
+		}
+	}
 	memset(s, 0, sizeof(*s));
 }
 
@@ -404,6 +456,9 @@ cfg_resolve(struct settings *s, const char *path, char *err, size_t errlen)
 		rc |= cfg_rebase(&s->source, 5, path, dlen);
 	rc |= cfg_rebase(&s->signing_key, 0, path, dlen);
 	rc |= cfg_rebase_list(&s->publish_keys, path, dlen);
+	rc |= cfg_rebase(&s->tls_cert, 0, path, dlen);
+	rc |= cfg_rebase(&s->tls_key, 0, path, dlen);
+	rc |= cfg_rebase(&s->tls_client_ca, 0, path, dlen);
 	rc |= cfg_rebase(&s->snapshot, 0, path, dlen);
 	if (rc != 0)
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -418,7 +473,7 @@ cfg_apply(struct settings *s, unsigned char *seen, char *key, char *value)
 
 	if (k == NULL)
 		return "unknown key";
-	if (seen[k - config_keys]++)
+	if (seen[k - config_keys]++ && k->type != CFG_LIST)
 		return "key given twice";
 	if (*value == '\0')
 		return "missing value";
@@ -466,7 +521,9 @@ config_parse(const char *text, size_t len, const char *name,
 			return -1;
 		}
 	}
-	return cfg_resolve(s, name, err, errlen);
+	if (cfg_resolve(s, name, err, errlen) != 0)
+		return -1;
+	return cfg_validate(s, name, err, errlen);
 }
 
 /* Load a config file into s (see config_parse). */
@@ -510,6 +567,60 @@ config_load(const char *path, struct settings *s, char *err, size_t errlen)
 	return rc;
 }
 
+/* A listen address on the loopback network (127.0.0.0/8 or ::1). */
+static int
+cfg_loopback(const char *spec)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	if (spec == NULL)
+		return 1;	/* off */
+	colon = strrchr(spec, ':');
+	n = colon ? (size_t)(colon - spec) : 0;
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, spec, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, &a6) == 1 &&
+		    IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
+/* Rules between keys; errors name the file (no single line is wrong). */
+static int
+cfg_validate(const struct settings *s, const char *name, char *err,
+    size_t errlen)
+{
+	const char *why = NULL;
+	int tls = s->http_tls || s->resp_tls;
+
+	if (s->auth == AUTH_NONE && (!cfg_loopback(s->http_listen) ||
+	    !cfg_loopback(s->resp_listen)))
+		why = "auth none is only allowed when every listener is on "
+		    "loopback (127.0.0.0/8 or [::1])";
+	else if (s->auth == AUTH_REQUIRED && s->clients.n == 0)
+		why = "auth required, but no client is configured: add client "
+		    "lines, or set auth none (loopback listeners only)";
+	else if (tls && (s->tls_cert == NULL || s->tls_key == NULL))
+		why = "http_tls/resp_tls need tls_cert and tls_key";
+	else if (s->tls_verify_client != TLS_VERIFY_NONE &&
+	    (s->tls_client_ca == NULL || !tls))
+		why = "tls_verify_client needs tls_client_ca and a TLS listener";
+	if (why == NULL)
+		return 0;
+	snprintf(err, errlen, "%s: %s", name, why);
+	return -1;
+}
+
 /* The path of a file: source, or -1 when the source is not a file. */
 int
 config_source_file(const struct settings *s, const char **path)
@@ -531,6 +642,16 @@ cfg_same(const struct settings *a, const struct settings *b,
 		const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
 
 		return sa == sb || (sa && sb && strcmp(sa, sb) == 0);
+	}
+	if (k->type == CFG_LIST) {
+		const struct cfg_list *la = (const void *)pa, *lb = (const void *)pb;
+
+		if (la->n != lb->n)
+			return 0;
+		for (size_t i = 0; i < la->n; i++)
+			if (strcmp(la->v[i], lb->v[i]) != 0)
+				return 0;
+		return 1;
 	}
 	if (k->type == CFG_SIZE)
 		return atomic_load((const _Atomic long *)pa) ==
@@ -564,6 +685,11 @@ config_apply(struct settings *live, struct settings *next)
 
 			*(char **)a = *(char **)b;
 			*(char **)b = t;
+		} else if (k->type == CFG_LIST) {
+			struct cfg_list t = *(struct cfg_list *)(void *)a;
+
+			*(struct cfg_list *)(void *)a = *(struct cfg_list *)(void *)b;
+			*(struct cfg_list *)(void *)b = t;
 		} else if (k->type == CFG_SIZE)
 			atomic_store((_Atomic long *)a,
 			    atomic_load((_Atomic long *)b));

@@ -6,6 +6,14 @@
 #include <stddef.h>
 
 enum sign_mode { SIGN_PER_ANSWER, SIGN_BATCH };
+enum tls_verify { TLS_VERIFY_NONE, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
+enum auth_mode { AUTH_REQUIRED, AUTH_NONE };
+
+/* A key that may be given on many lines (client). */
+struct cfg_list {
+	char	**v;
+	size_t	  n;
+};
 
 /*
  * Numbers are _Atomic: SIGHUP changes the reloadable ones while workers
@@ -39,6 +47,16 @@ struct settings {
 	char		*stream;
 	char		*redis_user;
 	char		*redis_password;
+	_Atomic int	 http_tls;
+	_Atomic int	 resp_tls;
+	char		*tls_cert;
+	char		*tls_key;
+	char		*tls_client_ca;
+	_Atomic int	 tls_verify_client;	/* enum tls_verify */
+	_Atomic int	 auth;			/* enum auth_mode */
+	struct cfg_list	 clients;
+	_Atomic int	 max_connections_per_ip;
+	_Atomic int	 request_timeout;	/* seconds */
 };
 
 extern struct settings settings;

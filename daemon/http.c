@@ -9,11 +9,13 @@
  * error leaves the connection usable.
  */
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "answer.h"
+#include "auth.h"
 #include "batch.h"
 #include "config.h"
 #include "date.h"
@@ -32,11 +34,15 @@
 #define HTTP_F_HEAD	0x4	/* no body */
 #define HTTP_F_ALLOW_GET 0x8	/* 405: Allow: GET, HEAD */
 #define HTTP_F_ALLOW_POST 0x10	/* 405: Allow: POST */
+#define HTTP_F_AUTH	0x20	/* 401: WWW-Authenticate */
+#define HTTP_F_RETRY	0x40	/* 429: Retry-After */
 #define HTTP_VALUE_MAX	128	/* longer decoded parameter values are bad */
 
 struct http_ctx {
 	struct conn			*c;
 	unsigned			 extra;		/* HTTP_F_ALLOW_* */
+	const struct auth_id		*id;		/* who asks */
+	int				 bad_auth;	/* malformed header */
 	const struct http1_request	*req;
 	const char			*query;
 	size_t				 query_len;
@@ -87,6 +93,8 @@ static void	http_check(struct http_ctx *, enum stmt_check);
 static int	http_params(struct http_ctx *, struct check_req *,
 		    const char **);
 static int	http_ready(struct http_ctx *);
+static void	http_identity(struct http_ctx *);
+static int	http_allowed(struct http_ctx *, unsigned, unsigned);
 static void	http_answer(struct http_ctx *, const char *, size_t);
 
 /* The reason phrase of a status. */
@@ -97,10 +105,13 @@ http_reason(int status)
 	case 100: return "Continue";
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -125,12 +136,15 @@ http_render(struct buf *out, int status, const char *ctype, const char *sig,
 		return -1;
 	n = snprintf(buf_tail(out), cap, "HTTP/1.1 %d %s\r\nServer: cardd"
 	    "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n%s%.*s%s%s%s\r\n", status,
+	    "Cache-Control: no-store\r\n%s%.*s%s%s%s%s\r\n", status,
 	    http_reason(status), date, ctype, len,
 	    sig ? "Card-Signature: " : "", (int)siglen, sig ? sig : "",
 	    sig ? "\r\n" : "", flags & HTTP_F_ALLOW_GET ?
 	    "Allow: GET, HEAD\r\n" : flags & HTTP_F_ALLOW_POST ?
-	    "Allow: POST\r\n" : "", flags & HTTP_F_CLOSE ?
+	    "Allow: POST\r\n" : "", flags & HTTP_F_AUTH ?
+	    "WWW-Authenticate: Bearer realm=\"cardd\"\r\n" :
+	    flags & HTTP_F_RETRY ? "Retry-After: 1\r\n" : "",
+	    flags & HTTP_F_CLOSE ?
 	    "Connection: close\r\n" : flags & HTTP_F_10 ?
 	    "Connection: keep-alive\r\n" : "");
 	out->len += (size_t)n;
@@ -273,6 +287,7 @@ http_request(struct conn *c, size_t *used)
 		c->closing = 1;
 	x.body = buf_head(&c->in) + r;
 	x.body_len = body;
+	http_identity(&x);
 	http_route(&x);
 	*used = (size_t)r + body;
 	return 0;
@@ -311,6 +326,79 @@ http_route(struct http_ctx *x)
 		return;
 	}
 	http_error(x, 404, ERR_NOT_FOUND, "no such resource");
+}
+
+/*
+ * Who asks: the bearer token of this request, else the connection's
+ * certificate. The last token's hash is kept per connection, so a client
+ * that sends the same header on every request costs one SHA-256.
+ */
+static void
+http_identity(struct http_ctx *x)
+{
+	struct conn *c = x->c;
+	const struct http1_header *h = http1_find(x->req->headers,
+	    x->req->num_headers, "authorization");
+	const char *t;
+	size_t n;
+
+	x->id = &c->id;
+	if (h == NULL)
+		return;
+	t = h->value;
+	n = h->value_len;
+	if (n < 8 || strncasecmp(t, "bearer ", 7) != 0 ||
+	    n - 7 > NET_TOKEN_MAX) {
+		x->bad_auth = 1;
+		return;
+	}
+	t += 7;
+	n -= 7;
+	if (n != c->http_token_len || memcmp(t, c->http_token, n) != 0) {
+		auth_id_token(&c->http_id, t, n);
+		memcpy(c->http_token, t, n);
+		c->http_token_len = n;
+	}
+	x->id = &c->http_id;
+}
+
+/*
+ * May this request ask for need, at the price of cost requests? Answers
+ * 401, 403 or 429 itself when not; returns 1 when it may.
+ */
+static int
+http_allowed(struct http_ctx *x, unsigned need, unsigned cost)
+{
+	const char *who;
+	enum auth_result r;
+
+	if (x->bad_auth) {
+		x->extra |= HTTP_F_AUTH;
+		http_error(x, 401, ERR_UNAUTHORIZED, "Authorization must be "
+		    "Bearer TOKEN");
+		return 0;
+	}
+	r = auth_allow(live_auth(), settings.auth == AUTH_REQUIRED, x->id,
+	    need, cost, (int64_t)clock_monotonic_usec(), &who);
+	switch (r) {
+	case AUTH_OK:
+		return 1;
+	case AUTH_MISSING:
+	case AUTH_UNKNOWN:
+		x->extra |= HTTP_F_AUTH;
+		http_error(x, 401, ERR_UNAUTHORIZED, r == AUTH_MISSING ?
+		    "a bearer token or a client certificate is required" :
+		    "unknown token or certificate");
+		return 0;
+	case AUTH_FORBIDDEN:
+		http_error(x, 403, ERR_FORBIDDEN, "this client may not ask this");
+		return 0;
+	default:
+		x->extra |= HTTP_F_RETRY;
+		http_error(x, 429, ERR_RATE_LIMITED, "rate limited: too many "
+		    "requests from this client");
+		return 0;
+	}
 }
 
 /* 503 unless answers may be given now; returns 1 when ready. */
@@ -387,6 +475,9 @@ http_check(struct http_ctx *x, enum stmt_check check)
 	const char *err;
 	size_t len;
 
+	if (!http_allowed(x, check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
+	    AUTH_ALLOW_COVERAGE, 1))
+		return;
 	check_init(&r, check);
 	if (http_params(x, &r, &err) != 0) {
 		http_error(x, 400, ERR_BAD_REQUEST, err);
@@ -422,6 +513,7 @@ http_batch(struct http_ctx *x)
 	struct check_req *reqs;
 	char detail[160], *body;
 	size_t n, len;
+	unsigned need = 0;
 	int too_many;
 
 	if (batch_parse(x->body, x->body_len, (size_t)settings.max_batch,
@@ -430,7 +522,10 @@ http_batch(struct http_ctx *x)
 		    ERR_BAD_REQUEST, detail);
 		return;
 	}
-	if (!http_ready(x)) {
+	for (size_t i = 0; i < n; i++)
+		need |= reqs[i].check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
+		    AUTH_ALLOW_COVERAGE;
+	if (!http_allowed(x, need, (unsigned)n) || !http_ready(x)) {
 		free(reqs);
 		return;
 	}
@@ -497,6 +592,8 @@ http_metrics(struct http_ctx *x)
 	struct stats_gauges g;
 	struct buf b = { 0 };
 
+	if (!http_allowed(x, AUTH_ALLOW_METRICS, 1))
+		return;
 	memset(&sum, 0, sizeof(sum));
 	worker_stats_sum(&sum);
 	source_gauges(&g);

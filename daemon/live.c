@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The live state: the index and the signing keys that answers are made
- * from. Readers are the worker threads; a writer is the source follower
+ * The live state: the index, the signing keys, the client table and the
+ * TLS context that answers are made with. Readers are the worker threads; a writer is the source follower
  * (a new index, one changed card) or the main thread (new keys on
  * reload). Each worker has its own mutex, held while it answers one batch
  * of requests; a writer takes every one of them. Readers never share a
@@ -25,6 +25,8 @@ static int live_nreaders;
 static pthread_mutex_t live_writer = PTHREAD_MUTEX_INITIALIZER;
 static struct index *live_idx;
 static struct sign_keyring *live_kr;
+static struct auth_table *live_at;
+static struct tls_ctx *live_tc;
 static _Atomic int64_t live_synced_ms;
 static _Atomic uint64_t live_ncards;
 
@@ -123,6 +125,40 @@ live_swap_keys(struct sign_keyring *kr)
 	struct sign_keyring *old = live_kr;
 
 	live_kr = kr;
+	return old;
+}
+
+/* The live client table (between enter and leave, or while writing). */
+struct auth_table *
+live_auth(void)
+{
+	return live_at;
+}
+
+/* The live TLS context, NULL without TLS (same rules). */
+struct tls_ctx *
+live_tls(void)
+{
+	return live_tc;
+}
+
+/* Swap the client table while writing; returns the old one. */
+struct auth_table *
+live_swap_auth(struct auth_table *t)
+{
+	struct auth_table *old = live_at;
+
+	live_at = t;
+	return old;
+}
+
+/* Swap the TLS context while writing; returns the old one. */
+struct tls_ctx *
+live_swap_tls(struct tls_ctx *t)
+{
+	struct tls_ctx *old = live_tc;
+
+	live_tc = t;
 	return old;
 }
 

@@ -5,8 +5,10 @@
 
 #include <stdint.h>
 
+struct auth_table;
 struct index;
 struct sign_keyring;
+struct tls_ctx;
 
 #define LIVE_OTHER	(-1)	/* reader slot for threads that are not workers */
 
@@ -20,6 +22,10 @@ struct sign_keyring *live_keys(void);
 struct index *live_set_index(struct index *);
 struct sign_keyring *live_set_keys(struct sign_keyring *);
 struct sign_keyring *live_swap_keys(struct sign_keyring *);
+struct auth_table *live_auth(void);
+struct tls_ctx *live_tls(void);
+struct auth_table *live_swap_auth(struct auth_table *);
+struct tls_ctx *live_swap_tls(struct tls_ctx *);
 void	live_synced(int64_t ms);
 int64_t	live_synced_at(void);
 void	live_set_count(uint64_t);

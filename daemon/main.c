@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "auth.h"
 #include "clock.h"
 #include "config.h"
 #include "live.h"
@@ -24,6 +25,7 @@
 #include "net_tcp.h"
 #include "notify.h"
 #include "sign.h"
+#include "tls.h"
 #include "source.h"
 #include "worker.h"
 
@@ -35,6 +37,8 @@ static const char *main_conf;	/* the file SIGHUP reads again */
 
 static void	main_usage(FILE *);
 static int	main_check(const char *);
+static int	main_security(const struct settings *, struct auth_table **,
+		    struct tls_ctx **, char *, size_t);
 static int	main_listeners(int (*)[PROTO_COUNT]);
 static void	main_on_stop(evutil_socket_t, short, void *);
 static void	main_on_tick(evutil_socket_t, short, void *);
@@ -53,12 +57,34 @@ main_usage(FILE *fp)
 	    "then exit\n", MAIN_DEFAULT_CONF);
 }
 
-/* -t: the config parsed already; check the key and listeners too. */
+/*
+ * The client table and, with a TLS listener, the TLS context of a
+ * config. Returns 0, or -1 with err set.
+ */
+static int
+main_security(const struct settings *s, struct auth_table **at,
+    struct tls_ctx **tc, char *err, size_t errlen)
+{
+	*tc = NULL;
+	if ((*at = auth_table_new(s->clients.v, s->clients.n, err, errlen)) ==
+	    NULL)
+		return -1;
+	if ((s->http_tls || s->resp_tls) &&
+	    (*tc = tls_ctx_new(s, err, errlen)) == NULL) {
+		auth_table_free(*at);
+		return -1;
+	}
+	return 0;
+}
+
+/* -t: the config parsed already; check the keys and TLS material too. */
 static int
 main_check(const char *path)
 {
 	char err[512];
 	struct sign_keyring *kr;
+	struct auth_table *at;
+	struct tls_ctx *tc;
 
 	kr = sign_keyring_load(settings.signing_key, settings.key_id,
 	    settings.publish_keys, NULL, err, sizeof(err));
@@ -67,6 +93,12 @@ main_check(const char *path)
 		return 1;
 	}
 	sign_keyring_free(kr);
+	if (main_security(&settings, &at, &tc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cardd: %s: %s\n", path, err);
+		return 1;
+	}
+	auth_table_free(at);
+	tls_ctx_free(tc);
 	printf("cardd: %s: configuration OK\n", path);
 	return 0;
 }
@@ -167,6 +199,8 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	const char *conf = main_conf;
 	struct settings next;
 	struct sign_keyring *kr, *old;
+	struct auth_table *at;
+	struct tls_ctx *tc;
 	char err[512];
 	size_t len;
 
@@ -194,12 +228,27 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		main_status("READY=1\n");
 		return;
 	}
+	if (main_security(&next, &at, &tc, err, sizeof(err)) != 0) {
+		log_error("msg=\"reload refused; the running configuration "
+		    "stays\" error=\"%s\"", err);
+		sign_keyring_free(kr);
+		settings_free(&next);
+		main_status("READY=1\n");
+		return;
+	}
+	/* TLS listeners stay what they are until a restart: a config that
+	 * turns TLS off keeps the running context. */
 	live_write_begin();
 	config_apply(&settings, &next);
 	old = live_swap_keys(kr);
+	at = live_swap_auth(at);
+	tc = (settings.http_tls || settings.resp_tls) && tc != NULL ?
+	    live_swap_tls(tc) : tc;
 	live_write_end();
 	log_set_level(settings.log_level);
 	sign_keyring_free(old);
+	auth_table_free(at);
+	tls_ctx_free(tc);
 	settings_free(&next);
 	log_info("msg=\"reloaded\" kid=%s", sign_kid(kr, &len));
 	main_status("READY=1\n");
@@ -265,6 +314,21 @@ main(int argc, char **argv)
 	    settings.publish_keys, NULL, err, sizeof(err))) == NULL)
 		fatalx("msg=\"cannot load the signing key\" error=\"%s\"", err);
 	live_set_keys(kr);
+	{
+		struct auth_table *at;
+		struct tls_ctx *tc;
+
+		if (main_security(&settings, &at, &tc, err, sizeof(err)) != 0)
+			fatalx("msg=\"cannot set up clients or TLS\" error=\"%s\"",
+			    err);
+		live_write_begin();
+		live_swap_auth(at);
+		live_swap_tls(tc);
+		live_write_end();
+		if (settings.auth == AUTH_NONE)
+			log_warn("msg=\"auth none: anyone who reaches the "
+			    "loopback listeners may ask\"");
+	}
 	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d",
 	    CARDD_VERSION, conf, sign_kid(kr, &len), settings.threads);
 	if ((base = event_base_new()) == NULL)
@@ -307,6 +371,10 @@ main(int argc, char **argv)
 		event_free(ev_wd);
 	event_base_free(base);
 	sign_keyring_free(live_set_keys(NULL));
+	live_write_begin();
+	auth_table_free(live_swap_auth(NULL));
+	tls_ctx_free(live_swap_tls(NULL));
+	live_write_end();
 	settings_free(&settings);
 	log_info("msg=stopped");
 	return 0;

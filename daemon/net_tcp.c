@@ -28,13 +28,16 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "auth.h"
 #include "config.h"
+#include "clock.h"
 #include "http.h"
 #include "live.h"
 #include "log.h"
 #include "net_tcp.h"
 #include "resp_cmd.h"
 #include "sign_batch.h"
+#include "tls.h"
 #include "worker.h"
 
 #define NET_READ_CHUNK	16384
@@ -49,6 +52,8 @@ static void	net_tcp_input(struct conn *);
 static int	net_tcp_write(struct conn *);
 static void	net_tcp_pause(struct conn *, int);
 static int	net_tcp_read(struct conn *);
+static int	net_tcp_handshake(struct conn *);
+static int	net_tcp_late(struct conn *);
 static void	net_tcp_refuse(int, enum conn_proto);
 
 /* Parse "host:port" or "[v6]:port" (numeric hosts) into an address. */
@@ -138,21 +143,38 @@ net_tcp_refuse(int fd, enum conn_proto proto)
 	close(fd);
 }
 
-/* Take over an accepted socket; NULL (socket closed) when over limits. */
+/*
+ * Take over an accepted socket; NULL (socket closed) when over limits:
+ * connections in all, connections from this address, memory.
+ */
 struct conn *
-net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto)
+net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto,
+    const struct sockaddr *sa, socklen_t salen)
 {
 	struct timeval idle = { settings.idle_timeout, 0 };
-	struct conn *c;
+	int tls = proto == PROTO_HTTP ? settings.http_tls : settings.resp_tls;
+	struct conn *c = NULL;
 	int one = 1;
 
 	if (atomic_fetch_add(&net_tcp_nconns, 1) >= settings.max_connections ||
-	    w->draining || (c = calloc(1, sizeof(*c))) == NULL) {
+	    w->draining || auth_addr_acquire(sa, settings.max_connections_per_ip)
+	    != 0) {
 		atomic_fetch_sub(&net_tcp_nconns, 1);
 		STAT_ADD(w->stats.conns_refused, 1);
 		net_tcp_refuse(fd, proto);
 		return NULL;
 	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (tls && (c->ssl = tls_conn_new(live_tls(), fd)) == NULL)) {
+		auth_addr_release(sa);
+		atomic_fetch_sub(&net_tcp_nconns, 1);
+		STAT_ADD(w->stats.conns_refused, 1);
+		free(c);
+		close(fd);
+		return NULL;
+	}
+	memcpy(&c->peer, sa, salen < sizeof(c->peer) ? salen : sizeof(c->peer));
+	c->handshaking = c->ssl != NULL;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
 	c->w = w;
@@ -182,7 +204,9 @@ net_tcp_conn_close(struct conn *c)
 		sign_batch_forget(c);
 	event_del(&c->ev_read);
 	event_del(&c->ev_write);
+	tls_conn_free(c->ssl);
 	close(c->fd);
+	auth_addr_release((struct sockaddr *)&c->peer);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -238,16 +262,19 @@ static int
 net_tcp_write(struct conn *c)
 {
 	while (c->out.len > 0) {
-		ssize_t n = write(c->fd, buf_head(&c->out), c->out.len);
+		ssize_t n = c->ssl != NULL ? tls_write(c->ssl,
+		    buf_head(&c->out), c->out.len) : write(c->fd,
+		    buf_head(&c->out), c->out.len);
 
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			continue;
 		}
+		if (n == TLS_WANT || (n < 0 && (errno == EAGAIN ||
+		    errno == EWOULDBLOCK)))
+			return 0;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
 		return -1;
 	}
 	return 0;
@@ -302,24 +329,88 @@ net_tcp_conn_output(struct conn *c)
 
 /*
  * Read what the kernel holds into the input buffer. Returns 1 with new
- * bytes, 0 when there were none, -1 when the connection is over.
+ * bytes, 0 when there were none, -1 when the connection is over. Over
+ * TLS, bytes OpenSSL already decrypted are taken too: the socket will
+ * not signal them again.
  */
 static int
 net_tcp_read(struct conn *c)
 {
+	int got = 0;
 	ssize_t n;
 
-	if (buf_reserve(&c->in, NET_READ_CHUNK) != 0)
-		return -1;
-	n = read(c->fd, buf_tail(&c->in), c->in.cap - c->in.off - c->in.len);
-	if (n > 0) {
+	do {
+		if (buf_reserve(&c->in, NET_READ_CHUNK) != 0)
+			return -1;
+		if (c->ssl != NULL)
+			n = tls_read(c->ssl, buf_tail(&c->in),
+			    c->in.cap - c->in.off - c->in.len);
+		else {
+			n = read(c->fd, buf_tail(&c->in),
+			    c->in.cap - c->in.off - c->in.len);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR))
+				n = TLS_WANT;
+		}
+		if (n == TLS_WANT)
+			return got;
+		if (n <= 0)
+			return -1;
 		c->in.len += (size_t)n;
-		return 1;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
+		got = 1;
+	} while (c->ssl != NULL && tls_pending(c->ssl) > 0 &&
+	    c->in.len < NET_READ_CHUNK * 8);
+	return 1;
+}
+
+/*
+ * Move a TLS handshake on. Returns 1 once it is done (the connection
+ * then carries its certificate's name as its claim), 0 while it waits,
+ * -1 when it failed.
+ */
+static int
+net_tcp_handshake(struct conn *c)
+{
+	char name[256];
+	int want_write, r = tls_handshake(c->ssl, &want_write), n;
+
+	if (r == TLS_WANT) {
+		if (want_write && !c->writing) {
+			struct timeval idle = { settings.idle_timeout, 0 };
+
+			event_add(&c->ev_write, &idle);
+			c->writing = 1;
+		}
 		return 0;
-	return -1;
+	}
+	if (r < 0) {
+		STAT_ADD(c->w->stats.errors[c->proto == PROTO_HTTP ?
+		    IFACE_HTTP : IFACE_RESP][ERR_UNAUTHORIZED], 1);
+		return -1;
+	}
+	c->handshaking = 0;
+	if ((n = tls_peer_name(c->ssl, name, sizeof(name))) > 0)
+		auth_id_cert(&c->id, name, (size_t)n);
+	return 1;
+}
+
+/*
+ * Slowloris: a request may take request_timeout from its first byte to
+ * its last, however often bytes trickle in. Returns -1 when it is late.
+ */
+static int
+net_tcp_late(struct conn *c)
+{
+	int64_t now = clock_now_ms();
+
+	if (c->in.len == 0) {
+		c->partial_ms = 0;
+		return 0;
+	}
+	if (c->partial_ms == 0)
+		c->partial_ms = now;
+	return now - c->partial_ms > (int64_t)settings.request_timeout * 1000 ?
+	    -1 : 0;
 }
 
 /* Readable (or idle too long). */
@@ -327,11 +418,16 @@ static void
 net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	int r;
+	int r = 0;
 
 	(void)fd;
 	if (what & EV_TIMEOUT) {
 		net_tcp_conn_close(c);
+		return;
+	}
+	if (c->handshaking && (r = net_tcp_handshake(c)) <= 0) {
+		if (r < 0)
+			net_tcp_conn_close(c);
 		return;
 	}
 	if ((r = net_tcp_read(c)) < 0) {
@@ -342,6 +438,12 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	c->w->reads++;
 	net_tcp_input(c);
+	if (net_tcp_late(c) != 0) {
+		log_info("msg=\"request not complete within request_timeout\" "
+		    "action=close");
+		net_tcp_conn_close(c);
+		return;
+	}
 	net_tcp_conn_output(c);
 }
 
@@ -353,7 +455,7 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 void
 net_tcp_conn_drain(struct conn *c)
 {
-	int r = c->paused ? 0 : net_tcp_read(c);
+	int r = c->paused || c->handshaking ? 0 : net_tcp_read(c);
 
 	if (r < 0 || (c->in.len == 0 && c->out.len == 0 &&
 	    c->batch_pending == 0)) {
@@ -377,6 +479,18 @@ net_tcp_on_write(evutil_socket_t fd, short what, void *arg)
 		    "action=close pending=%zu", c->out.len);
 		net_tcp_conn_close(c);
 		return;
+	}
+	if (c->handshaking) {
+		int r = net_tcp_handshake(c);
+
+		if (r < 0) {
+			net_tcp_conn_close(c);
+			return;
+		}
+		if (r == 0)
+			return;
+		event_del(&c->ev_write);
+		c->writing = 0;
 	}
 	net_tcp_conn_output(c);
 }

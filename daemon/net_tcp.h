@@ -10,9 +10,13 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "auth.h"
 #include "buf.h"
 
+struct ssl_st;
 struct worker;
+
+#define NET_TOKEN_MAX	128	/* longest bearer token remembered */
 
 enum conn_proto { PROTO_HTTP, PROTO_RESP, PROTO_COUNT };
 
@@ -28,16 +32,25 @@ struct conn {
 	unsigned	 paused:1;	/* not reading: out is too full */
 	unsigned	 writing:1;	/* ev_write is added */
 	unsigned	 continue_sent:1; /* HTTP 100 Continue for this body */
+	unsigned	 handshaking:1;	/* TLS handshake under way */
 	uint32_t	 batch_pending;	/* replies waiting for their signature */
 	uint32_t	 batch_first;	/* their leaves (sign_batch.c) */
 	uint32_t	 batch_last;
+	struct ssl_st	*ssl;		/* NULL: plain TCP */
+	struct auth_id	 id;		/* certificate or RESP AUTH */
+	struct auth_id	 http_id;	/* the last Authorization header's */
+	char		 http_token[NET_TOKEN_MAX];
+	size_t		 http_token_len;
+	int64_t		 partial_ms;	/* since when a request is incomplete */
+	struct sockaddr_storage peer;
 	struct conn	*prev;
 	struct conn	*next;
 };
 
 int	net_tcp_listen(const char *addr, int backlog, char *err, size_t);
 int	net_tcp_probe(const char *addr, char *err, size_t);
-struct conn *net_tcp_conn_new(struct worker *, int fd, enum conn_proto);
+struct conn *net_tcp_conn_new(struct worker *, int fd, enum conn_proto,
+	    const struct sockaddr *, socklen_t);
 void	net_tcp_conn_close(struct conn *);
 void	net_tcp_conn_output(struct conn *);
 void	net_tcp_conn_drain(struct conn *);

@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "answer.h"
+#include "auth.h"
+#include "clock.h"
 #include "config.h"
 #include "date.h"
 #include "live.h"
@@ -25,6 +27,8 @@
 #include "worker.h"
 
 #define RESP_ARGS_MAX	1024
+/* Append a string literal. */
+#define RESP_CMD_LIT(x, lit)	resp_cmd_raw(x, lit, sizeof(lit) - 1)
 
 struct resp_ctx {
 	struct conn		*c;
@@ -65,6 +69,7 @@ static void	resp_cmd_raw(struct resp_ctx *, const char *, size_t);
 static void	resp_cmd_bulk(struct resp_ctx *, const char *, size_t);
 static void	resp_cmd_dispatch(struct resp_ctx *);
 static void	resp_cmd_check(struct resp_ctx *, enum stmt_check);
+static int	resp_cmd_allowed(struct resp_ctx *, unsigned);
 static void	resp_cmd_render_signed(struct conn *, struct buf *, unsigned,
 		    const char *, size_t, const char *, size_t);
 static int	resp_cmd_options(struct resp_ctx *, size_t, struct check_req *,
@@ -204,6 +209,9 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 		    "wrong number of arguments for 'validity' command");
 		return;
 	}
+	if (!resp_cmd_allowed(x, check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
+	    AUTH_ALLOW_COVERAGE))
+		return;
 	check_init(&r, check);
 	if ((check == STMT_COVERAGE && check_set(&r, P_SCHEME, x->argv[2].p,
 	    x->argv[2].len, &err) != 0) ||
@@ -271,7 +279,7 @@ static void
 resp_cmd_ping(struct resp_ctx *x)
 {
 	if (x->argc == 1)
-		resp_cmd_raw(x, "+PONG\r\n", 7);
+		RESP_CMD_LIT(x, "+PONG\r\n");
 	else if (x->argc == 2)
 		resp_cmd_bulk(x, x->argv[1].p, x->argv[1].len);
 	else
@@ -279,12 +287,62 @@ resp_cmd_ping(struct resp_ctx *x)
 		    "wrong number of arguments for 'ping' command");
 }
 
-/* AUTH: no client credentials are configured (yet). */
+/*
+ * AUTH [user] token: the token names a client of the config (the user
+ * name, which redis-cli --user sends, is not needed and not checked).
+ */
 static void
 resp_cmd_auth(struct resp_ctx *x)
 {
-	resp_cmd_error(x, ERR_BAD_REQUEST, "AUTH called without any "
-	    "credentials configured");
+	const struct resp_arg *tok = &x->argv[x->argc - 1];
+	struct auth_id id;
+	const char *who;
+
+	if (settings.auth == AUTH_NONE) {
+		resp_cmd_error(x, ERR_BAD_REQUEST, "AUTH called without any "
+		    "credentials configured");
+		return;
+	}
+	if (x->argc < 2 || x->argc > 3) {
+		resp_cmd_error(x, ERR_BAD_REQUEST,
+		    "wrong number of arguments for 'auth' command");
+		return;
+	}
+	auth_id_token(&id, tok->p, tok->len);
+	if (auth_allow(live_auth(), 1, &id, 0, 0, 0, &who) != AUTH_OK) {
+		x->c->id.kind = AUTH_ID_NONE;
+		STAT_ADD(x->c->w->stats.errors[IFACE_RESP][ERR_UNAUTHORIZED], 1);
+		RESP_CMD_LIT(x, "-WRONGPASS invalid username-password pair or "
+		    "user is disabled.\r\n");
+		return;
+	}
+	x->c->id = id;
+	RESP_CMD_LIT(x, "+OK\r\n");
+}
+
+/* May this connection ask for need now? Answers the error when not. */
+static int
+resp_cmd_allowed(struct resp_ctx *x, unsigned need)
+{
+	const char *who;
+
+	switch (auth_allow(live_auth(), settings.auth == AUTH_REQUIRED,
+	    &x->c->id, need, 1, (int64_t)clock_monotonic_usec(), &who)) {
+	case AUTH_OK:
+		return 1;
+	case AUTH_MISSING:
+	case AUTH_UNKNOWN:
+		STAT_ADD(x->c->w->stats.errors[IFACE_RESP][ERR_UNAUTHORIZED], 1);
+		RESP_CMD_LIT(x, "-NOAUTH Authentication required.\r\n");
+		return 0;
+	case AUTH_FORBIDDEN:
+		STAT_ADD(x->c->w->stats.errors[IFACE_RESP][ERR_FORBIDDEN], 1);
+		RESP_CMD_LIT(x, "-NOPERM this client may not ask this\r\n");
+		return 0;
+	default:
+		resp_cmd_error(x, ERR_RATE_LIMITED, "rate limited");
+		return 0;
+	}
 }
 
 /* JWKS: the published keys, as GET /v1/keys. */
@@ -305,6 +363,8 @@ resp_cmd_info(struct resp_ctx *x)
 	char text[1024];
 	int n;
 
+	if (!resp_cmd_allowed(x, AUTH_ALLOW_METRICS))
+		return;
 	source_gauges(&g);
 	n = snprintf(text, sizeof(text), "# Server\r\ncardd_version:%s\r\n"
 	    "uptime_in_seconds:%.0f\r\nthreads:%d\r\n\r\n# Index\r\n"
@@ -320,7 +380,7 @@ resp_cmd_info(struct resp_ctx *x)
 static void
 resp_cmd_quit(struct resp_ctx *x)
 {
-	resp_cmd_raw(x, "+OK\r\n", 5);
+	RESP_CMD_LIT(x, "+OK\r\n");
 	x->c->closing = 1;
 }
 
@@ -331,5 +391,5 @@ resp_cmd_quit(struct resp_ctx *x)
 static void
 resp_cmd_command(struct resp_ctx *x)
 {
-	resp_cmd_raw(x, "*0\r\n", 4);
+	RESP_CMD_LIT(x, "*0\r\n");
 }

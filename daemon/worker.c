@@ -133,10 +133,17 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	for (int i = 0; i < 64; i++) {
-		int s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int s = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC);
 
 		if (s >= 0) {
-			net_tcp_conn_new(w, s, p);
+			/* The TLS context is live state. */
+			worker_live_enter(w);
+			net_tcp_conn_new(w, s, p, (struct sockaddr *)&ss, len);
+			if (!sign_batch_waiting(w))
+				worker_live_leave(w);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||

@@ -17,6 +17,9 @@ static const struct {
 	    "      N synthetic cards as CSV; card numbers %012d from 0" },
 	{ "keygen", keys_keygen_main, "keygen FILE\n"
 	    "      a new Ed25519 signing key (mode 0600); prints its JWKS" },
+	{ "token", keys_token_main, "token NAME\n"
+	    "      a new bearer token for a client, and its config line "
+	    "(a hash)" },
 	{ "check", client_check_main, "check [--http H:P | --resp H:P] "
 	    "validity CARD [options]\n"
 	    "  check [--http H:P | --resp H:P] coverage CARD SCHEME [options]\n"

@@ -32,6 +32,7 @@ int	redis_io_import_main(int, char **);
 int	redis_io_publish_main(int, char **);
 int	export_main(int, char **);
 int	keys_keygen_main(int, char **);
+int	keys_token_main(int, char **);
 int	keys_verify_main(int, char **);
 int	keys_verify_text(const char *jwks, size_t, const char *msg, size_t,
 	    const char *jws, size_t, char *why, size_t);

@@ -7,6 +7,7 @@ set -eu
 conf=${1:-conf/cardd.conf}
 src=${2:-daemon/config.c}
 keys=$(grep -o '{ "[a-z_]*", CFG_' "$src" | cut -d'"' -f2 | tr '\n' ' ')
+lists=$(grep -o '{ "[a-z_]*", CFG_LIST' "$src" | cut -d'"' -f2 | tr '\n' ' ')
 cat <<'HEAD'
 .\" SPDX-License-Identifier: MIT
 .\" Generated from conf/cardd.conf by tools/conf2man.sh; edit that file.
@@ -15,8 +16,9 @@ cat <<'HEAD'
 cardd.conf \- configuration file of cardd
 .SH DESCRIPTION
 HEAD
-awk -v keys="$keys" '
-BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) known[k[i]] = 1 }
+awk -v keys="$keys" -v lists="$lists" '
+BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) known[k[i]] = 1
+	n = split(lists, k, " "); for (i = 1; i <= n; i++) list[k[i]] = 1 }
 function esc(s) { gsub(/\\/, "\\e", s); return s }
 function out(s) { if (s ~ /^[.\047]/) s = "\\&" s; print s }
 function flush() {
@@ -33,8 +35,10 @@ function key(name, val, note) {
 }
 /^##/ { flush(); s = $0; sub(/^## */, "", s); sub(/ *#+ *$/, "", s)
 	print ".SS " s; next }
-/^# [a-z_]+ [^ ]+$/ && ($2 in known) { v = $0; sub(/^# [a-z_]+ /, "", v)
-	key($2, v, " (unset by default; example)"); next }
+(/^# [a-z_]+ [^ ]+$/ && ($2 in known)) || (/^# [a-z_]+ / && ($2 in list)) {
+	v = $0; sub(/^# [a-z_]+ /, "", v)
+	note = ($2 in list) ? " (repeatable; none by default; example)" : " (unset by default; example)"
+	key($2, v, note); next }
 /^#/ { s = $0; sub(/^# ?/, "", s)
 	if (s == "") { flush(); print ".PP"; next }
 	t[++nt] = s; next }

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include "b64url.h"
 #include "cardctl.h"
@@ -69,6 +70,41 @@ keys_keygen_main(int argc, char **argv)
 	jws_thumbprint(pub, kid);
 	n = jws_jwk(pub, kid, sizeof(kid), jwk);
 	printf("{\"keys\":[%.*s]}\n", (int)n, jwk);
+	return CARDCTL_OK;
+}
+
+/*
+ * cardctl token NAME: a new random bearer token (32 bytes, base64url)
+ * and the config line that admits it, which holds only its SHA-256.
+ */
+int
+keys_token_main(int argc, char **argv)
+{
+	uint8_t raw[32], digest[32];
+	char token[B64URL_LEN(32) + 1];
+	size_t n;
+
+	if (argc != 2 || strspn(argv[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+	    "klmnopqrstuvwxyz0123456789._-") != strlen(argv[1]) ||
+	    strlen(argv[1]) == 0 || strlen(argv[1]) > 64) {
+		fprintf(stderr, "usage: cardctl token NAME (1-64 of A-Z a-z "
+		    "0-9 . _ -)\n");
+		return CARDCTL_USAGE;
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		fprintf(stderr, "cardctl token: no randomness\n");
+		return CARDCTL_USAGE;
+	}
+	n = b64url_encode(raw, sizeof(raw), token);
+	token[n] = '\0';
+	if (EVP_Digest(token, n, digest, NULL, EVP_sha256(), NULL) != 1)
+		return CARDCTL_USAGE;
+	printf("token: %s\nconfig: client %s token=sha256:", token, argv[1]);
+	for (size_t i = 0; i < sizeof(digest); i++)
+		printf("%02x", digest[i]);
+	printf(" allow=validity,coverage rate=100\n");
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(token, sizeof(token));
 	return CARDCTL_OK;
 }
 

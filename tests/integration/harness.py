@@ -536,6 +536,7 @@ class Daemon:
             "resp_listen": "%s:%d" % (HOST, self.resp_port),
             "source": "file:cards.csv",
             "signing_key": "signing.pem",
+            "auth": "none",
             "threads": "2",
         }
         conf.update(self.extra)

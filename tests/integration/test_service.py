@@ -237,7 +237,8 @@ class DocsTest(unittest.TestCase):
         conf = (ROOT / "conf/cardd.conf").read_text().splitlines()
         set_lines = {l.split()[0]: l.split(None, 1)[1] for l in conf
                      if re.match(r"^[a-z_]+ ", l)}
-        example = {l.split()[1] for l in conf if re.match(r"^# [a-z_]+ \S+$", l)}
+        example = {l.split()[1] for l in conf if re.match(r"^# [a-z_]+ \S+$", l)
+                   or re.match(r"^# client \S+ ", l)}
         for name, default in keys.items():
             if default is None:
                 self.assertIn(name, example, "%s (no default) is not shown "
@@ -251,7 +252,18 @@ class DocsTest(unittest.TestCase):
     def test_reference_config_parses(self):
         d = Path(tempfile.mkdtemp(prefix="cardd-conf-"))
         try:
-            shutil.copy(ROOT / "conf/cardd.conf", d / "cardd.conf")
+            # The reference asks for clients (auth required) and names
+            # none; as shipped it is refused, so say so, then run it with
+            # development settings.
+            ref = (ROOT / "conf/cardd.conf").read_text()
+            (d / "cardd.conf").write_text(ref)
+            h.keygen(d / "signing.pem")
+            p = h.run([h.CARDD, "-t", "-c", d / "cardd.conf"])
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"no client is configured", p.stderr)
+            (d / "signing.pem").unlink()
+            (d / "cardd.conf").write_text(ref.replace("\nauth required\n",
+                                                      "\nauth none\n"))
             h.keygen(d / "signing.pem")
             p = h.run([h.CARDD, "-t", "-c", d / "cardd.conf"])
             self.assertEqual(p.returncode, 0, p.stderr)

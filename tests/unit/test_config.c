@@ -12,6 +12,8 @@ static char err[512];
 
 static int	cfg_named(const char *text, const char *name);
 static int	cfg(const char *text);
+static int	cfg_raw(const char *text);
+static void	test_security_keys(void);
 static int	err_at(int line, const char *what);
 static int	str_is(const char *got, const char *want);
 
@@ -24,9 +26,22 @@ cfg_named(const char *text, const char *name)
 	return config_parse(text, strlen(text), name, &s, err, sizeof(err));
 }
 
-/* Parse text as the file "t.conf". */
+/*
+ * Parse text as the file "t.conf", with one client line after it (auth
+ * required, the default, needs a client; errors in text keep their line).
+ */
 static int
 cfg(const char *text)
+{
+	static char buf[8192];
+
+	snprintf(buf, sizeof(buf), "%s\nclient t token=sha256:%064d\n", text, 0);
+	return cfg_named(buf, "t.conf");
+}
+
+/* Parse text exactly as given, as "t.conf". */
+static int
+cfg_raw(const char *text)
 {
 	return cfg_named(text, "t.conf");
 }
@@ -329,22 +344,23 @@ test_quotes(void)
 static void
 test_relative_paths(void)
 {
-	CHECK_EQ_INT(cfg_named("snapshot cards.snap\n", "/etc/cardd/cardd.conf"),
+	CHECK_EQ_INT(cfg_named("snapshot cards.snap\nauth none\n",
+	    "/etc/cardd/cardd.conf"),
 	    0);
 	CHECK(str_is(s.source, "file:/etc/cardd/cards.csv"));
 	CHECK(str_is(s.signing_key, "/etc/cardd/signing.pem"));
 	CHECK(str_is(s.snapshot, "/etc/cardd/cards.snap"));
 	CHECK_EQ_INT(cfg_named("source file:data/c.csv\n"
-	    "signing_key keys/s.pem\nsnapshot /var/lib/cardd/c.snap\n",
+	    "signing_key keys/s.pem\nsnapshot /var/lib/cardd/c.snap\nauth none\n",
 	    "conf/cardd.conf"), 0);
 	CHECK(str_is(s.source, "file:conf/data/c.csv"));
 	CHECK(str_is(s.signing_key, "conf/keys/s.pem"));
 	CHECK(str_is(s.snapshot, "/var/lib/cardd/c.snap"));
-	CHECK_EQ_INT(cfg_named("source redis://h:1/0\n", "/etc/cardd.conf"), 0);
+	CHECK_EQ_INT(cfg_named("source redis://h:1/0\nauth none\n", "/etc/cardd.conf"), 0);
 	CHECK(str_is(s.source, "redis://h:1/0"));
 	CHECK(str_is(s.signing_key, "/etc/signing.pem"));
 	/* A config without a folder leaves names as they are. */
-	CHECK_EQ_INT(cfg_named("", "cardd.conf"), 0);
+	CHECK_EQ_INT(cfg_named("auth none\n", "cardd.conf"), 0);
 	CHECK(str_is(s.source, "file:cards.csv"));
 	CHECK(str_is(s.signing_key, "signing.pem"));
 }
@@ -362,6 +378,47 @@ test_source_file(void)
 	CHECK_EQ_INT(config_source_file(&s, &path), -1);
 }
 
+/* auth, client lines, TLS keys and the rules between them. */
+static void
+test_security_keys(void)
+{
+	CHECK(cfg_raw("") == -1);
+	CHECK(strstr(err, "auth required, but no client") != NULL);
+	CHECK(cfg_raw("auth none\n") == 0);
+	CHECK(cfg_raw("auth none\nhttp_listen 0.0.0.0:80\n") == -1);
+	CHECK(strstr(err, "only allowed when every listener is on loopback"));
+	CHECK(cfg_raw("auth none\nresp_listen [::1]:7070\nhttp_listen "
+	    "127.1.2.3:80\n") == 0);
+	CHECK(cfg_raw("auth none\nresp_listen [::]:7070\n") == -1);
+	CHECK(cfg_raw("auth none\nhttp_listen off\nresp_listen off\n") == 0);
+	/* client lines: repeatable, checked, named in errors by line. */
+	CHECK(cfg_raw("client a token=sha256:" "0000000000000000000000000000"
+	    "000000000000000000000000000000000000\nclient b cert=h.example "
+	    "allow=coverage rate=5 burst=10\n") == 0);
+	CHECK_EQ_INT(s.clients.n, 2);
+	CHECK(cfg_raw("threads 2\nclient a token=abc\n") == -1);
+	CHECK(err_at(2, "token=sha256"));
+	CHECK(cfg_raw("client a\n") == -1 && err_at(1, "token= or cert="));
+	CHECK(cfg_raw("client a cert=x allow=everything\n") == -1 &&
+	    err_at(1, "allow="));
+	CHECK(cfg_raw("client a cert=x rate=0\n") == -1 && err_at(1, "rate="));
+	CHECK(cfg_raw("client bad/name cert=x\n") == -1 &&
+	    err_at(1, "client NAME"));
+	CHECK(cfg_raw("client a cert=x color=red\n") == -1 &&
+	    err_at(1, "unknown option"));
+	/* TLS */
+	CHECK(cfg("http_tls yes\n") == -1);
+	CHECK(strstr(err, "need tls_cert and tls_key") != NULL);
+	CHECK(cfg("http_tls yes\ntls_cert c.pem\ntls_key k.pem\n") == 0);
+	CHECK(cfg("tls_verify_client required\n") == -1);
+	CHECK(cfg("resp_tls yes\ntls_cert c.pem\ntls_key k.pem\n"
+	    "tls_verify_client optional\ntls_client_ca ca.pem\n") == 0);
+	CHECK(s.tls_verify_client == TLS_VERIFY_OPTIONAL);
+	CHECK(cfg("max_connections_per_ip 0\n") == -1);
+	CHECK(cfg("request_timeout 5\nmax_connections_per_ip 3\n") == 0);
+	CHECK(s.request_timeout == 5 && s.max_connections_per_ip == 3);
+}
+
 int
 main(void)
 {
@@ -377,5 +434,6 @@ main(void)
 	test_relative_paths();
 	test_source_file();
 	settings_free(&s);
+	test_security_keys();
 	TEST_REPORT("config");
 }
