@@ -25,7 +25,9 @@ static const struct {
 	    "  check [--http H:P | --resp H:P] coverage CARD SCHEME [options]\n"
 	    "      ask cardd; prints the statement and its JWS, one per line\n"
 	    "      options: --at D --birth D --nonce N --region R --permit "
-	    "--verify" },
+	    "--verify\n"
+	    "      --tls [--cacert CA] [--cert C --key K], --token T "
+	    "(or $CARDD_TOKEN)" },
 	{ "import", redis_io_import_main, "import FILE.csv --redis URL "
 	    "[--prefix card:] [--stream cards:changes]\n"
 	    "      load cards into Redis (pipelined), then ask for a resync" },

@@ -3,17 +3,23 @@
  * cardctl check: ask a running cardd over HTTP or RESP, print the
  * statement and its JWS (one line each), and with --verify check the
  * signature against the JWKS the same server publishes. A small
- * blocking client: one connection, one request, a 5 s timeout.
+ * blocking client: one connection, one request, a 5 s timeout; TLS
+ * (verifying the server, optionally with a client certificate) and a
+ * bearer token ($CARDD_TOKEN or --token) when the server asks for them.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <netdb.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "cardctl.h"
 #include "http1.h"
@@ -29,6 +35,17 @@ struct client_answer {
 	int	 ok;
 };
 
+/* How to reach the server: TLS, client certificate, token. */
+struct client_sec {
+	int		 tls;
+	const char	*cacert;
+	const char	*cert;
+	const char	*key;
+	const char	*token;
+};
+
+static struct client_sec client_sec;
+
 struct client_opts {
 	const char	*http;
 	const char	*resp;
@@ -42,7 +59,9 @@ struct client_opts {
 
 static int	client_connect(const char *);
 static char	*client_exchange(const char *, const char *, size_t,
-		    size_t *);
+		    size_t *, int);
+static SSL	*client_tls(int, const char *);
+static ssize_t	client_io(SSL *, int, void *, size_t, int);
 static int	client_http(const char *, const char *, struct client_answer *);
 static int	client_resp(const char *, struct resp_arg *, size_t,
 		    struct client_answer *);
@@ -82,31 +101,95 @@ client_connect(const char *spec)
 	return fd;
 }
 
+/* TLS over a connected socket, verifying the server as host. */
+static SSL *
+client_tls(int fd, const char *spec)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char host[256], *colon;
+	SSL *ssl = NULL;
+
+	snprintf(host, sizeof(host), "%s", spec[0] == '[' ? spec + 1 : spec);
+	if ((colon = strrchr(host, ':')) != NULL)
+		*colon = '\0';
+	if (colon != NULL && colon > host && colon[-1] == ']')
+		colon[-1] = '\0';
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if ((client_sec.cacert != NULL ? SSL_CTX_load_verify_locations(ctx,
+	    client_sec.cacert, NULL) : SSL_CTX_set_default_verify_paths(ctx))
+	    != 1 || (client_sec.cert != NULL &&
+	    (SSL_CTX_use_certificate_chain_file(ctx, client_sec.cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, client_sec.key ? client_sec.key :
+	    client_sec.cert, SSL_FILETYPE_PEM) != 1)) ||
+	    (ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    SSL_set_tlsext_host_name(ssl, host) != 1 ||
+	    SSL_set1_host(ssl, host) != 1 || SSL_connect(ssl) != 1) {
+		fprintf(stderr, "cardctl: TLS with %s: %s\n", spec,
+		    ERR_reason_error_string(ERR_get_error()));
+		SSL_free(ssl);
+		ssl = NULL;
+	}
+	SSL_CTX_free(ctx);
+	return ssl;
+}
+
+/* Read (write: 1) on the socket or its TLS layer. */
+static ssize_t
+client_io(SSL *ssl, int fd, void *p, size_t len, int write_)
+{
+	size_t n;
+
+	if (ssl == NULL)
+		return write_ ? write(fd, p, len) : read(fd, p, len);
+	if ((write_ ? SSL_write_ex(ssl, p, len, &n) :
+	    SSL_read_ex(ssl, p, len, &n)) != 1)
+		return -1;
+	return (ssize_t)n;
+}
+
 /*
  * Send a request and read until the server closes (HTTP, Connection:
- * close) or, for RESP, until one whole reply has arrived.
+ * close) or, for RESP, until nreplies whole replies have arrived.
  */
 static char *
-client_exchange(const char *spec, const char *req, size_t len, size_t *outlen)
+client_exchange(const char *spec, const char *req, size_t len, size_t *outlen,
+    int nreplies)
 {
 	int fd = client_connect(spec), resp = req[0] == '*';
+	SSL *ssl = fd >= 0 && client_sec.tls ? client_tls(fd, spec) : NULL;
 	char *buf = malloc(CLIENT_MAX);
 	struct resp_reply r;
 	size_t n = 0;
 	ssize_t k;
 
-	if (fd < 0 || buf == NULL || write(fd, req, len) != (ssize_t)len) {
+	if (fd < 0 || buf == NULL || (client_sec.tls && ssl == NULL) ||
+	    client_io(ssl, fd, (void *)(uintptr_t)req, len, 1) !=
+	    (ssize_t)len) {
 		fprintf(stderr, "cardctl: cannot talk to %s\n", spec);
 		free(buf);
+		SSL_free(ssl);
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
-	while (n < CLIENT_MAX && (k = read(fd, buf + n, CLIENT_MAX - n)) > 0) {
+	while (n < CLIENT_MAX &&
+	    (k = client_io(ssl, fd, buf + n, CLIENT_MAX - n, 0)) > 0) {
+		size_t at = 0;
+		int got = 0;
+
 		n += (size_t)k;
-		if (resp && resp_parse_reply(buf, n, &r) > 0)
+		while (resp && got < nreplies && (k = resp_parse_reply(buf + at,
+		    n - at, &r)) > 0) {
+			at += (size_t)k;
+			got++;
+		}
+		if (resp && got == nreplies)
 			break;
 	}
+	SSL_free(ssl);
 	close(fd);
 	*outlen = n;
 	return buf;
@@ -124,8 +207,12 @@ client_http(const char *spec, const char *path, struct client_answer *a)
 	char *buf;
 
 	n = (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s"
-	    "\r\nConnection: close\r\n\r\n", path, spec);
-	if ((buf = client_exchange(spec, req, n, &n)) == NULL)
+	    "\r\n%s%s%sConnection: close\r\n\r\n", path, spec,
+	    client_sec.token ? "Authorization: Bearer " : "",
+	    client_sec.token ? client_sec.token : "",
+	    client_sec.token ? "\r\n" : "");
+	if (n >= sizeof(req) || (buf = client_exchange(spec, req, n, &n, 1))
+	    == NULL)
 		return -1;
 	head = http1_parse_response(buf, n, &res);
 	h = head > 0 ? http1_find(res.headers, res.num_headers,
@@ -147,18 +234,42 @@ client_http(const char *spec, const char *path, struct client_answer *a)
 	return 0;
 }
 
-/* Send one RESP command; a check's answer is an array of two bulks. */
+/*
+ * Send one RESP command (after AUTH when there is a token); a check's
+ * answer is an array of two bulks.
+ */
 static int
 client_resp(const char *spec, struct resp_arg *argv, size_t argc,
     struct client_answer *a)
 {
-	char req[2048], *buf;
+	struct resp_arg auth[2] = { { "AUTH", 4 }, { NULL, 0 } };
+	char req[4096], *buf, *at;
 	struct resp_reply r;
-	size_t n = resp_command(req, sizeof(req), argc, argv);
+	size_t n = 0, len;
+	ssize_t k;
+	int replies = 1;
 
-	if (n == 0 || (buf = client_exchange(spec, req, n, &n)) == NULL)
+	if (client_sec.token != NULL && argv[0].len != 4) {
+		auth[1].p = client_sec.token;
+		auth[1].len = strlen(client_sec.token);
+		n = resp_command(req, sizeof(req), 2, auth);
+		replies = 2;
+	}
+	len = resp_command(req + n, sizeof(req) - n, argc, argv);
+	if (len == 0 || (buf = client_exchange(spec, req, n + len, &n,
+	    replies)) == NULL)
 		return -1;
-	if (resp_parse_reply(buf, n, &r) <= 0) {
+	at = buf;
+	if (replies == 2 && (k = resp_parse_reply(at, n, &r)) > 0) {
+		if (r.type == RESP_ERRMSG) {
+			fprintf(stderr, "cardctl: AUTH: %.*s\n", (int)r.len, r.p);
+			free(buf);
+			return -1;
+		}
+		at += k;
+		n -= (size_t)k;
+	}
+	if (resp_parse_reply(at, n, &r) <= 0) {
 		fprintf(stderr, "cardctl: %s: not a RESP answer\n", spec);
 		free(buf);
 		return -1;
@@ -213,6 +324,8 @@ client_args(int argc, char **argv, struct client_opts *o)
 	const char *pos[3] = { NULL, NULL, NULL };
 	int npos = 0, k;
 
+	client_sec.token = getenv("CARDD_TOKEN");
+
 	for (int i = 1; i < argc; i++) {
 		for (k = 0; k < 4 && strcmp(argv[i], names[k]) != 0; k++)
 			;
@@ -223,6 +336,16 @@ client_args(int argc, char **argv, struct client_opts *o)
 			o->http = argv[++i];
 		else if (strcmp(argv[i], "--resp") == 0 && i + 1 < argc)
 			o->resp = argv[++i];
+		else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
+			client_sec.token = argv[++i];
+		else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc)
+			client_sec.cacert = argv[++i];
+		else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
+			client_sec.cert = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			client_sec.key = argv[++i];
+		else if (strcmp(argv[i], "--tls") == 0)
+			client_sec.tls = 1;
 		else if (strcmp(argv[i], "--permit") == 0)
 			o->permit = 1;
 		else if (strcmp(argv[i], "--verify") == 0)
@@ -293,7 +416,9 @@ client_check_main(int argc, char **argv)
 		fprintf(stderr, "usage: cardctl check [--http H:P | --resp H:P] "
 		    "validity CARD [--at D] [--birth D] [--nonce N] [--permit] "
 		    "[--verify]\n       cardctl check [--http H:P | --resp H:P]"
-		    " coverage CARD SCHEME [--region R] [...]\n");
+		    " coverage CARD SCHEME [--region R] [...]\n"
+		    "  TLS: --tls [--cacert CA] [--cert C --key K]; token: "
+		    "$CARDD_TOKEN or --token T\n");
 		return CARDCTL_USAGE;
 	}
 	if (client_ask(&o, &a) != 0)

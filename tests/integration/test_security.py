@@ -262,6 +262,24 @@ class TLSTest(TLSBase):
         self.assertEqual(self.https("/v1/validity?card=000000000000",
                                     cert="pharm")[0], 401)
 
+    def test_cardctl_check_over_tls(self):
+        base = [h.CARDCTL, "check", "--tls", "--cacert", self.pki / "ca.pem"]
+        for proto, port in (("--http", self.d.http_port),
+                            ("--resp", self.d.resp_port)):
+            where = "localhost:%d" % port
+            p = h.run(base + [proto, where, "--token", self.tok_all,
+                              "validity", "000000000000", "--verify"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"signature valid", p.stderr)
+            p = h.run(base + ["--cert", self.pki / "hosp.pem", "--key",
+                              self.pki / "hosp.key", proto, where,
+                              "coverage", "000000000000", "medical",
+                              "--verify"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = h.run(base + [proto, where, "validity", "000000000000"])
+            self.assertEqual(p.returncode, 2)
+            self.assertRegex(p.stderr, rb"refused.*(NOAUTH|unauthorized)")
+
     def test_bad_client_certificate_refused(self):
         with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
             self.https("/v1/validity?card=000000000000", cert="evil")
