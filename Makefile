@@ -87,7 +87,8 @@ fuzz:
 	    EXTRA="-fsanitize=fuzzer-no-link,address,undefined" fuzz-run
 
 fuzz-run: $(FUZZ:%=$(BUILD)/tests/fuzz_%)
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) /bin/sh tests/fuzz/run.sh $(BUILD) $(FUZZ)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JSON=$(FUZZ_JSON) /bin/sh tests/fuzz/run.sh \
+	    $(BUILD) $(FUZZ)
 
 # cardd next to redis-server, nginx and OpenSSL; writes bench/RESULTS.md.
 bench:

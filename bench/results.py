@@ -33,7 +33,8 @@ def ratio_rows(r):
         ("p1", "RESP, 50 conns, pipeline 1, batch signing",
          "redis-server HGETALL", "redis-benchmark", 1.2),
         ("http", "HTTP keep-alive, 64 conns, batch signing",
-         "nginx, static file of a statement's size", "wrk -t2", 1.0),
+         "nginx (2 workers), static file of a statement's size", "wrk -t2",
+         1.0),
         ("pa", "RESP pipeline 16, sign_mode per-answer",
          "openssl speed -multi %d ed25519 (signs/s)" % r["threads"],
          "redis-benchmark / openssl", 0.9),
@@ -140,7 +141,8 @@ def sync_section(s):
 def fuzz_section(f):
     if f is None:
         return ["_No fuzzing run recorded yet._", ""]
-    out = ["Run: %s, on %s. Reproduce: `make fuzz FUZZ_SECONDS=%d`."
+    out = ["Run: %s, on %s. Reproduce: `make fuzz FUZZ_SECONDS=%d` (each "
+           "target from its seeds in tests/fuzz/corpus, ASan + UBSan)."
            % (f["date"], f["machine"], f["seconds"]), "",
            "| target | executions | seconds | crashes |", "|---|---|---|---|"]
     for t in f["targets"]:
@@ -159,7 +161,10 @@ def tls_section(t):
         out.append("| %s | %s | %s | %.2f |" % (row["what"], fmt(row["plain"]),
                                                fmt(row["tls"]),
                                                row["tls"] / row["plain"]))
-    return out + [""]
+    hs = t["handshakes"]
+    return out + ["", "TLS handshakes alone (`openssl s_time`, one client): "
+                  "%s full /s, %s resumed /s (session tickets)."
+                  % (fmt(hs["full_per_s"]), fmt(hs["resumed_per_s"])), ""]
 
 
 def main():

@@ -56,6 +56,10 @@ run_target() {
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	printf '%-14s %10s execs %4d.%01ds' "$t" "${execs:-?}" \
 	    $((ms / 1000)) $((ms % 1000 / 100))
+	# One JSON line per target for bench/results (see FUZZ_JSON below).
+	printf '{"name":"%s","execs":%s,"seconds":%d.%03d,"crashes":%d}\n' \
+	    "$t" "${execs:-0}" $((ms / 1000)) $((ms % 1000)) \
+	    $([ "$rc" -eq 0 ] && echo 0 || echo 1) >>"$build/fuzz.lines"
 	if [ "$rc" -eq 0 ]; then
 		printf '  no crash\n'
 		return 0
@@ -70,10 +74,22 @@ run_target() {
 
 failed=0
 total_start=$(now_ms)
+rm -f "$build/fuzz.lines"
 for t in "$@"; do
 	run_target "$t" || failed=1
 done
 ms=$(($(now_ms) - total_start))
 printf 'fuzz: %d target(s), %d.%01ds, %s\n' "$#" $((ms / 1000)) \
     $((ms % 1000 / 100)) "$([ $failed -eq 0 ] && echo 'no crash' || echo FAILED)"
+# FUZZ_JSON=FILE: the run as JSON, for bench/RESULTS.md.
+if [ -n "${FUZZ_JSON:-}" ]; then
+	{
+		printf '{"date":"%s","machine":"%s cores, %s","seconds":%s,' \
+		    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" \
+		    "$(uname -sr)" "$seconds"
+		printf '"targets":['
+		paste -sd, "$build/fuzz.lines" | tr -d '\n'
+		printf ']}\n'
+	} >"$FUZZ_JSON"
+fi
 exit $failed
