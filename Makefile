@@ -20,7 +20,7 @@ LDLIBS  += $(PKG_LIBS)
 
 PROTO  = date b64url stmt jws resp http1 csv merkle
 DAEMON = log config record index live check sign buf clock stats net_tcp \
-         worker http resp_cmd answer batch source source_csv snapshot sync_redis sign_batch notify auth tls
+         worker http resp_cmd answer batch source source_csv snapshot sync_redis sign_batch notify auth tls mapfile
 TOOLS  = cardctl gen client keys redis_io export
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \
@@ -45,7 +45,7 @@ $(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ) \
-    $(patsubst %,$(BUILD)/daemon/%.o,record index snapshot log)
+    $(patsubst %,$(BUILD)/daemon/%.o,record index snapshot log mapfile)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cardbench: $(BENCH:%=$(BUILD)/bench/%.o) $(PROTO_OBJ)

@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/crypto.h>
 
 #include "auth.h"
 #include "config.h"
@@ -216,6 +217,10 @@ net_tcp_conn_close(struct conn *c)
 	w->nconns--;
 	STAT_ADD(w->stats.conns_open, (uint64_t)-1);
 	atomic_fetch_sub(&net_tcp_nconns, 1);
+	/* The input may hold a token (AUTH) and the cache does. */
+	if (c->in.data != NULL)
+		OPENSSL_cleanse(c->in.data, c->in.cap);
+	OPENSSL_cleanse(c->http_token, sizeof(c->http_token));
 	buf_free(&c->in);
 	buf_free(&c->out);
 	free(c);

@@ -360,20 +360,46 @@ static void
 resp_cmd_info(struct resp_ctx *x)
 {
 	struct stats_gauges g;
-	char text[1024];
+	struct stats sum;
+	uint64_t answers = 0, errors = 0, refused;
+	char text[2048];
 	int n;
 
 	if (!resp_cmd_allowed(x, AUTH_ALLOW_METRICS))
 		return;
 	source_gauges(&g);
+	memset(&sum, 0, sizeof(sum));
+	worker_stats_sum(&sum);
+	for (int i = 0; i < IFACE_COUNT; i++) {
+		for (int c = 0; c < STMT_CHECK_COUNT; c++)
+			for (int r = 0; r < REASON_COUNT; r++)
+				answers += sum.answers[i][c][r];
+		for (int e = 0; e < ERR_COUNT; e++)
+			errors += sum.errors[i][e];
+	}
+	refused = sum.errors[IFACE_HTTP][ERR_RATE_LIMITED] +
+	    sum.errors[IFACE_RESP][ERR_RATE_LIMITED];
 	n = snprintf(text, sizeof(text), "# Server\r\ncardd_version:%s\r\n"
-	    "uptime_in_seconds:%.0f\r\nthreads:%d\r\n\r\n# Index\r\n"
-	    "source:%s\r\ncards:%llu\r\nrecords_invalid:%llu\r\n"
+	    "uptime_in_seconds:%.0f\r\nthreads:%d\r\n\r\n# Clients\r\n"
+	    "connected_clients:%llu\r\ntotal_connections_received:%llu\r\n"
+	    "rejected_connections:%llu\r\n\r\n# Stats\r\nanswers:%llu\r\n"
+	    "errors:%llu\r\nrate_limited:%llu\r\nsignatures:%llu\r\n\r\n"
+	    "# Index\r\nsource:%s\r\nsync_state:%s\r\nsource_up:%d\r\n"
+	    "cards:%llu\r\nrecords_invalid:%llu\r\nrecords_rejected:%llu\r\n"
+	    "full_syncs:%llu\r\nsync_lag_seconds:%.3f\r\n"
 	    "sync_age_seconds:%.3f\r\nready:%d\r\n", CARDD_VERSION,
-	    g.uptime, settings.threads, g.source_kind,
-	    (unsigned long long)g.cards, (unsigned long long)g.records_invalid,
-	    g.synced_age, answer_state(x->c->w) == ANSWER_READY);
-	resp_cmd_bulk(x, text, (size_t)n);
+	    g.uptime, settings.threads, (unsigned long long)sum.conns_open,
+	    (unsigned long long)sum.conns_accepted,
+	    (unsigned long long)sum.conns_refused, (unsigned long long)answers,
+	    (unsigned long long)errors, (unsigned long long)refused,
+	    (unsigned long long)sum.signatures, g.source_kind, g.sync_state,
+	    g.link_up, (unsigned long long)g.cards,
+	    (unsigned long long)g.records_invalid,
+	    (unsigned long long)g.records_rejected,
+	    (unsigned long long)g.full_syncs, g.sync_lag, g.synced_age,
+	    answer_state(x->c->w) == ANSWER_READY);
+	resp_cmd_bulk(x, text, (size_t)n < sizeof(text) ? (size_t)n :
+	    sizeof(text) - 1);
 }
 
 /* QUIT: +OK, then close. */

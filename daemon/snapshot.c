@@ -16,7 +16,6 @@
  * old snapshot or the new one. Loading checks the size, the checksum and
  * every record, and refuses the file with a clear error otherwise.
  */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -31,6 +30,7 @@
 #include <xxhash.h>
 
 #include "index.h"
+#include "mapfile.h"
 #include "record.h"
 #include "snapshot.h"
 
@@ -184,7 +184,7 @@ snapshot_parse(const uint8_t *data, size_t len, uint64_t seed,
 	XXH128_canonical_t canon;
 	struct index *idx;
 	const uint8_t *p, *end;
-	uint64_t payload;
+	uint64_t payload, records = 0;
 	struct card c;
 
 	if (len < SNAP_HEADER + SNAP_SUM || memcmp(data, SNAP_MAGIC, 8) != 0) {
@@ -237,10 +237,13 @@ snapshot_parse(const uint8_t *data, size_t len, uint64_t seed,
 			return NULL;
 		}
 		p += n;
+		records++;
 	}
-	if (index_count(idx) != m->count) {
-		snprintf(err, errlen, "snapshot holds %zu cards, header says "
-		    "%llu", index_count(idx), (unsigned long long)m->count);
+	/* As many records as the header says, each card once. */
+	if (records != m->count || index_count(idx) != m->count) {
+		snprintf(err, errlen, "snapshot holds %llu records of %zu cards, "
+		    "header says %llu", (unsigned long long)records,
+		    index_count(idx), (unsigned long long)m->count);
 		index_free(idx);
 		return NULL;
 	}
@@ -253,32 +256,18 @@ struct index *
 snapshot_load(const char *path, uint64_t seed, struct snapshot_meta *m,
     char *err, size_t errlen)
 {
+	struct mapfile f;
 	struct index *idx;
-	struct stat st;
-	void *map;
 	char why[256];
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (mapfile_open(path, &f, err, errlen) != 0)
 		return NULL;
-	}
-	if (st.st_size == 0) {
-		close(fd);
+	if (f.len == 0) {
 		snprintf(err, errlen, "%s: empty snapshot (truncated)", path);
 		return NULL;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	idx = snapshot_parse(map, (size_t)st.st_size, seed, m, why,
-	    sizeof(why));
-	munmap(map, (size_t)st.st_size);
+	idx = snapshot_parse(f.data, f.len, seed, m, why, sizeof(why));
+	mapfile_close(&f);
 	if (idx == NULL)
 		snprintf(err, errlen, "%s: %s", path, why);
 	return idx;

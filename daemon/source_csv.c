@@ -6,19 +6,14 @@
  * the loader logs the line; only a line without a usable card number is
  * skipped (and logged).
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "csv.h"
 #include "index.h"
 #include "log.h"
+#include "mapfile.h"
 #include "record.h"
 #include "source_csv.h"
 
@@ -246,31 +241,14 @@ struct index *
 source_csv_load(const char *path, uint64_t seed, struct csv_report *rep,
     char *err, size_t errlen)
 {
-	struct index *idx = NULL;
-	struct stat st;
-	void *map;
-	int fd;
+	struct mapfile m;
+	struct index *idx;
 
 	memset(rep, 0, sizeof(*rep));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (mapfile_open(path, &m, err, errlen) != 0)
 		return NULL;
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return source_csv_parse("", 0, path, seed, rep, err, errlen);
-	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	idx = source_csv_parse(map, (size_t)st.st_size, path, seed, rep, err,
-	    errlen);
-	munmap(map, (size_t)st.st_size);
+	idx = source_csv_parse(m.data ? m.data : "", m.len, path, seed, rep,
+	    err, errlen);
+	mapfile_close(&m);
 	return idx;
 }

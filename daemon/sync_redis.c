@@ -136,6 +136,7 @@ static void	sync_on_connect(const redisAsyncContext *, int);
 static void	sync_on_disconnect(const redisAsyncContext *, int);
 static void	sync_on_connect_timeout(evutil_socket_t, short, void *);
 static void	sync_heard(void);
+static void	sync_give_up(const char *);
 static void	sync_on_deadline(evutil_socket_t, short, void *);
 static void	sync_on_snap_wait(evutil_socket_t, short, void *);
 static void	sync_on_setup(redisAsyncContext *, void *, void *);
@@ -448,23 +449,33 @@ sync_on_disconnect(const redisAsyncContext *ac, int status)
 	sync_retry();
 }
 
-/* Connecting took too long. */
+/*
+ * Drop this link at once, without waiting for pending replies (a silent
+ * link would never send them), and try again later.
+ */
 static void
-sync_on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+sync_give_up(const char *why)
 {
 	redisAsyncContext *ac = sy.ac;
 
-	(void)fd;
-	(void)what;
-	(void)arg;
 	if (ac == NULL)
 		return;
-	log_warn("msg=\"redis connect timed out\" host=%s port=%d", sy.host,
+	log_warn("msg=\"%s; reconnecting\" host=%s port=%d", why, sy.host,
 	    sy.port);
 	sy.ac = NULL;
 	redisAsyncFree(ac);
 	sync_abandon();
 	sync_retry();
+}
+
+/* Connecting took too long. */
+static void
+sync_on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sync_give_up("redis connect timed out");
 }
 
 /*
@@ -483,19 +494,10 @@ sync_heard(void)
 static void
 sync_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	redisAsyncContext *ac = sy.ac;
-
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (ac == NULL)
-		return;
-	log_warn("msg=\"redis stopped answering; reconnecting\" host=%s "
-	    "port=%d", sy.host, sy.port);
-	sy.ac = NULL;
-	redisAsyncFree(ac);
-	sync_abandon();
-	sync_retry();
+	sync_give_up("redis stopped answering");
 }
 
 /* AUTH and SELECT must succeed. */

@@ -17,6 +17,7 @@ CSV = CSV_HEADER + "\n" + csv_line(
     permit_from="2024-01-01", permit_until="2026-12-31", birth="1990-01-01",
     region="310000", medical="2025-01-01..2025-12-31", rev="1") + "\n"
 Q = "/v1/validity?card=400000000001&at=%s" % AT
+CARD = "400000000001"
 
 
 class ConfigCheckTest(unittest.TestCase):
@@ -181,6 +182,27 @@ class ShutdownTest(unittest.TestCase):
         self.assertIn("msg=stopped", d.stderr())
         with self.assertRaises(OSError):
             socket.create_connection((harness.HOST, d.http_port), timeout=1)
+
+
+    def test_sigterm_answers_requests_already_sent(self):
+        """Requests a client sent before SIGTERM, even those still in the
+        kernel's buffer, are all answered before the connections close."""
+        for mode in ("per-answer", "batch"):
+            d = harness.Daemon(csv=CSV, config={"sign_mode": mode},
+                               name="inflight")
+            self.addCleanup(d.cleanup)
+            d.start()
+            conns = [d.resp() for _ in range(4)]
+            for c in conns:
+                c.send(b"".join(harness.resp_encode("VALIDITY", CARD)
+                                for _ in range(200)))
+            d.proc.send_signal(signal.SIGTERM)
+            for c in conns:
+                got = [c.read_reply(timeout=5) for _ in range(200)]
+                self.assertTrue(all(isinstance(r, list) for r in got), mode)
+                self.assertTrue(c.closed_by_peer(2), mode)
+                c.close()
+            self.assertEqual(d.proc.wait(timeout=10), 0, d.stderr())
 
 
 class ReloadSignalTest(harness.DaemonTestCase):
