@@ -80,6 +80,7 @@ static int	index_grow(struct index *, struct index_table *, int permit);
 static int	index_append(struct index *, const struct card *, uint32_t *);
 static int	index_key_eq(const uint8_t *rec, int permit, const void *,
 		    size_t);
+static void	index_drop_permit(struct index *, uint32_t);
 
 /* Allocate a table of at least cap empty slots. */
 static int
@@ -271,6 +272,23 @@ index_append(struct index *idx, const struct card *c, uint32_t *ref)
 	return 0;
 }
 
+/* Forget the permit slot of the record at ref (multimap: that slot only). */
+static void
+index_drop_permit(struct index *idx, uint32_t ref)
+{
+	size_t plen, slot;
+	const uint8_t *permit = record_permit(index_rec(idx, ref), &plen);
+
+	if (plen == 0)
+		return;
+	slot = index_find(idx, &idx->permits, 1, (const char *)permit, plen,
+	    ref);
+	if (slot != idx->permits.cap) {
+		*index_tag(&idx->permits, slot) = INDEX_DELETED;
+		idx->permits.live--;
+	}
+}
+
 /* Insert a card, or replace the card with the same number. */
 int
 index_put(struct index *idx, const struct card *c)
@@ -287,19 +305,7 @@ index_put(struct index *idx, const struct card *c)
 		old = *index_ref(&idx->cards, slot);
 		*index_ref(&idx->cards, slot) = ref;
 		idx->garbage += record_size(index_rec(idx, old));
-		/* The old permit slot goes; the new one is added below. */
-		const uint8_t *op;
-		size_t oplen;
-
-		op = record_permit(index_rec(idx, old), &oplen);
-		if (oplen > 0) {
-			slot = index_find(idx, &idx->permits, 1,
-			    (const char *)op, oplen, old);
-			if (slot != idx->permits.cap) {
-				*index_tag(&idx->permits, slot) = INDEX_DELETED;
-				idx->permits.live--;
-			}
-		}
+		index_drop_permit(idx, old);	/* the new one is added below */
 	}
 	if (c->permit_len > 0)
 		return index_insert(idx, &idx->permits, 1, c->permit,
@@ -311,8 +317,7 @@ index_put(struct index *idx, const struct card *c)
 int
 index_del(struct index *idx, const char *id, size_t len)
 {
-	size_t slot = index_find(idx, &idx->cards, 0, id, len, 0), plen;
-	const uint8_t *rec, *permit;
+	size_t slot = index_find(idx, &idx->cards, 0, id, len, 0);
 	uint32_t ref;
 
 	if (slot == idx->cards.cap)
@@ -320,17 +325,8 @@ index_del(struct index *idx, const char *id, size_t len)
 	ref = *index_ref(&idx->cards, slot);
 	*index_tag(&idx->cards, slot) = INDEX_DELETED;
 	idx->cards.live--;
-	rec = index_rec(idx, ref);
-	idx->garbage += record_size(rec);
-	permit = record_permit(rec, &plen);
-	if (plen > 0) {
-		slot = index_find(idx, &idx->permits, 1, (const char *)permit,
-		    plen, ref);
-		if (slot != idx->permits.cap) {
-			*index_tag(&idx->permits, slot) = INDEX_DELETED;
-			idx->permits.live--;
-		}
-	}
+	idx->garbage += record_size(index_rec(idx, ref));
+	index_drop_permit(idx, ref);
 	return 0;
 }
 
