@@ -41,6 +41,8 @@ buf_reserve(struct buf *b, size_t n)
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;	/* p may be NULL (an empty buffer's head) */
 	if (buf_reserve(b, n) != 0)
 		return -1;
 	memcpy(buf_tail(b), p, n);

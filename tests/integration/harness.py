@@ -42,6 +42,10 @@ def _build_dir():
 BUILD = _build_dir()
 CARDD = BUILD / "cardd"
 CARDCTL = BUILD / "cardctl"
+# A sanitizer build (make asan/tsan) keeps freed memory in quarantine and
+# shadow memory beside it, so memory bounds are scaled for it.
+SANITIZED = BUILD.name in ("asan", "tsan")
+MEMORY_SCALE = 4 if SANITIZED else 1
 
 HOST = "127.0.0.1"
 TIMEOUT = 5.0           # seconds, for any one socket operation

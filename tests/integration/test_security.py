@@ -393,8 +393,8 @@ class LimitsTest(unittest.TestCase):
             self.answered()
         grown = self.rss() - before
         self.assertLess(sent, 60 * 2**20, "the daemon took input without end")
-        self.assertLess(grown, 32 * 2**20, "the daemon buffered %d bytes" %
-                        grown)
+        self.assertLess(grown, 32 * 2**20 * h.MEMORY_SCALE,
+                        "the daemon buffered %d bytes" % grown)
         self.answered()
         end = time.monotonic() + 12
         closed = False
