@@ -15,19 +15,11 @@
 
 #include "config.h"
 #include "log.h"
-
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 #define IN_RANGE(v, lo, hi)	((v) >= (lo) && (v) <= (hi))
 
 int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void	parse_as(const char *, size_t, const char *, const char *);
 static int	zone_exists(const char *);

@@ -16,14 +16,7 @@
 #include "log.h"
 #include "record.h"
 #include "source_csv.h"
-
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 #define FUZZ_SEED	0x5eed
 
@@ -33,7 +26,6 @@ struct walk {
 };
 
 int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void	check_record(const uint8_t *, void *);
 

@@ -24,17 +24,9 @@
 
 #include "csv.h"
 #include "record.h"
-
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 #define MAX_FIELDS	(1 + RECORD_NFIELDS + 1)	/* one too many */
-#define ALL_PREFIXES	128	/* shorter records: try every prefix */
 #define EXPORT_MAX	(1024 + 7 * RECORD_MAX_XREGION)	/* record.c */
 #define STAND_IN_ID	"FUZZ000000"
 
@@ -45,13 +37,10 @@ struct parsed {
 	char			*scratch;	/* input size, heap */
 };
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void	parsed_init(struct parsed *, size_t);
 static void	parsed_free(struct parsed *);
 static void	parse_checked(const char *, size_t, int, struct parsed *);
 static int	same_record(const struct parsed *, const struct parsed *);
-static size_t	next_prefix(size_t, size_t, size_t);
 static void	check_prefixes(const char *, size_t, const struct parsed *);
 static void	card_from_fields(const struct parsed *, struct card *);
 static void	same_card(const struct card *, const struct card *);
@@ -116,15 +105,6 @@ same_record(const struct parsed *a, const struct parsed *b)
 	return 1;
 }
 
-/* The next prefix length to try: by step, but every one of the last four. */
-static size_t
-next_prefix(size_t k, size_t limit, size_t step)
-{
-	if (k + step + 3 <= limit)
-		return k + step;
-	return k + 3 >= limit ? k + 1 : limit - 3;
-}
-
 /*
  * With eof 0, parse prefixes of buf in growing order: they must stay
  * CSV_PARTIAL until one gives the final answer all of buf has, and keep it.
@@ -133,16 +113,13 @@ static void
 check_prefixes(const char *buf, size_t len, const struct parsed *full)
 {
 	size_t limit = full->r >= 0 ? (size_t)full->r : len;
-	size_t step = limit <= ALL_PREFIXES ? 1 : limit / 64 + 1;
+	size_t step = fuzz_prefix_step(limit);
 	ssize_t state = CSV_PARTIAL;
 
-	for (size_t k = 0; k <= limit; k = next_prefix(k, limit, step)) {
-		char *copy = malloc(k);
+	for (size_t k = 0; k <= limit; k = fuzz_next_prefix(k, limit, step)) {
+		char *copy = fuzz_copy(buf, k);
 		struct parsed p;
 
-		FUZZ_ASSERT(k == 0 || copy != NULL);
-		if (k > 0)
-			memcpy(copy, buf, k);
 		parsed_init(&p, k);
 		parse_checked(copy, k, 0, &p);
 		if (full->r >= 0 && k < limit)

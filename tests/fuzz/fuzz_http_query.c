@@ -14,19 +14,10 @@
 
 #include "check.h"
 #include "http1.h"
-
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 #define NAME_MAX_LEN	16	/* as char name[16] in http_params() */
 #define VALUE_MAX_LEN	128	/* HTTP_VALUE_MAX in daemon/http.c */
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static int	query_params(const char *, size_t, struct check_req *,
 		    const char **);

@@ -13,29 +13,17 @@
 #include <string.h>
 
 #include "http1.h"
-
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
-
-#define ALL_PREFIXES	128	/* shorter heads: try every prefix */
+#include "fuzz.h"
 
 /* True when [p, p + len) lies in [lo, hi). */
 #define INSIDE(p, len, lo, hi) \
 	((p) >= (lo) && (p) <= (hi) && (len) <= (size_t)((hi) - (p)))
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static int	is_token(const char *, size_t);
 static int	is_value(const char *, size_t);
 static ssize_t	parse_checked(const char *, size_t, struct http1_request *);
 static int	same_request(const char *, const struct http1_request *,
 		    const char *, const struct http1_request *);
-static size_t	next_prefix(size_t, size_t, size_t);
 static void	check_prefixes(const char *, size_t, ssize_t,
 		    const struct http1_request *);
 
@@ -129,15 +117,6 @@ same_request(const char *a, const struct http1_request *ra, const char *b,
 	return 1;
 }
 
-/* The next prefix length to try: by step, but every one of the last four. */
-static size_t
-next_prefix(size_t k, size_t limit, size_t step)
-{
-	if (k + step + 3 <= limit)
-		return k + step;
-	return k + 3 >= limit ? k + 1 : limit - 3;
-}
-
 /*
  * Parse prefixes of buf in growing order: they must stay HTTP1_PARTIAL
  * until one gives the final answer that all of buf has, and keep it.
@@ -147,17 +126,14 @@ check_prefixes(const char *buf, size_t len, ssize_t r,
     const struct http1_request *full)
 {
 	size_t limit = r >= 0 ? (size_t)r : len;
-	size_t step = limit <= ALL_PREFIXES ? 1 : limit / 64 + 1;
+	size_t step = fuzz_prefix_step(limit);
 	ssize_t state = HTTP1_PARTIAL, rk;
 	struct http1_request *rq = malloc(sizeof(*rq));
 
 	FUZZ_ASSERT(rq != NULL);
-	for (size_t k = 0; k <= limit; k = next_prefix(k, limit, step)) {
-		char *copy = malloc(k);
+	for (size_t k = 0; k <= limit; k = fuzz_next_prefix(k, limit, step)) {
+		char *copy = fuzz_copy(buf, k);
 
-		FUZZ_ASSERT(k == 0 || copy != NULL);
-		if (k > 0)
-			memcpy(copy, buf, k);
 		rk = parse_checked(copy, k, rq);
 		if (r >= 0 && k < limit)
 			FUZZ_ASSERT(rk == HTTP1_PARTIAL);

@@ -17,20 +17,11 @@
 #include <string.h>
 
 #include "resp.h"
-
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 #define MAX_ARGS	16
 #define MAX_ARG_LEN	64
 #define MAX_INLINE	256
-#define ALL_PREFIXES	128	/* shorter commands: try every prefix */
-
 struct parsed {
 	ssize_t		 r;
 	size_t		 argc;
@@ -39,8 +30,6 @@ struct parsed {
 	const char	*err;
 };
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static const struct resp_limits fuzz_lim = { MAX_ARGS, MAX_ARG_LEN,
     MAX_INLINE };
 
@@ -48,7 +37,6 @@ static void	parsed_init(struct parsed *);
 static void	parsed_free(struct parsed *);
 static void	parse_checked(const char *, size_t, struct parsed *);
 static int	same_command(const struct parsed *, const struct parsed *);
-static size_t	next_prefix(size_t, size_t, size_t);
 static void	check_prefixes(const char *, size_t, const struct parsed *);
 
 /* Allocate the argument vector and scratch at their exact sizes. */
@@ -119,15 +107,6 @@ same_command(const struct parsed *a, const struct parsed *b)
 	return 1;
 }
 
-/* The next prefix length to try: by step, but every one of the last four. */
-static size_t
-next_prefix(size_t k, size_t limit, size_t step)
-{
-	if (k + step + 3 <= limit)
-		return k + step;
-	return k + 3 >= limit ? k + 1 : limit - 3;
-}
-
 /*
  * Parse prefixes of buf in growing order: they must stay RESP_PARTIAL
  * until one gives the final answer full has for all of buf, and keep it.
@@ -136,17 +115,14 @@ static void
 check_prefixes(const char *buf, size_t len, const struct parsed *full)
 {
 	size_t limit = full->r >= 0 ? (size_t)full->r : len;
-	size_t step = limit <= ALL_PREFIXES ? 1 : limit / 64 + 1;
+	size_t step = fuzz_prefix_step(limit);
 	ssize_t state = RESP_PARTIAL;
 	struct parsed p;
 
 	parsed_init(&p);
-	for (size_t k = 0; k <= limit; k = next_prefix(k, limit, step)) {
-		char *copy = malloc(k);
+	for (size_t k = 0; k <= limit; k = fuzz_next_prefix(k, limit, step)) {
+		char *copy = fuzz_copy(buf, k);
 
-		FUZZ_ASSERT(k == 0 || copy != NULL);
-		if (k > 0)
-			memcpy(copy, buf, k);
 		parse_checked(copy, k, &p);
 		if (full->r >= 0 && k < limit)
 			FUZZ_ASSERT(p.r == RESP_PARTIAL);

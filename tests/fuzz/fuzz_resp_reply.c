@@ -11,23 +11,11 @@
 #include <string.h>
 
 #include "resp.h"
-
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
-
-#define ALL_PREFIXES	128	/* shorter replies: try every prefix */
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "fuzz.h"
 
 static ssize_t	parse_checked(const char *, size_t, struct resp_reply *);
 static int	same_reply(const char *, const struct resp_reply *,
 		    const char *, const struct resp_reply *);
-static size_t	next_prefix(size_t, size_t, size_t);
 static void	check_prefixes(const char *, size_t, ssize_t,
 		    const struct resp_reply *);
 
@@ -96,15 +84,6 @@ same_reply(const char *a, const struct resp_reply *ra, const char *b,
 	return 1;
 }
 
-/* The next prefix length to try: by step, but every one of the last four. */
-static size_t
-next_prefix(size_t k, size_t limit, size_t step)
-{
-	if (k + step + 3 <= limit)
-		return k + step;
-	return k + 3 >= limit ? k + 1 : limit - 3;
-}
-
 /*
  * Parse prefixes of buf in growing order: they must stay RESP_PARTIAL
  * until one gives the final answer that all of buf has, and keep it.
@@ -114,16 +93,13 @@ check_prefixes(const char *buf, size_t len, ssize_t r,
     const struct resp_reply *full)
 {
 	size_t limit = r >= 0 ? (size_t)r : len;
-	size_t step = limit <= ALL_PREFIXES ? 1 : limit / 64 + 1;
+	size_t step = fuzz_prefix_step(limit);
 	ssize_t state = RESP_PARTIAL, rk;
 	struct resp_reply rep;
 
-	for (size_t k = 0; k <= limit; k = next_prefix(k, limit, step)) {
-		char *copy = malloc(k);
+	for (size_t k = 0; k <= limit; k = fuzz_next_prefix(k, limit, step)) {
+		char *copy = fuzz_copy(buf, k);
 
-		FUZZ_ASSERT(k == 0 || copy != NULL);
-		if (k > 0)
-			memcpy(copy, buf, k);
 		rk = parse_checked(copy, k, &rep);
 		if (r >= 0 && k < limit)
 			FUZZ_ASSERT(rk == RESP_PARTIAL);

@@ -19,21 +19,12 @@
 #include "index.h"
 #include "log.h"
 #include "snapshot.h"
+#include "fuzz.h"
 
 #define SNAP_HEADER	104
 #define SNAP_SUM	16
 
-#define FUZZ_ASSERT(c) do {						\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: assertion failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
-
 int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 /* Quiet logging. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
