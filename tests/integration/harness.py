@@ -204,8 +204,10 @@ class HTTPResponse:
                                     self.body[:300])
 
 
-class HTTPClient:
-    """One HTTP/1.x connection with exact control of the bytes sent."""
+class _Connection:
+    """One TCP connection to the daemon, with its unread bytes in buf."""
+
+    PROTO = "TCP"
 
     def __init__(self, port, timeout=TIMEOUT):
         self.sock = socket.create_connection((HOST, port), timeout=timeout)
@@ -227,6 +229,49 @@ class HTTPClient:
 
     def send(self, data):
         self.sock.sendall(data)
+
+    def _recv(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("%s read deadline passed" % self.PROTO)
+        self.sock.settimeout(min(left, self.timeout))
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            raise PeerClosed("server closed the connection")
+        self.buf += data
+
+    def closed_by_peer(self, timeout=3.0):
+        """True when the server closes the connection within timeout
+        (after any bytes already buffered); False if it sends more or
+        keeps it open."""
+        if self.buf:
+            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                return True
+            if not data:
+                return True
+            self.buf += data
+            return False
+
+
+
+class HTTPClient(_Connection):
+    """One HTTP/1.x connection with exact control of the bytes sent."""
+
+    PROTO = "HTTP"
 
     @staticmethod
     def build(method, target, headers=None, body=None, version="HTTP/1.1",
@@ -252,19 +297,6 @@ class HTTPClient:
 
     def get(self, target, headers=None):
         return self.request("GET", target, headers)
-
-    def _recv(self, deadline):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise socket.timeout("HTTP read deadline passed")
-        self.sock.settimeout(min(left, self.timeout))
-        try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            data = b""
-        if not data:
-            raise PeerClosed("server closed the connection")
-        self.buf += data
 
     def read_response(self, head=False, timeout=None):
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -298,29 +330,6 @@ class HTTPClient:
         return HTTPResponse(m.group(1), status, m.group(3), headers, body,
                             raw)
 
-    def closed_by_peer(self, timeout=3.0):
-        """True when the server closes the connection within timeout
-        (after any bytes already buffered); False if it sends more or
-        keeps it open."""
-        if self.buf:
-            return False
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                return False
-            except ConnectionResetError:
-                return True
-            if not data:
-                return True
-            self.buf += data
-            return False
-
 
 def http_get(port, target, headers=None):
     with HTTPClient(port) as c:
@@ -349,44 +358,14 @@ def resp_encode(*args):
     return b"".join(out)
 
 
-class RESPClient:
-    def __init__(self, port, timeout=TIMEOUT):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.timeout = timeout
-        self.buf = b""
+class RESPClient(_Connection):
+    """One RESP connection, commands in and parsed replies out."""
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, data):
-        self.sock.sendall(data)
+    PROTO = "RESP"
 
     def command(self, *args):
         self.send(resp_encode(*args))
         return self.read_reply()
-
-    def _recv(self, deadline):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise socket.timeout("RESP read deadline passed")
-        self.sock.settimeout(min(left, self.timeout))
-        try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            data = b""
-        if not data:
-            raise PeerClosed("server closed the connection")
-        self.buf += data
 
     def _line(self, deadline):
         while b"\r\n" not in self.buf:
@@ -426,7 +405,6 @@ class RESPClient:
             return [self._reply(deadline) for _ in range(n)]
         raise AssertionError("bad RESP reply line %r" % line)
 
-    closed_by_peer = HTTPClient.closed_by_peer
 
 
 # ------------------------------------------------------------- /metrics
