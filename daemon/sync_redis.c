@@ -490,6 +490,16 @@ sync_heard(void)
 	evtimer_add(sy.deadline, &tv);
 }
 
+/* The reply if it answers the live link (proof the link lives), else NULL. */
+static const redisReply *
+sync_reply_for(redisAsyncContext *ac, void *reply)
+{
+	if (ac != sy.ac || reply == NULL)
+		return NULL;
+	sync_heard();
+	return reply;
+}
+
 /* No reply within the deadline: give up this link and reconnect. */
 static void
 sync_on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -504,12 +514,11 @@ sync_on_deadline(evutil_socket_t fd, short what, void *arg)
 static void
 sync_on_setup(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply;
+	const redisReply *r;
 
 	(void)priv;
-	if (ac != sy.ac || r == NULL)
+	if ((r = sync_reply_for(ac, reply)) == NULL)
 		return;
-	sync_heard();
 	if (r->type == REDIS_REPLY_ERROR) {
 		log_error("msg=\"redis refused the connection setup\" "
 		    "error=\"%s\"", r->str);
@@ -521,13 +530,12 @@ sync_on_setup(redisAsyncContext *ac, void *reply, void *priv)
 static void
 sync_on_info(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply;
+	const redisReply *r;
 	const char *p;
 
 	(void)priv;
-	if (ac != sy.ac || r == NULL)
+	if ((r = sync_reply_for(ac, reply)) == NULL)
 		return;
-	sync_heard();
 	if (r->type != REDIS_REPLY_STRING ||
 	    (p = strstr(r->str, "run_id:")) == NULL) {
 		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
@@ -572,13 +580,12 @@ sync_xinfo_get(const redisReply *r, const char *key)
 static void
 sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply, *last, *added;
+	const redisReply *r, *last, *added;
 	uint64_t seed;
 
 	(void)priv;
-	if (ac != sy.ac || r == NULL)
+	if ((r = sync_reply_for(ac, reply)) == NULL)
 		return;
-	sync_heard();
 	memset(&sy.noted, 0, sizeof(sy.noted));
 	if (sync_is_error(r, NULL) && strstr(r->str, "no such key") == NULL) {
 		sync_drop(r->str);
@@ -630,13 +637,12 @@ sync_scan_next(void)
 static void
 sync_on_scan(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply, *keys;
+	const redisReply *r, *keys;
 	size_t plen = strlen(settings.key_prefix);
 
 	(void)priv;
-	if (ac != sy.ac || r == NULL || sy.building == NULL)
+	if (sy.building == NULL || (r = sync_reply_for(ac, reply)) == NULL)
 		return;
-	sync_heard();
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING ||
 	    r->element[1]->type != REDIS_REPLY_ARRAY ||
@@ -766,15 +772,14 @@ sync_note_reject(const struct card *c)
 static void
 sync_on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply;
+	const redisReply *r;
 	struct sync_fetch *f;
 	struct card c;
 	int have;
 
 	(void)priv;
-	if (ac != sy.ac || r == NULL || sy.fifo_len == 0)
+	if (sy.fifo_len == 0 || (r = sync_reply_for(ac, reply)) == NULL)
 		return;
-	sync_heard();
 	f = &sy.fifo[sy.fifo_head];
 	sy.fifo_head = (sy.fifo_head + 1) % (SYNC_INFLIGHT * 2);
 	sy.fifo_len--;
@@ -875,12 +880,11 @@ sync_follow(void)
 static void
 sync_on_wait(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply;
+	const redisReply *r;
 
 	(void)priv;
-	if (ac != sy.ac || r == NULL)
+	if ((r = sync_reply_for(ac, reply)) == NULL)
 		return;
-	sync_heard();
 	if (r->type == REDIS_REPLY_ERROR) {
 		sync_drop(r->str);
 		return;
@@ -1000,15 +1004,14 @@ sync_gap(const redisReply *r, struct stream_id *last)
 static void
 sync_on_read(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r = reply;
+	const redisReply *r;
 	struct stream_id last = { 0, 0 };
 	const char *gap;
 	size_t n;
 
 	(void)priv;
-	if (ac != sy.ac || r == NULL)
+	if ((r = sync_reply_for(ac, reply)) == NULL)
 		return;
-	sync_heard();
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[1]->type == REDIS_REPLY_ERROR) {
 		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
