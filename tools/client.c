@@ -429,6 +429,7 @@ client_check_main(int argc, char **argv)
 		return CARDCTL_USAGE;
 	}
 	printf("%.*s\n%.*s\n", (int)a.len, a.body, (int)a.jws_len, a.jws);
+	fflush(stdout);	/* the answer before the verdict on stderr */
 	if (o.verify) {
 		if (client_fetch_jwks(o.http, o.resp, &jwks, &jwks_len) != 0) {
 			fprintf(stderr, "cardctl: cannot fetch the JWKS\n");
