@@ -33,6 +33,7 @@ struct conn {
 	unsigned	 writing:1;	/* ev_write is added */
 	unsigned	 continue_sent:1; /* HTTP 100 Continue for this body */
 	unsigned	 handshaking:1;	/* TLS handshake under way */
+	unsigned	 deferred:1;	/* on the worker's end-of-pass list */
 	uint32_t	 batch_pending;	/* replies waiting for their signature */
 	uint32_t	 batch_first;	/* their leaves (sign_batch.c) */
 	uint32_t	 batch_last;
@@ -45,6 +46,8 @@ struct conn {
 	struct sockaddr_storage peer;
 	struct conn	*prev;
 	struct conn	*next;
+	struct conn	*defer_prev;	/* the end-of-pass list */
+	struct conn	*defer_next;
 };
 
 int	net_tcp_listen(const char *addr, int backlog, char *err, size_t);
@@ -54,5 +57,6 @@ struct conn *net_tcp_conn_new(struct worker *, int fd, enum conn_proto,
 void	net_tcp_conn_close(struct conn *);
 void	net_tcp_conn_output(struct conn *);
 void	net_tcp_conn_drain(struct conn *);
+void	net_tcp_flush_deferred(struct worker *);
 
 #endif

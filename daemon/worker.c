@@ -22,6 +22,7 @@
 #include "config.h"
 #include "log.h"
 #include "live.h"
+#include "net_tcp.h"
 #include "sign.h"
 #include "sign_batch.h"
 #include "worker.h"
@@ -111,13 +112,16 @@ worker_main(void *arg)
 		w->reads = 0;
 		if (sign_batch_waiting(w)) {
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
+			net_tcp_flush_deferred(w);
 			if (sign_batch_due(w, w->reads == 0))
 				sign_batch_flush(w);
 		} else if (event_base_loop(w->base, EVLOOP_ONCE) != 0)
 			break;		/* nothing left to wait for */
+		net_tcp_flush_deferred(w);
 		if (event_base_got_break(w->base))
 			break;
 	}
+	net_tcp_flush_deferred(w);
 	if (sign_batch_waiting(w))
 		sign_batch_flush(w);
 	return NULL;

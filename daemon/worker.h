@@ -24,6 +24,7 @@ struct worker {
 	int		 ctl_fd;
 	struct conn	*conns;
 	size_t		 nconns;
+	struct conn	*deferred;		/* output to write at the pass end */
 	struct sign_ctx	*sign;
 	struct sign_batch *batch;		/* sign_mode batch */
 	int		 live_held;		/* live_enter() is in effect */
