@@ -55,6 +55,28 @@ def ratio_rows(r):
     return out
 
 
+def cpu_rows(r):
+    """Where the CPU went in the throughput runs: the load tool's and the
+    server's, in % of one core (medians over the rounds)."""
+    names = {"p16": "RESP pipeline 16", "p1": "RESP pipeline 1",
+             "http": "HTTP keep-alive", "pa": "RESP pipeline 16, per-answer"}
+    out = ["| load | tool, against cardd | cardd | tool, against the peer | "
+           "peer |", "|---|---|---|---|---|"]
+    for key, name in names.items():
+        c, p = r[key]["cardd"], r[key]["peer"]
+        if "client_cpu" not in c[0]:
+            continue
+
+        def med(runs, k):
+            if not runs or k not in runs[0]:
+                return "-"
+            return "%.0f%%" % statistics.median(x[k] for x in runs)
+        out.append("| %s | %s | %s | %s | %s |"
+                   % (name, med(c, "client_cpu"), med(c, "server_cpu"),
+                      med(p, "client_cpu"), med(p, "server_cpu")))
+    return out
+
+
 def open_rows(r):
     """Open-loop latency at half the peak, cardd and its peer: medians
     over the rounds, and cardd's p99 of each round."""
@@ -105,6 +127,9 @@ def compare_section(r, name):
         "Reproduce: `bench/compare --rounds %d --seconds %d --threads %d` "
         "(or `make bench`)." % (r["rounds"], r["seconds"], r["threads"]), "",
         "### Throughput, side by side", ""] + ratio_rows(r) + [
+        "", "CPU in the same runs, in % of one core (the box has two; "
+        "a load tool near 100% is what holds that figure, not the server):",
+        ""] + cpu_rows(r) + [
         "", "### Open loop at half the peak (cardbench, 50 conns, pipeline "
         "1: the closed-loop peak first, with 2 client threads; then a "
         "fixed rate of half of it from 1 client thread, cardd and the "
