@@ -4,7 +4,8 @@
  * protocol (SO_REUSEPORT, so the kernel spreads connections) and owns
  * every connection it accepts until it closes. A connection reads into
  * its input buffer, lets its protocol (http.c, resp_cmd.c) answer every
- * complete request there, and writes the answers with one write(2).
+ * complete request there, and writes the answers with one write(2) when
+ * the loop pass ends (worker.c), together with every other connection's.
  *
  * Bounds: an idle connection is closed after idle_timeout; when the
  * client does not read its answers and the output passes
