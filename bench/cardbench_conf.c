@@ -119,7 +119,8 @@ cardbench_conf_usage(FILE *fp)
 		fprintf(fp, "  %-26s %s\n", lhs, o->help);
 	}
 	fprintf(fp, "Latency counts from the intended send time (open loop: "
-	    "the schedule), so\nqueueing shows. Exit status: 0 done; 1 a "
+	    "the schedule), so\nqueueing shows; to send on time, an open-loop "
+	    "thread polls and keeps its core\nbusy. Exit status: 0 done; 1 a "
 	    "signature failed, failures over\n--max-errors, or no answers; "
 	    "2 usage or start failed; 3 hard deadline\n(warmup + duration + "
 	    "timeout + 10 s) struck.\n");

@@ -163,6 +163,27 @@ class BatchSignTest(unittest.TestCase):
         self.assertGreater(v["batch"], 0)
         self.assertGreater(v["ok"] + v["dropped"], 3000)
 
+    def test_cardbench_open_loop_keeps_its_schedule(self):
+        # 2000/s for 2 s: every scheduled request is sent and answered
+        # (none more: the schedule is the ceiling), and each one's latency
+        # is split into send lag and service time.
+        out = self.d.dir / "open.json"
+        p = subprocess.run([h.BUILD / "cardbench", "--resp",
+                            "127.0.0.1:%d" % self.d.resp_port, "-c", "8",
+                            "-t", "1", "--rate", "2000", "-d", "2",
+                            "--warmup", "0.5", "--cards", "5000", "--json",
+                            out], capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        rep = json.loads(out.read_text())
+        self.assertEqual(rep["config"]["mode"], "open")
+        self.assertEqual(rep["errors"]["failed"], 0)
+        self.assertLessEqual(rep["answers"] + rep["unfinished"], 4001)
+        self.assertGreater(rep["answers"], 3200)
+        for k in ("service_us", "send_lag_us"):
+            self.assertEqual(rep[k]["count"], rep["answers"])
+        self.assertLessEqual(rep["service_us"]["p50"],
+                             rep["latency_us"]["p50"])
+
 
 if __name__ == "__main__":
     unittest.main()
