@@ -115,6 +115,61 @@ def latency_rows(r):
     return out
 
 
+def misses(r):
+    """For each target this run missed, what its own figures say holds it
+    back (only what the data above shows)."""
+    out = []
+    med = statistics.median
+
+    def ratio(key):
+        return med(a["rps"] / b["rps"] for a, b in
+                   zip(r[key]["cardd"], r[key]["peer"]))
+    p1 = r["p1"]["cardd"]
+    if ratio("p1") < 1.2 and "client_cpu" in p1[0]:
+        out.append(
+            "- **RESP pipeline 1 (%.2f, target 1.2).** redis-benchmark is "
+            "single-threaded and used %.0f%% of its core against cardd and "
+            "%.0f%% against redis-server: at depth 1 its own per-request "
+            "cost (a read, a write and two epoll_ctl calls each; perf) "
+            "caps both runs, so the ratio is how much cheaper cardd's reply "
+            "is for the tool to take. cardd used %.0f%% of its core "
+            "(redis-server %.0f%%): a batch holds about five answers at "
+            "this depth, so Ed25519 is about a quarter of its time. Tried "
+            "and dropped, as the rate did not move: a wider batch window "
+            "(four times fewer signatures) and polling instead of sleeping."
+            % (ratio("p1"), med(x["client_cpu"] for x in p1),
+               med(x["client_cpu"] for x in r["p1"]["peer"]),
+               med(x["server_cpu"] for x in p1),
+               med(x["server_cpu"] for x in r["p1"]["peer"])))
+    if ratio("pa") < 0.9:
+        out.append(
+            "- **per-answer (%.2f, target 0.9).** perf on the worker in "
+            "this load puts about 90%% of its time in OpenSSL's Ed25519 "
+            "(which DESIGN §4 prescribes); the rest is the lookup (two "
+            "cache misses), the JWS encoding and the socket. openssl speed "
+            "signs a short message in a loop and nothing else; our input "
+            "is the ~410-byte JWS signing input. Single rounds swing with "
+            "the box's phases (see the ratios per round)." % ratio("pa"))
+    for proto, o in sorted(r.get("open", {}).items()):
+        mine = med(j["latency_us"]["p99"] for j in o["runs"])
+        peer = med(j["latency_us"]["p99"] for j in o["peer_runs"])
+        if mine > 1000:
+            out.append(
+                "- **open loop %s (p99 %.0f us, target 1000 us).** %s at "
+                "the same rate, from the same client, gave p99 %.0f us. "
+                "cardd's own service time (write to answer) had p99 %.0f us; "
+                "the rest is send lag (p99 %.0f us): stalls of a "
+                "millisecond or more on this shared 2-core box, during which "
+                "all 50 connections wait and due requests queue. Pinning "
+                "client and server to a core each did not remove them." % (
+                    proto.upper(), mine,
+                    "redis-server" if proto == "resp" else "nginx", peer,
+                    med(j["service_us"]["p99"] for j in o["runs"]),
+                    med(j["send_lag_us"]["p99"] for j in o["runs"])))
+    return ["### What holds the missed targets", ""] + out + [""] \
+        if out else []
+
+
 def compare_section(r, name):
     if r is None:
         return ["_No run of bench/compare recorded yet._", ""]
@@ -135,8 +190,8 @@ def compare_section(r, name):
         "fixed rate of half of it from 1 client thread, cardd and the "
         "peer in turn each round; latency from each request's intended "
         "send time; medians over the rounds)", ""] + \
-        open_rows(r) + [
-        "", "### Memory at %s cards" % fmt(r["cards"]), "",
+        open_rows(r) + [""] + misses(r) + [
+        "### Memory at %s cards" % fmt(r["cards"]), "",
         "| | bytes per card | target | met |", "|---|---|---|---|",
         "| cardd resident (RSS / cards) | %.1f | <= 100 | %s |"
         % (mem, "yes" if mem <= 100 else "**no**"),
