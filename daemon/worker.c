@@ -101,7 +101,7 @@ worker_start(int n, int fds[][PROTO_COUNT])
  * wait for a batch signature the loop turns without sleeping, so
  * requests that arrive meanwhile join the same signature; they are
  * signed once a turn brings nothing new (or sign_batch says they waited
- * long enough).
+ * long enough). Every turn ends by writing what it answered (net_tcp.c).
  */
 static void *
 worker_main(void *arg)
@@ -112,7 +112,6 @@ worker_main(void *arg)
 		w->reads = 0;
 		if (sign_batch_waiting(w)) {
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
-			net_tcp_flush_deferred(w);
 			if (sign_batch_due(w, w->reads == 0))
 				sign_batch_flush(w);
 		} else if (event_base_loop(w->base, EVLOOP_ONCE) != 0)
