@@ -33,7 +33,8 @@ PROTO_OBJ  = $(PROTO:%=$(BUILD)/protocol/%.o)
 DAEMON_OBJ = $(DAEMON:%=$(BUILD)/daemon/%.o)
 TOOLS_OBJ  = $(TOOLS:%=$(BUILD)/tools/%.o)
 UNIT_BIN   = $(UNIT:%=$(BUILD)/tests/unit_%)
-BINS       = $(BUILD)/cardd $(BUILD)/cardctl $(BUILD)/cardbench
+BINS       = $(BUILD)/cardd $(BUILD)/cardctl $(BUILD)/cardbench \
+             $(BUILD)/stallprobe
 
 all: $(BINS)
 
@@ -50,6 +51,9 @@ $(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ) \
 
 $(BUILD)/cardbench: $(BENCH:%=$(BUILD)/bench/%.o) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+$(BUILD)/stallprobe: $(BUILD)/bench/stallprobe.o
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/unit_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

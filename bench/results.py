@@ -115,6 +115,21 @@ def latency_rows(r):
     return out
 
 
+def stall_line(r):
+    """bench/stallprobe's reading of the box, servers idle."""
+    st = r.get("stalls")
+    if not st:
+        return []
+    cpus = "; ".join(
+        "CPU %d lost %.2f%% in %d gaps, %d of them over 1 ms, the longest "
+        "%.2f ms" % (c["cpu"], c["lost_pct"], c["gaps"], c["over_1ms"],
+                     c["max_ms"]) for c in st["cpus"])
+    return ["The box itself, before the runs (`build/stallprobe %.0f`: one "
+            "thread per core spinning on the clock; a gap is over %d us "
+            "without running): %s." % (st["seconds"], st["gap_us"], cpus),
+            ""]
+
+
 def misses(r):
     """For each target this run missed, what its own figures say holds it
     back (only what the data above shows)."""
@@ -159,9 +174,10 @@ def misses(r):
                 "the same rate, from the same client, gave p99 %.0f us. "
                 "cardd's own service time (write to answer) had p99 %.0f us; "
                 "the rest is send lag (p99 %.0f us): stalls of a "
-                "millisecond or more on this shared 2-core box, during which "
-                "all 50 connections wait and due requests queue. Pinning "
-                "client and server to a core each did not remove them." % (
+                "millisecond or more on this shared 2-core box (see the "
+                "stall probe above), during which all 50 connections wait "
+                "and due requests queue. Pinning client and server to a "
+                "core each did not remove them." % (
                     proto.upper(), mine,
                     "redis-server" if proto == "resp" else "nginx", peer,
                     med(j["service_us"]["p99"] for j in o["runs"]),
@@ -190,7 +206,7 @@ def compare_section(r, name):
         "fixed rate of half of it from 1 client thread, cardd and the "
         "peer in turn each round; latency from each request's intended "
         "send time; medians over the rounds)", ""] + \
-        open_rows(r) + [""] + misses(r) + [
+        open_rows(r) + [""] + stall_line(r) + misses(r) + [
         "### Memory at %s cards" % fmt(r["cards"]), "",
         "| | bytes per card | target | met |", "|---|---|---|---|",
         "| cardd resident (RSS / cards) | %.1f | <= 100 | %s |"
