@@ -15,6 +15,12 @@
  * the old one (then the folder is fsynced), so a crash leaves either the
  * old snapshot or the new one. Loading checks the size, the checksum and
  * every record, and refuses the file with a clear error otherwise.
+ *
+ * Saving runs in a child forked from a threaded process (sync_redis.c),
+ * where only async-signal-safe calls are sure to work: a lock another
+ * thread held at the fork stays held. So the writer allocates nothing,
+ * no stdio, no malloc: a buffer and the checksum state of its own, and
+ * write(2).
  */
 #include <sys/stat.h>
 
@@ -27,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#define XXH_STATIC_LINKING_ONLY		/* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "index.h"
@@ -38,17 +45,20 @@
 #define SNAP_VERSION	1
 #define SNAP_HEADER	104
 #define SNAP_SUM	16
+#define SNAP_BUF	65536
 
 struct snap_writer {
-	FILE		*fp;
-	XXH3_state_t	*sum;
-	uint64_t	 bytes;
+	int		 fd;
 	int		 failed;
+	XXH3_state_t	 sum;
+	size_t		 used;
+	uint8_t		 buf[SNAP_BUF];
 };
 
 static void	snap_put64(uint8_t *, uint64_t);
 static uint64_t	snap_get64(const uint8_t *);
 static void	snap_write(struct snap_writer *, const void *, size_t);
+static void	snap_flush(struct snap_writer *);
 static void	snap_write_record(const uint8_t *, void *);
 static size_t	snap_payload_len(const struct index *);
 static void	snap_count_record(const uint8_t *, void *);
@@ -73,16 +83,43 @@ snap_get64(const uint8_t *p)
 	return v;
 }
 
-/* Write bytes and add them to the checksum. */
+/* Buffer bytes and add them to the checksum. */
 static void
 snap_write(struct snap_writer *w, const void *p, size_t len)
 {
-	if (w->failed || fwrite(p, 1, len, w->fp) != len) {
-		w->failed = 1;
-		return;
+	const uint8_t *b = p;
+
+	XXH3_128bits_update(&w->sum, p, len);
+	while (len > 0 && !w->failed) {
+		size_t n = SNAP_BUF - w->used < len ? SNAP_BUF - w->used : len;
+
+		memcpy(w->buf + w->used, b, n);
+		w->used += n;
+		b += n;
+		len -= n;
+		if (w->used == SNAP_BUF)
+			snap_flush(w);
 	}
-	XXH3_128bits_update(w->sum, p, len);
-	w->bytes += len;
+}
+
+/* Write out what the buffer holds. */
+static void
+snap_flush(struct snap_writer *w)
+{
+	size_t off = 0;
+
+	while (off < w->used && !w->failed) {
+		ssize_t n = write(w->fd, w->buf + off, w->used - off);
+
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == 0 || errno != EINTR) {
+			if (n == 0)
+				errno = EIO;	/* no progress: do not spin */
+			w->failed = 1;
+		}
+	}
+	w->used = 0;
 }
 
 /* index_foreach callback: write one record. */
@@ -129,22 +166,20 @@ int
 snapshot_save(const char *path, const struct index *idx,
     const struct snapshot_meta *m, char *err, size_t errlen)
 {
-	struct snap_writer w = { 0 };
+	struct snap_writer w;
 	uint8_t head[SNAP_HEADER] = { 0 }, sum[SNAP_SUM];
 	XXH128_canonical_t canon;
 	char tmp[PATH_MAX];
-	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (w.fp = fdopen(fd, "w")) == NULL ||
-	    (w.sum = XXH3_createState()) == NULL) {
+	w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w.fd < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
-	XXH3_128bits_reset(w.sum);
+	w.failed = 0;
+	w.used = 0;
+	XXH3_128bits_reset(&w.sum);
 	memcpy(head, SNAP_MAGIC, 8);
 	head[8] = SNAP_VERSION;
 	snap_put64(head + 16, index_count(idx));
@@ -156,18 +191,20 @@ snapshot_save(const char *path, const struct index *idx,
 	snap_put64(head + 96, snap_payload_len(idx));
 	snap_write(&w, head, sizeof(head));
 	index_foreach(idx, snap_write_record, &w);
-	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(w.sum));
+	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(&w.sum));
 	memcpy(sum, canon.digest, sizeof(sum));
-	if (!w.failed && fwrite(sum, 1, sizeof(sum), w.fp) != sizeof(sum))
-		w.failed = 1;
-	XXH3_freeState(w.sum);
-	if (w.failed || fflush(w.fp) != 0 || fsync(fileno(w.fp)) != 0) {
+	if (SNAP_BUF - w.used < sizeof(sum))
+		snap_flush(&w);
+	memcpy(w.buf + w.used, sum, sizeof(sum));	/* not summed itself */
+	w.used += sizeof(sum);
+	snap_flush(&w);
+	if (w.failed || fsync(w.fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		fclose(w.fp);
+		close(w.fd);
 		unlink(tmp);
 		return -1;
 	}
-	if (fclose(w.fp) != 0 || rename(tmp, path) != 0) {
+	if (close(w.fd) != 0 || rename(tmp, path) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 		return -1;
