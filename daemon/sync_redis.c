@@ -27,11 +27,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -58,6 +60,8 @@
 #define SYNC_BACKOFF_MAX_MS	5000
 #define SYNC_CONNECT_MS		3000
 #define SYNC_SEEN_MAX		(1u << 20)	/* rejections remembered */
+#define SYNC_SNAP_JOIN_MS	5000	/* at shutdown (systemd allows 20 s) */
+#define SYNC_SNAP_CHILD_MS	600000	/* and at any time (1M cards: 0.6 s) */
 
 enum sync_phase {
 	PHASE_DOWN, PHASE_CONNECTING, PHASE_FULL, PHASE_FOLLOW, PHASE_STOPPED
@@ -1190,9 +1194,18 @@ sync_on_snap_wait(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (sy.snap_child <= 0 ||
-	    (r = waitpid(sy.snap_child, &status, WNOHANG)) == 0)
+	if (sy.snap_child <= 0)
 		return;
+	if ((r = waitpid(sy.snap_child, &status, WNOHANG)) == 0) {
+		if (clock_now_ms() - sy.snap_t0 < SYNC_SNAP_CHILD_MS)
+			return;
+		/* A hung child would stop every later snapshot. */
+		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
+		    "ms=%lld", (int)sy.snap_child,
+		    (long long)(clock_now_ms() - sy.snap_t0));
+		kill(sy.snap_child, SIGKILL);
+		r = waitpid(sy.snap_child, &status, 0);
+	}
 	event_del(sy.snap_wait);
 	sy.snap_child = 0;
 	if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -1207,11 +1220,26 @@ sync_on_snap_wait(evutil_socket_t fd, short what, void *arg)
 static void
 sync_snapshot_join(void)
 {
-	int status;
+	struct timespec nap = { 0, 10 * 1000000 };
+	int status, waited = 0;
+	pid_t r = 0;
 
-	if (sy.snap_child > 0 && waitpid(sy.snap_child, &status, 0) > 0 &&
-	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		sy.dirty = 1;
+	if (sy.snap_child <= 0)
+		return;
+	/* Bounded: a child that hangs must not hold up the shutdown. */
+	while ((r = waitpid(sy.snap_child, &status, WNOHANG)) == 0 &&
+	    waited < SYNC_SNAP_JOIN_MS) {
+		nanosleep(&nap, NULL);
+		waited += 10;
+	}
+	if (r == 0) {
+		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
+		    "waited_ms=%d", (int)sy.snap_child, waited);
+		kill(sy.snap_child, SIGKILL);
+		r = waitpid(sy.snap_child, &status, 0);
+	}
+	if (r <= 0 || !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		sy.dirty = 1;	/* the old snapshot stands; save again */
 	sy.snap_child = 0;
 }
 

@@ -4,9 +4,11 @@ from the stream, or re-reads when the stream was trimmed meanwhile), a
 burst of thousands of changes, FLUSHALL under a following daemon, a link
 that goes silent without a FIN or RST, and a small max_staleness with a
 healthy, idle Redis. Each ends, where the daemon can be stopped cleanly,
-with the index equal to Redis card for card (an export diff)."""
+with the index equal to Redis card for card (an export diff). Also a
+snapshot child that never finishes."""
 
 import json
+import os
 import random
 import time
 import unittest
@@ -317,6 +319,39 @@ class SnapshotStallTest(RedisSyncCase):
                              len(slow), len(lat), lat[len(lat) // 2] * 1000,
                              [round(x * 1000) for x in slow[-5:]],
                              "\n".join(saves[-5:])))
+
+
+class StuckSnapshotTest(RedisSyncCase):
+    """A snapshot child that never finishes (here blocked opening a FIFO
+    at the temporary path, as on a stuck mount) must not hold up the
+    shutdown: cardd kills it and saves the snapshot itself."""
+
+    def snapshot_children(self, d):
+        kids = []
+        for tid in os.listdir("/proc/%d/task" % d.proc.pid):
+            with open("/proc/%d/task/%s/children" % (d.proc.pid, tid)) as f:
+                kids += f.read().split()
+        return kids
+
+    def test_shutdown_kills_a_stuck_snapshot_child(self):
+        redis = self.start_redis()
+        path, cards = self.gen("cards.csv", 2000, 71)
+        harness.cardctl_import(path, redis.url)
+        d = self.make_daemon(redis)
+        fifo = d.dir / "cards.snap.tmp"
+        os.mkfifo(fifo)
+        self.start_daemon(d)
+        # The save after the full sync opens the FIFO and waits there.
+        self.wait("a snapshot child", lambda: (
+            bool(self.snapshot_children(d)), "no child"), 10, d)
+        time.sleep(0.3)
+        self.assertTrue(self.snapshot_children(d), "the child finished")
+        self.assertFalse(d.snap.exists())
+        os.unlink(fifo)             # cardd's own last save can write
+        harness.cardctl_publish(redis.url, card_no(7), ("status", "lost"),
+                                ("rev", "99"))
+        self.assertIndexEqualsRedis(d, redis, "a stuck snapshot child", 2000)
+        self.assertIn("snapshot child did not finish; killed", d.stderr())
 
 
 if __name__ == "__main__":
