@@ -57,7 +57,6 @@ static int	net_tcp_read(struct conn *);
 static int	net_tcp_handshake(struct conn *);
 static int	net_tcp_late(struct conn *);
 static void	net_tcp_refuse(int, enum conn_proto);
-static void	net_tcp_defer(struct conn *);
 static void	net_tcp_undefer(struct conn *);
 
 /* Parse "host:port" or "[v6]:port" (numeric hosts) into an address. */
@@ -454,7 +453,7 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 		net_tcp_conn_close(c);
 		return;
 	}
-	net_tcp_defer(c);
+	net_tcp_conn_defer(c);
 }
 
 /*
@@ -463,9 +462,10 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
  * out together, so a client with several connections is woken once per
  * pass rather than once per connection (perf: waking a sleeping reader
  * from inside write(2) was 6% of the worker in sign_mode per-answer).
+ * sign_batch.c queues its signed replies here too.
  */
-static void
-net_tcp_defer(struct conn *c)
+void
+net_tcp_conn_defer(struct conn *c)
 {
 	struct worker *w = c->w;
 

@@ -57,6 +57,7 @@ struct conn *net_tcp_conn_new(struct worker *, int fd, enum conn_proto,
 void	net_tcp_conn_close(struct conn *);
 void	net_tcp_conn_output(struct conn *);
 void	net_tcp_conn_drain(struct conn *);
+void	net_tcp_conn_defer(struct conn *);
 void	net_tcp_flush_deferred(struct worker *);
 
 #endif

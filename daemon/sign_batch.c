@@ -63,7 +63,6 @@ struct sign_batch {
 	size_t			 nodes_cap;
 	struct sign_batch_tree	*trees;
 	size_t			 trees_cap;
-	struct conn		**conns;
 	struct merkle_hasher	*hasher;
 	int			 failed;	/* signing failed this pass */
 };
@@ -104,7 +103,6 @@ sign_batch_free(struct worker *w)
 	buf_free(&b->arena);
 	free(b->nodes);
 	free(b->trees);
-	free(b->conns);
 	free(b);
 	w->batch = NULL;
 }
@@ -121,9 +119,6 @@ sign_batch_reserve(struct sign_batch *b, size_t need)
 	if ((p = realloc(b->leaves, cap * sizeof(*b->leaves))) == NULL)
 		return -1;
 	b->leaves = p;
-	if ((p = realloc(b->conns, cap * sizeof(*b->conns))) == NULL)
-		return -1;
-	b->conns = p;
 	if ((p = realloc(b->trees, cap * sizeof(*b->trees))) == NULL)
 		return -1;
 	b->trees = p;
@@ -310,14 +305,15 @@ sign_batch_render_conn(struct worker *w, struct conn *c)
 }
 
 /*
- * Sign what waits, put every reply in place, write. The live state
- * entered when the first answer was made is left here.
+ * Sign what waits and put every reply in place; the connections are
+ * written when the loop pass ends (net_tcp_flush_deferred). The live
+ * state entered when the first answer was made is left here.
  */
 void
 sign_batch_flush(struct worker *w)
 {
 	struct sign_batch *b = w->batch;
-	size_t ntrees, nconns = 0;
+	size_t ntrees;
 
 	b->failed = b->n > 0 && sign_batch_trees(w, &ntrees) != 0;
 	if (b->failed)
@@ -328,11 +324,9 @@ sign_batch_flush(struct worker *w)
 		if (c == NULL || c->batch_pending == 0)
 			continue;
 		sign_batch_render_conn(w, c);
-		b->conns[nconns++] = c;
+		net_tcp_conn_defer(c);
 	}
 	b->n = 0;
 	buf_consume(&b->arena, b->arena.len);
 	worker_live_leave(w);
-	for (size_t i = 0; i < nconns; i++)
-		net_tcp_conn_output(b->conns[i]);
 }

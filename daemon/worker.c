@@ -120,9 +120,9 @@ worker_main(void *arg)
 		if (event_base_got_break(w->base))
 			break;
 	}
-	net_tcp_flush_deferred(w);
 	if (sign_batch_waiting(w))
 		sign_batch_flush(w);
+	net_tcp_flush_deferred(w);
 	return NULL;
 }
 
