@@ -170,6 +170,7 @@ static void	sync_on_snap_timer(evutil_socket_t, short, void *);
 static void	sync_snapshot(int);
 static void	sync_snapshot_meta(struct snapshot_meta *);
 static void	sync_snapshot_join(void);
+static int	sync_snapshot_reap(int64_t, int *);
 static void	sync_note_reject(const struct card *);
 static int	sync_stream_id(const char *, size_t, struct stream_id *);
 static int	sync_id_cmp(const struct stream_id *, const struct stream_id *);
@@ -1184,31 +1185,45 @@ sync_snapshot(int wait_for_it)
 	}
 }
 
+/*
+ * Reap the snapshot child if it has finished, or kill it once it has run
+ * limit_ms since the fork: a hung child would hold up every later
+ * snapshot, or the shutdown. Returns 0 while it runs, 1 once it is gone
+ * (*ok: it saved the file).
+ */
+static int
+sync_snapshot_reap(int64_t limit_ms, int *ok)
+{
+	int64_t ran = clock_now_ms() - sy.snap_t0;
+	int status = 0;
+	pid_t r = waitpid(sy.snap_child, &status, WNOHANG);
+
+	if (r == 0) {
+		if (ran < limit_ms)
+			return 0;
+		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
+		    "ms=%lld", (int)sy.snap_child, (long long)ran);
+		kill(sy.snap_child, SIGKILL);
+		r = waitpid(sy.snap_child, &status, 0);
+	}
+	*ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	sy.snap_child = 0;
+	return 1;
+}
+
 /* Has the snapshot child finished? */
 static void
 sync_on_snap_wait(evutil_socket_t fd, short what, void *arg)
 {
-	int status;
-	pid_t r;
+	int ok;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (sy.snap_child <= 0)
+	if (sy.snap_child <= 0 || !sync_snapshot_reap(SYNC_SNAP_CHILD_MS, &ok))
 		return;
-	if ((r = waitpid(sy.snap_child, &status, WNOHANG)) == 0) {
-		if (clock_now_ms() - sy.snap_t0 < SYNC_SNAP_CHILD_MS)
-			return;
-		/* A hung child would stop every later snapshot. */
-		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
-		    "ms=%lld", (int)sy.snap_child,
-		    (long long)(clock_now_ms() - sy.snap_t0));
-		kill(sy.snap_child, SIGKILL);
-		r = waitpid(sy.snap_child, &status, 0);
-	}
 	event_del(sy.snap_wait);
-	sy.snap_child = 0;
-	if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (ok)
 		log_info("msg=\"snapshot saved\" path=\"%s\" cards=%llu ms=%lld",
 		    settings.snapshot, (unsigned long long)live_count(),
 		    (long long)(clock_now_ms() - sy.snap_t0));
@@ -1216,31 +1231,21 @@ sync_on_snap_wait(evutil_socket_t fd, short what, void *arg)
 		sy.dirty = 1;	/* try again at the next interval */
 }
 
-/* Wait for a snapshot child still writing (at shutdown). */
+/* Wait for a snapshot child still writing (at shutdown), a bounded time. */
 static void
 sync_snapshot_join(void)
 {
 	struct timespec nap = { 0, 10 * 1000000 };
-	int status, waited = 0;
-	pid_t r = 0;
+	int64_t limit;
+	int ok;
 
 	if (sy.snap_child <= 0)
 		return;
-	/* Bounded: a child that hangs must not hold up the shutdown. */
-	while ((r = waitpid(sy.snap_child, &status, WNOHANG)) == 0 &&
-	    waited < SYNC_SNAP_JOIN_MS) {
+	limit = clock_now_ms() - sy.snap_t0 + SYNC_SNAP_JOIN_MS;
+	while (!sync_snapshot_reap(limit, &ok))
 		nanosleep(&nap, NULL);
-		waited += 10;
-	}
-	if (r == 0) {
-		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
-		    "waited_ms=%d", (int)sy.snap_child, waited);
-		kill(sy.snap_child, SIGKILL);
-		r = waitpid(sy.snap_child, &status, 0);
-	}
-	if (r <= 0 || !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	if (!ok)
 		sy.dirty = 1;	/* the old snapshot stands; save again */
-	sy.snap_child = 0;
 }
 
 /* The follower's figures for /metrics and INFO. */
