@@ -63,6 +63,7 @@ static void	cardbench_load_make_req(struct cardbench_thread *,
 		    struct cardbench_req *);
 static void	cardbench_load_pump(struct cardbench_thread *);
 static void	cardbench_load_loop(struct cardbench_thread *);
+static uint64_t	cardbench_load_due(const struct cardbench_thread *);
 static struct cardbench_conn *cardbench_load_next_conn(
 		    struct cardbench_thread *);
 static void	cardbench_load_flush_dirty(struct cardbench_thread *);
@@ -324,6 +325,13 @@ cardbench_load_next_conn(struct cardbench_thread *th)
 	return NULL;
 }
 
+/* Open loop: the intended send time of the next request to release. */
+static uint64_t
+cardbench_load_due(const struct cardbench_thread *th)
+{
+	return th->t0_ns + (uint64_t)((double)th->released * th->period_ns);
+}
+
 /* Open loop: release every due request there is room for. */
 static void
 cardbench_load_pump(struct cardbench_thread *th)
@@ -333,8 +341,7 @@ cardbench_load_pump(struct cardbench_thread *th)
 	struct cardbench_req r;
 
 	while (!th->stopping && !th->sched_done && th->free_slots > 0) {
-		start = th->t0_ns + (uint64_t)((double)th->released *
-		    th->period_ns);
+		start = cardbench_load_due(th);
 		if (start >= th->end_ns) {
 			th->sched_done = 1;
 			break;
@@ -451,10 +458,8 @@ cardbench_load_loop(struct cardbench_thread *th)
 		return;
 	}
 	while (!th->stopping) {
-		uint64_t next = th->t0_ns + (uint64_t)((double)th->released *
-		    th->period_ns);
 		int spin = !th->sched_done && th->free_slots > 0 &&
-		    next < cardbench_load_now() + LOAD_SPIN_NS;
+		    cardbench_load_due(th) < cardbench_load_now() + LOAD_SPIN_NS;
 
 		if (event_base_loop(th->base, spin ? EVLOOP_NONBLOCK :
 		    EVLOOP_ONCE) != 0)
