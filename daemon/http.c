@@ -6,13 +6,16 @@
  * client gets its answers in one write. Keep-alive is the default for
  * HTTP/1.1. A request whose framing cannot be trusted (bad head, body
  * size unknown, too big) is answered and the connection closed; any other
- * error leaves the connection usable.
+ * error leaves the connection usable. What HTTP remembers of a connection
+ * (struct http_conn) is its own, behind the socket layer's ops table.
  */
 #include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "answer.h"
 #include "auth.h"
@@ -37,9 +40,20 @@
 #define HTTP_F_AUTH	0x20	/* 401: WWW-Authenticate */
 #define HTTP_F_RETRY	0x40	/* 429: Retry-After */
 #define HTTP_VALUE_MAX	128	/* longer decoded parameter values are bad */
+#define HTTP_TOKEN_MAX	128	/* longest bearer token remembered */
+
+/* What HTTP keeps of one connection between requests. */
+struct http_conn {
+	struct sign_batch_hold	 hold;		/* answers awaiting a signature */
+	struct auth_id		 id;		/* the last Authorization's */
+	char			 token[HTTP_TOKEN_MAX];
+	size_t			 token_len;
+	int			 continue_sent;	/* 100 Continue for this body */
+};
 
 struct http_ctx {
 	struct conn			*c;
+	struct worker			*w;		/* c's */
 	unsigned			 extra;		/* HTTP_F_ALLOW_* */
 	const struct auth_id		*id;		/* who asks */
 	int				 bad_auth;	/* malformed header */
@@ -96,6 +110,23 @@ static int	http_ready(struct http_ctx *);
 static void	http_identity(struct http_ctx *);
 static int	http_allowed(struct http_ctx *, unsigned, unsigned);
 static void	http_answer(struct http_ctx *, const char *, size_t);
+static void	http_input(struct conn *);
+static void	http_close(struct conn *);
+
+static const char http_refusal[] = "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json\r\nContent-Length: 62\r\n"
+    "Connection: close\r\n\r\n"
+    "{\"error\":\"overloaded\",\"detail\":\"too many connections\"}";
+
+const struct conn_ops http_ops = {
+	.name = "http",
+	.iface = IFACE_HTTP,
+	.state_size = sizeof(struct http_conn),
+	.refusal = http_refusal,
+	.refusal_len = sizeof(http_refusal) - 1,
+	.input = http_input,
+	.close = http_close,
+};
 
 /* The reason phrase of a status. */
 static const char *
@@ -169,7 +200,7 @@ http_reply(struct http_ctx *x, int status, const char *ctype, const char *sig,
     size_t siglen, const char *body, size_t len)
 {
 	if (http_render(&x->c->out, status, ctype, sig, siglen, body, len,
-	    http_flags(x), x->c->w->clock.http_date) != 0)
+	    http_flags(x), x->w->clock.http_date) != 0)
 		x->c->closing = 1;
 }
 
@@ -179,7 +210,7 @@ http_render_signed(struct conn *c, struct buf *out, unsigned flags,
     const char *body, size_t len, const char *sig, size_t siglen)
 {
 	if (http_render(out, 200, "application/json", sig, siglen, body, len,
-	    flags, c->w->clock.http_date) != 0)
+	    flags, worker_of(c)->clock.http_date) != 0)
 		c->closing = 1;
 }
 
@@ -197,17 +228,18 @@ http_error(struct http_ctx *x, int status, enum stats_err kind,
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":"
 	    "\"%s\"}", codes[kind], detail);
 
-	STAT_ADD(x->c->w->stats.errors[IFACE_HTTP][kind], 1);
+	STAT_ADD(x->w->stats.errors[IFACE_HTTP][kind], 1);
 	http_reply(x, status, "application/json", NULL, 0, body,
 	    (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
 }
 
 /* Answer every complete request in the connection's input. */
-void
+static void
 http_input(struct conn *c)
 {
 	size_t used;
 
+	clock_update(&worker_of(c)->clock);
 	while (!c->closing && c->in.len > 0 &&
 	    c->out.len < (size_t)settings.client_max_output) {
 		if (http_request(c, &used) != 0)
@@ -224,7 +256,8 @@ static int
 http_request(struct conn *c, size_t *used)
 {
 	struct http1_request req;
-	struct http_ctx x = { .c = c };
+	struct http_ctx x = { .c = c, .w = worker_of(c) };
+	struct http_conn *hc = c->state;
 	const struct http1_header *h;
 	const char *err;
 	ssize_t r = http1_parse_request(buf_head(&c->in), c->in.len, &req,
@@ -264,13 +297,13 @@ http_request(struct conn *c, size_t *used)
 	if (c->in.len - (size_t)r < body) {
 		h = http1_find(req.headers, req.num_headers, "expect");
 		if (h && http1_token_is(h->value, h->value_len, "100-continue")
-		    && !c->continue_sent && req.minor == 1) {
+		    && !hc->continue_sent && req.minor == 1) {
 			buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-			c->continue_sent = 1;
+			hc->continue_sent = 1;
 		}
 		return -1;
 	}
-	c->continue_sent = 0;
+	hc->continue_sent = 0;
 	if (req.minor == 1 && http1_find(req.headers, req.num_headers,
 	    "host") == NULL) {
 		/* RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400. */
@@ -336,30 +369,30 @@ http_route(struct http_ctx *x)
 static void
 http_identity(struct http_ctx *x)
 {
-	struct conn *c = x->c;
+	struct http_conn *hc = x->c->state;
 	const struct http1_header *h = http1_find(x->req->headers,
 	    x->req->num_headers, "authorization");
 	const char *t;
 	size_t n;
 
-	x->id = &c->id;
+	x->id = &x->c->id;
 	if (h == NULL)
 		return;
 	t = h->value;
 	n = h->value_len;
 	if (n < 8 || strncasecmp(t, "bearer ", 7) != 0 ||
-	    n - 7 > NET_TOKEN_MAX) {
+	    n - 7 > HTTP_TOKEN_MAX) {
 		x->bad_auth = 1;
 		return;
 	}
 	t += 7;
 	n -= 7;
-	if (n != c->http_token_len || memcmp(t, c->http_token, n) != 0) {
-		auth_id_token(&c->http_id, t, n);
-		memcpy(c->http_token, t, n);
-		c->http_token_len = n;
+	if (n != hc->token_len || memcmp(t, hc->token, n) != 0) {
+		auth_id_token(&hc->id, t, n);
+		memcpy(hc->token, t, n);
+		hc->token_len = n;
 	}
-	x->id = &c->http_id;
+	x->id = &hc->id;
 }
 
 /*
@@ -405,7 +438,7 @@ http_allowed(struct http_ctx *x, unsigned need, unsigned cost)
 static int
 http_ready(struct http_ctx *x)
 {
-	switch (answer_state(x->c->w)) {
+	switch (answer_state(x->w)) {
 	case ANSWER_NOT_READY:
 		http_error(x, 503, ERR_NOT_READY, "no index loaded yet");
 		return 0;
@@ -453,17 +486,20 @@ http_answer(struct http_ctx *x, const char *body, size_t len)
 	size_t jws_len;
 
 	if (settings.sign_mode == SIGN_BATCH) {
-		if (sign_batch_add(x->c, http_render_signed, http_flags(x),
-		    body, len, &x->t0, IFACE_HTTP) != 0)
+		struct http_conn *hc = x->c->state;
+
+		if (sign_batch_add(x->w->batch, x->c, &hc->hold,
+		    http_render_signed, http_flags(x), body, len, &x->t0,
+		    IFACE_HTTP) != 0)
 			http_error(x, 500, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	if (answer_sign(x->c->w, body, len, jws, &jws_len) != 0) {
+	if (answer_sign(x->w, body, len, jws, &jws_len) != 0) {
 		http_error(x, 500, ERR_INTERNAL, "signing failed");
 		return;
 	}
 	http_reply(x, 200, "application/json", jws, jws_len, body, len);
-	stats_latency(&x->c->w->stats, IFACE_HTTP, clock_elapsed_us(&x->t0));
+	stats_latency(&x->w->stats, IFACE_HTTP, clock_elapsed_us(&x->t0));
 }
 
 /* GET /v1/validity and /v1/coverage. */
@@ -485,7 +521,7 @@ http_check(struct http_ctx *x, enum stmt_check check)
 	}
 	if (!http_ready(x))
 		return;
-	if ((len = answer_statement(x->c->w, &r, IFACE_HTTP, stmt)) == 0) {
+	if ((len = answer_statement(x->w, &r, IFACE_HTTP, stmt)) == 0) {
 		http_error(x, 500, ERR_INTERNAL, "statement too long");
 		return;
 	}
@@ -536,7 +572,7 @@ http_batch(struct http_ctx *x)
 	}
 	len = (size_t)sprintf(body, "{\"results\":[");
 	for (size_t i = 0; i < n; i++) {
-		len += answer_statement(x->c->w, &reqs[i], IFACE_HTTP,
+		len += answer_statement(x->w, &reqs[i], IFACE_HTTP,
 		    body + len);
 		body[len++] = i + 1 < n ? ',' : ']';
 	}
@@ -568,7 +604,7 @@ http_healthz(struct http_ctx *x)
 static void
 http_readyz(struct http_ctx *x)
 {
-	enum answer_state st = answer_state(x->c->w);
+	enum answer_state st = answer_state(x->w);
 	char body[256], synced[DATE_RFC3339_LEN];
 	int64_t at = live_synced_at();
 	int n;
@@ -597,11 +633,21 @@ http_metrics(struct http_ctx *x)
 	memset(&sum, 0, sizeof(sum));
 	worker_stats_sum(&sum);
 	source_gauges(&g);
-	g.ready = answer_state(x->c->w) == ANSWER_READY;
+	g.ready = answer_state(x->w) == ANSWER_READY;
 	if (stats_render(&b, &sum, &g) != 0)
 		http_error(x, 500, ERR_INTERNAL, "metrics too large");
 	else
 		http_reply(x, 200, "text/plain; version=0.0.4", NULL, 0,
 		    buf_head(&b), b.len);
 	buf_free(&b);
+}
+
+/* The connection closes: drop answers it awaits, wipe the token it kept. */
+static void
+http_close(struct conn *c)
+{
+	struct http_conn *hc = c->state;
+
+	sign_batch_forget(worker_of(c)->batch, &hc->hold);
+	OPENSSL_cleanse(hc, sizeof(*hc));
 }

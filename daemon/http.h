@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP/1.1 interface (DESIGN §5). */
+/* The HTTP/1.1 interface (protocol/PROTOCOL.md §5). */
 #ifndef CARDD_HTTP_H
 #define CARDD_HTTP_H
 
-struct conn;
+#include "net_tcp.h"
 
-void	http_input(struct conn *);
+extern const struct conn_ops http_ops;
 
 #endif

@@ -4,7 +4,8 @@
  * permit / social security cards, over HTTP and RESP, from an in-memory
  * index of its source. The main thread loads the config, the key and the
  * source, starts the workers, then handles signals and follows the
- * source until it is told to stop.
+ * source until it is told to stop. main() reads as its phases: options,
+ * configuration, live state, serving, the loop, teardown.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,10 +21,12 @@
 #include "auth.h"
 #include "clock.h"
 #include "config.h"
+#include "http.h"
 #include "live.h"
 #include "log.h"
 #include "net_tcp.h"
 #include "notify.h"
+#include "resp_cmd.h"
 #include "sign.h"
 #include "tls.h"
 #include "source.h"
@@ -32,14 +35,31 @@
 #define MAIN_DEFAULT_CONF	"/etc/cardd/cardd.conf"
 #define MAIN_DRAIN_MS		10000
 #define MAIN_BACKLOG		1024
+#define MAIN_NLISTEN		2	/* HTTP, RESP */
+
+/* The main thread's events, freed at the end. */
+struct main_events {
+	struct event	*term;
+	struct event	*intr;
+	struct event	*hup;
+	struct event	*tick;
+	struct event	*watchdog;	/* NULL: no systemd watchdog */
+};
 
 static const char *main_conf;	/* the file SIGHUP reads again */
 
 static void	main_usage(FILE *);
+static int	main_options(int, char **, const char **, int *);
 static int	main_check(const char *);
 static int	main_security(const struct settings *, struct auth_table **,
 		    struct tls_ctx **, char *, size_t);
-static int	main_listeners(int (*)[PROTO_COUNT]);
+static void	main_live_start(const char *);
+static int	main_listen_one(const char *, int, const struct conn_ops *,
+		    struct net_listener *, size_t);
+static int	main_listeners(struct net_listener *);
+static struct event_base *main_serve(void);
+static void	main_events_add(struct event_base *, struct main_events *);
+static void	main_teardown(struct event_base *, struct main_events *);
 static void	main_on_stop(evutil_socket_t, short, void *);
 static void	main_on_tick(evutil_socket_t, short, void *);
 static void	main_on_watchdog(evutil_socket_t, short, void *);
@@ -104,35 +124,42 @@ main_check(const char *path)
 }
 
 /*
- * Open one listening socket per worker and protocol. A probe bind first
- * makes sure nobody else holds the port.
+ * One listener on every worker (-1 fds when spec is off). A probe bind
+ * first makes sure nobody else holds the port.
  */
 static int
-main_listeners(int (*fds)[PROTO_COUNT])
+main_listen_one(const char *spec, int tls, const struct conn_ops *ops,
+    struct net_listener *ls, size_t stride)
 {
-	const char *spec[PROTO_COUNT] = { settings.http_listen,
-	    settings.resp_listen };
 	char err[256];
 
-	for (int p = 0; p < PROTO_COUNT; p++) {
-		for (int i = 0; i < settings.threads; i++)
-			fds[i][p] = -1;
-		if (spec[p] == NULL)
-			continue;
-		if (net_tcp_probe(spec[p], err, sizeof(err)) != 0) {
+	for (int i = 0; i < settings.threads; i++)
+		ls[(size_t)i * stride] = (struct net_listener){ -1, tls, ops };
+	if (spec == NULL)
+		return 0;
+	if (net_tcp_probe(spec, err, sizeof(err)) != 0) {
+		log_error("msg=\"cannot listen\" error=\"%s\"", err);
+		return -1;
+	}
+	for (int i = 0; i < settings.threads; i++)
+		if ((ls[(size_t)i * stride].fd = net_tcp_listen(spec,
+		    MAIN_BACKLOG, err, sizeof(err))) < 0) {
 			log_error("msg=\"cannot listen\" error=\"%s\"", err);
 			return -1;
 		}
-		for (int i = 0; i < settings.threads; i++)
-			if ((fds[i][p] = net_tcp_listen(spec[p], MAIN_BACKLOG,
-			    err, sizeof(err))) < 0) {
-				log_error("msg=\"cannot listen\" error=\"%s\"",
-				    err);
-				return -1;
-			}
-		log_info("msg=listening protocol=%s address=%s",
-		    p == PROTO_HTTP ? "http" : "resp", spec[p]);
-	}
+	log_info("msg=listening protocol=%s address=%s", ops->name, spec);
+	return 0;
+}
+
+/* Every worker's listeners: ls holds MAIN_NLISTEN per worker. */
+static int
+main_listeners(struct net_listener *ls)
+{
+	if (main_listen_one(settings.http_listen, settings.http_tls,
+	    &http_ops, ls, MAIN_NLISTEN) != 0 ||
+	    main_listen_one(settings.resp_listen, settings.resp_tls,
+	    &resp_cmd_ops, ls + 1, MAIN_NLISTEN) != 0)
+		return -1;
 	return 0;
 }
 
@@ -254,30 +281,27 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	main_status("READY=1\n");
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Parse the command line. Returns -1 to go on, or the exit code when
+ * there is nothing more to do (--version, --help, a usage error).
+ */
+static int
+main_options(int argc, char **argv, const char **conf, int *test)
 {
 	static const struct option longopts[] = {
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *conf = MAIN_DEFAULT_CONF;
-	int ch, test = 0, (*fds)[PROTO_COUNT];
-	struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_wd = NULL;
-	struct timeval tick = { 5, 0 }, wd;
-	struct event_base *base;
-	struct sign_keyring *kr;
-	char err[512];
-	size_t len;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			conf = optarg;
+			*conf = optarg;
 			break;
 		case 't':
-			test = 1;
+			*test = 1;
 			break;
 		case 'V':
 			printf("cardd %s\n", CARDD_VERSION);
@@ -294,6 +318,116 @@ main(int argc, char **argv)
 		main_usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The live state answers are made with: zone, keys, clients, TLS. */
+static void
+main_live_start(const char *conf)
+{
+	struct sign_keyring *kr;
+	struct auth_table *at;
+	struct tls_ctx *tc;
+	char err[512];
+	size_t len;
+
+	if (clock_set_zone(settings.timezone) != 0 ||
+	    live_init(settings.threads) != 0)
+		fatalx("msg=\"out of memory\"");
+	if ((kr = sign_keyring_load(settings.signing_key, settings.key_id,
+	    settings.publish_keys, NULL, err, sizeof(err))) == NULL)
+		fatalx("msg=\"cannot load the signing key\" error=\"%s\"", err);
+	live_set_keys(kr);
+	if (main_security(&settings, &at, &tc, err, sizeof(err)) != 0)
+		fatalx("msg=\"cannot set up clients or TLS\" error=\"%s\"", err);
+	live_write_begin();
+	live_swap_auth(at);
+	live_swap_tls(tc);
+	live_write_end();
+	if (settings.auth == AUTH_NONE)
+		log_warn("msg=\"auth none: anyone who reaches the loopback "
+		    "listeners may ask\"");
+	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d",
+	    CARDD_VERSION, conf, sign_kid(kr, &len), settings.threads);
+}
+
+/* The main loop, the source on it, the listeners and the workers. */
+static struct event_base *
+main_serve(void)
+{
+	struct net_listener *ls;
+	struct event_base *base;
+	char err[512];
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("msg=\"cannot create the event loop\"");
+	if (source_start(base, err, sizeof(err)) != 0)
+		fatalx("msg=\"cannot load the source\" error=\"%s\"", err);
+	ls = calloc((size_t)settings.threads * MAIN_NLISTEN, sizeof(*ls));
+	if (ls == NULL || main_listeners(ls) != 0)
+		fatalx("msg=\"cannot start listeners\"");
+	if (worker_start(settings.threads, ls, MAIN_NLISTEN) != 0)
+		fatalx("msg=\"cannot start worker threads\"");
+	free(ls);
+	return base;
+}
+
+/* Signals, the status tick and the watchdog, on the main loop. */
+static void
+main_events_add(struct event_base *base, struct main_events *ev)
+{
+	struct timeval tick = { 5, 0 }, wd;
+	uint64_t half = notify_watchdog_usec() / 2;
+
+	ev->term = evsignal_new(base, SIGTERM, main_on_stop, base);
+	ev->intr = evsignal_new(base, SIGINT, main_on_stop, base);
+	ev->hup = evsignal_new(base, SIGHUP, main_on_reload, NULL);
+	ev->tick = event_new(base, -1, EV_PERSIST, main_on_tick, NULL);
+	event_add(ev->term, NULL);
+	event_add(ev->intr, NULL);
+	event_add(ev->hup, NULL);
+	event_add(ev->tick, &tick);
+	ev->watchdog = NULL;
+	if (half == 0)
+		return;
+	wd.tv_sec = (time_t)(half / 1000000);
+	wd.tv_usec = (suseconds_t)(half % 1000000);
+	ev->watchdog = event_new(base, -1, EV_PERSIST, main_on_watchdog, NULL);
+	event_add(ev->watchdog, &wd);
+}
+
+/* After the loop: drain the workers, stop the source, free it all. */
+static void
+main_teardown(struct event_base *base, struct main_events *ev)
+{
+	worker_stop(MAIN_DRAIN_MS);
+	source_stop();
+	event_free(ev->term);
+	event_free(ev->intr);
+	event_free(ev->hup);
+	event_free(ev->tick);
+	if (ev->watchdog != NULL)
+		event_free(ev->watchdog);
+	event_base_free(base);
+	sign_keyring_free(live_set_keys(NULL));
+	live_write_begin();
+	auth_table_free(live_swap_auth(NULL));
+	tls_ctx_free(live_swap_tls(NULL));
+	live_write_end();
+	settings_free(&settings);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = MAIN_DEFAULT_CONF;
+	struct main_events ev;
+	struct event_base *base;
+	char err[512];
+	int test = 0, r;
+
+	if ((r = main_options(argc, argv, &conf, &test)) >= 0)
+		return r;
 	log_init(LOGL_INFO);
 	evthread_use_pthreads();
 	if (notify_init() != 0)
@@ -307,75 +441,14 @@ main(int argc, char **argv)
 		return main_check(conf);
 	log_set_level(settings.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	if (clock_set_zone(settings.timezone) != 0 ||
-	    live_init(settings.threads) != 0)
-		fatalx("msg=\"out of memory\"");
-	if ((kr = sign_keyring_load(settings.signing_key, settings.key_id,
-	    settings.publish_keys, NULL, err, sizeof(err))) == NULL)
-		fatalx("msg=\"cannot load the signing key\" error=\"%s\"", err);
-	live_set_keys(kr);
-	{
-		struct auth_table *at;
-		struct tls_ctx *tc;
-
-		if (main_security(&settings, &at, &tc, err, sizeof(err)) != 0)
-			fatalx("msg=\"cannot set up clients or TLS\" error=\"%s\"",
-			    err);
-		live_write_begin();
-		live_swap_auth(at);
-		live_swap_tls(tc);
-		live_write_end();
-		if (settings.auth == AUTH_NONE)
-			log_warn("msg=\"auth none: anyone who reaches the "
-			    "loopback listeners may ask\"");
-	}
-	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d",
-	    CARDD_VERSION, conf, sign_kid(kr, &len), settings.threads);
-	if ((base = event_base_new()) == NULL)
-		fatalx("msg=\"cannot create the event loop\"");
-	if (source_start(base, err, sizeof(err)) != 0)
-		fatalx("msg=\"cannot load the source\" error=\"%s\"", err);
-	fds = calloc((size_t)settings.threads, sizeof(*fds));
-	if (fds == NULL || main_listeners(fds) != 0)
-		fatalx("msg=\"cannot start listeners\"");
-	if (worker_start(settings.threads, fds) != 0)
-		fatalx("msg=\"cannot start worker threads\"");
-	free(fds);
-	ev_term = evsignal_new(base, SIGTERM, main_on_stop, base);
-	ev_int = evsignal_new(base, SIGINT, main_on_stop, base);
 	main_conf = conf;
-	ev_hup = evsignal_new(base, SIGHUP, main_on_reload, NULL);
-	event_add(ev_term, NULL);
-	event_add(ev_int, NULL);
-	event_add(ev_hup, NULL);
-	ev_tick = event_new(base, -1, EV_PERSIST, main_on_tick, NULL);
-	event_add(ev_tick, &tick);
-	if (notify_watchdog_usec() > 0) {
-		uint64_t half = notify_watchdog_usec() / 2;
-
-		wd.tv_sec = (time_t)(half / 1000000);
-		wd.tv_usec = (suseconds_t)(half % 1000000);
-		ev_wd = event_new(base, -1, EV_PERSIST, main_on_watchdog, NULL);
-		event_add(ev_wd, &wd);
-	}
+	main_live_start(conf);
+	base = main_serve();
+	main_events_add(base, &ev);
 	log_info("msg=ready");
 	main_status("READY=1\n");
 	event_base_dispatch(base);
-	worker_stop(MAIN_DRAIN_MS);
-	source_stop();
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	event_free(ev_tick);
-	if (ev_wd != NULL)
-		event_free(ev_wd);
-	event_base_free(base);
-	sign_keyring_free(live_set_keys(NULL));
-	live_write_begin();
-	auth_table_free(live_swap_auth(NULL));
-	tls_ctx_free(live_swap_tls(NULL));
-	live_write_end();
-	settings_free(&settings);
+	main_teardown(base, &ev);
 	log_info("msg=stopped");
 	return 0;
 }

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * TCP for the worker threads. Each worker has its own listening socket per
- * protocol (SO_REUSEPORT, so the kernel spreads connections) and owns
+ * listener (SO_REUSEPORT, so the kernel spreads connections) and owns
  * every connection it accepts until it closes. A connection reads into
- * its input buffer, lets its protocol (http.c, resp_cmd.c) answer every
- * complete request there, and writes the answers with one write(2) when
- * the loop pass ends (worker.c), together with every other connection's.
+ * its input buffer, lets its protocol answer every complete request there
+ * through the ops table its listener gave it (struct conn_ops: this file
+ * knows no protocol), and writes the answers with one write(2) when the
+ * loop pass ends (worker.c), together with every other connection's.
+ * While a protocol holds replies whose bytes are not final (c->held, a
+ * batch signature to come), the connection is neither written nor closed
+ * for being done.
  *
  * Bounds: an idle connection is closed after idle_timeout; when the
  * client does not read its answers and the output passes
@@ -21,6 +25,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +38,10 @@
 #include "auth.h"
 #include "config.h"
 #include "clock.h"
-#include "http.h"
 #include "live.h"
 #include "log.h"
 #include "net_tcp.h"
-#include "resp_cmd.h"
-#include "sign_batch.h"
 #include "tls.h"
-#include "worker.h"
 
 #define NET_READ_CHUNK	16384
 
@@ -56,7 +57,7 @@ static void	net_tcp_pause(struct conn *, int);
 static int	net_tcp_read(struct conn *);
 static int	net_tcp_handshake(struct conn *);
 static int	net_tcp_late(struct conn *);
-static void	net_tcp_refuse(int, enum conn_proto);
+static void	net_tcp_refuse(int, const struct conn_ops *);
 static void	net_tcp_undefer(struct conn *);
 
 /* Parse "host:port" or "[v6]:port" (numeric hosts) into an address. */
@@ -131,19 +132,20 @@ net_tcp_listen(const char *spec, int backlog, char *err, size_t errlen)
  * One non-blocking write: a client that cannot take it gets the close.
  */
 static void
-net_tcp_refuse(int fd, enum conn_proto proto)
+net_tcp_refuse(int fd, const struct conn_ops *ops)
 {
-	static const char resp[] = "-ERR max number of clients reached\r\n";
-	static const char http[] = "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: application/json\r\nContent-Length: 62\r\n"
-	    "Connection: close\r\n\r\n"
-	    "{\"error\":\"overloaded\",\"detail\":\"too many connections\"}";
-
-	if (proto == PROTO_RESP)
-		(void)!write(fd, resp, sizeof(resp) - 1);
-	else
-		(void)!write(fd, http, sizeof(http) - 1);
+	(void)!write(fd, ops->refusal, ops->refusal_len);
 	close(fd);
+}
+
+/* Enter the live state once per pass, however many callbacks want it. */
+void
+net_tcp_live_enter(struct net_loop *l)
+{
+	if (!l->live_held) {
+		live_enter(l->reader);
+		l->live_held = 1;
+	}
 }
 
 /*
@@ -151,27 +153,31 @@ net_tcp_refuse(int fd, enum conn_proto proto)
  * connections in all, connections from this address, memory.
  */
 struct conn *
-net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto,
+net_tcp_conn_new(struct net_loop *l, int fd, const struct net_listener *ls,
     const struct sockaddr *sa, socklen_t salen)
 {
 	struct timeval idle = { settings.idle_timeout, 0 };
-	int tls = proto == PROTO_HTTP ? settings.http_tls : settings.resp_tls;
+	/* The protocol's state follows the conn, aligned for any type. */
+	size_t head = (sizeof(struct conn) + _Alignof(max_align_t) - 1) /
+	    _Alignof(max_align_t) * _Alignof(max_align_t);
 	struct conn *c = NULL;
 	int one = 1;
 
 	if (atomic_fetch_add(&net_tcp_nconns, 1) >= settings.max_connections ||
-	    w->draining || auth_addr_acquire(sa, settings.max_connections_per_ip)
+	    l->draining || auth_addr_acquire(sa, settings.max_connections_per_ip)
 	    != 0) {
 		atomic_fetch_sub(&net_tcp_nconns, 1);
-		STAT_ADD(w->stats.conns_refused, 1);
-		net_tcp_refuse(fd, proto);
+		STAT_ADD(l->stats->conns_refused, 1);
+		net_tcp_refuse(fd, ls->ops);
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (tls && (c->ssl = tls_conn_new(live_tls(), fd)) == NULL)) {
+	if (ls->tls)
+		net_tcp_live_enter(l);	/* the TLS context is live state */
+	if ((c = calloc(1, head + ls->ops->state_size)) == NULL ||
+	    (ls->tls && (c->ssl = tls_conn_new(live_tls(), fd)) == NULL)) {
 		auth_addr_release(sa);
 		atomic_fetch_sub(&net_tcp_nconns, 1);
-		STAT_ADD(w->stats.conns_refused, 1);
+		STAT_ADD(l->stats->conns_refused, 1);
 		free(c);
 		close(fd);
 		return NULL;
@@ -180,20 +186,21 @@ net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto,
 	c->handshaking = c->ssl != NULL;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
-	c->w = w;
-	c->proto = proto;
-	event_assign(&c->ev_read, w->base, fd, EV_READ | EV_PERSIST,
+	c->loop = l;
+	c->ops = ls->ops;
+	c->state = (char *)c + head;
+	event_assign(&c->ev_read, l->base, fd, EV_READ | EV_PERSIST,
 	    net_tcp_on_read, c);
-	event_assign(&c->ev_write, w->base, fd, EV_WRITE | EV_PERSIST,
+	event_assign(&c->ev_write, l->base, fd, EV_WRITE | EV_PERSIST,
 	    net_tcp_on_write, c);
 	event_add(&c->ev_read, &idle);
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
-	w->nconns++;
-	STAT_ADD(w->stats.conns_accepted, 1);
-	STAT_ADD(w->stats.conns_open, 1);
+	c->next = l->conns;
+	if (l->conns != NULL)
+		l->conns->prev = c;
+	l->conns = c;
+	l->nconns++;
+	STAT_ADD(l->stats->conns_accepted, 1);
+	STAT_ADD(l->stats->conns_open, 1);
 	return c;
 }
 
@@ -201,10 +208,11 @@ net_tcp_conn_new(struct worker *w, int fd, enum conn_proto proto,
 void
 net_tcp_conn_close(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct net_loop *l = c->loop;
 
-	if (c->batch_pending > 0)
-		sign_batch_forget(c);
+	/* The protocol lets go of its state (and of replies it holds). */
+	if (c->ops->close != NULL)
+		c->ops->close(c);
 	if (c->deferred)
 		net_tcp_undefer(c);
 	event_del(&c->ev_read);
@@ -215,21 +223,20 @@ net_tcp_conn_close(struct conn *c)
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		w->conns = c->next;
+		l->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	w->nconns--;
-	STAT_ADD(w->stats.conns_open, (uint64_t)-1);
+	l->nconns--;
+	STAT_ADD(l->stats->conns_open, (uint64_t)-1);
 	atomic_fetch_sub(&net_tcp_nconns, 1);
-	/* The input may hold a token (AUTH) and the cache does. */
+	/* The input may hold a token (AUTH, Authorization). */
 	if (c->in.data != NULL)
 		OPENSSL_cleanse(c->in.data, c->in.cap);
-	OPENSSL_cleanse(c->http_token, sizeof(c->http_token));
 	buf_free(&c->in);
 	buf_free(&c->out);
 	free(c);
-	if (w->draining && w->nconns == 0)
-		event_base_loopbreak(w->base);
+	if (l->draining && l->nconns == 0)
+		event_base_loopbreak(l->base);
 }
 
 /* Stop or resume reading (backpressure on a client that does not read). */
@@ -248,22 +255,14 @@ net_tcp_pause(struct conn *c, int pause)
 }
 
 /*
- * Let the protocol answer what is buffered, with the live state entered.
- * Answers waiting for a batch signature keep it entered until the flush.
+ * Let the protocol answer what is buffered, with the live state entered;
+ * the worker leaves it when the pass ends (worker.c).
  */
 static void
 net_tcp_input(struct conn *c)
 {
-	struct worker *w = c->w;
-
-	worker_live_enter(w);
-	clock_update(&w->clock);
-	if (c->proto == PROTO_HTTP)
-		http_input(c);
-	else
-		resp_cmd_input(c);
-	if (!sign_batch_waiting(w))
-		worker_live_leave(w);
+	net_tcp_live_enter(c->loop);
+	c->ops->input(c);
 }
 
 /* Write what we can; returns -1 when the connection is gone. */
@@ -299,11 +298,11 @@ net_tcp_conn_output(struct conn *c)
 {
 	struct timeval idle = { settings.idle_timeout, 0 };
 
-	/* Replies still wait for their signature: the flush comes back. */
-	if (c->batch_pending > 0)
+	/* Replies are not final yet: their owner defers us again. */
+	if (c->held > 0)
 		return;
 	/* A draining worker lets each connection finish its request. */
-	if (c->w->draining && c->in.len == 0)
+	if (c->loop->draining && c->in.len == 0)
 		c->closing = 1;
 	if (net_tcp_write(c) != 0) {
 		net_tcp_conn_close(c);
@@ -393,8 +392,8 @@ net_tcp_handshake(struct conn *c)
 		return 0;
 	}
 	if (r < 0) {
-		STAT_ADD(c->w->stats.errors[c->proto == PROTO_HTTP ?
-		    IFACE_HTTP : IFACE_RESP][ERR_UNAUTHORIZED], 1);
+		STAT_ADD(c->loop->stats->errors[c->ops->iface][ERR_UNAUTHORIZED],
+		    1);
 		return -1;
 	}
 	c->handshaking = 0;
@@ -445,7 +444,7 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (r == 0)
 		return;
-	c->w->reads++;
+	c->loop->reads++;
 	net_tcp_input(c);
 	if (net_tcp_late(c) != 0) {
 		log_info("msg=\"request not complete within request_timeout\" "
@@ -467,16 +466,16 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 void
 net_tcp_conn_defer(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct net_loop *l = c->loop;
 
 	if (c->deferred)
 		return;
 	c->deferred = 1;
 	c->defer_prev = NULL;
-	c->defer_next = w->deferred;
-	if (w->deferred != NULL)
-		w->deferred->defer_prev = c;
-	w->deferred = c;
+	c->defer_next = l->deferred;
+	if (l->deferred != NULL)
+		l->deferred->defer_prev = c;
+	l->deferred = c;
 }
 
 /* Take a connection off the end-of-pass list. */
@@ -486,7 +485,7 @@ net_tcp_undefer(struct conn *c)
 	if (c->defer_prev != NULL)
 		c->defer_prev->defer_next = c->defer_next;
 	else
-		c->w->deferred = c->defer_next;
+		c->loop->deferred = c->defer_next;
 	if (c->defer_next != NULL)
 		c->defer_next->defer_prev = c->defer_prev;
 	c->deferred = 0;
@@ -494,11 +493,11 @@ net_tcp_undefer(struct conn *c)
 
 /* The pass is over: write what it answered. */
 void
-net_tcp_flush_deferred(struct worker *w)
+net_tcp_flush_deferred(struct net_loop *l)
 {
 	struct conn *c;
 
-	while ((c = w->deferred) != NULL) {
+	while ((c = l->deferred) != NULL) {
 		net_tcp_undefer(c);
 		net_tcp_conn_output(c);
 	}
@@ -514,8 +513,7 @@ net_tcp_conn_drain(struct conn *c)
 {
 	int r = c->paused || c->handshaking ? 0 : net_tcp_read(c);
 
-	if (r < 0 || (c->in.len == 0 && c->out.len == 0 &&
-	    c->batch_pending == 0)) {
+	if (r < 0 || (c->in.len == 0 && c->out.len == 0 && c->held == 0)) {
 		net_tcp_conn_close(c);
 		return;
 	}

@@ -12,18 +12,52 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "stats.h"
 
+struct conn;
 struct ssl_st;
-struct worker;
 
-#define NET_TOKEN_MAX	128	/* longest bearer token remembered */
+/*
+ * What a protocol does with its connections, chosen at accept by the
+ * listener (as h2o's socket callbacks, OpenSMTPD's per-session handlers):
+ * the socket layer knows no protocol. A protocol's own per-connection
+ * state (state_size bytes, zeroed) is c->state.
+ */
+struct conn_ops {
+	const char	*name;		/* "http", "resp" */
+	enum stats_iface iface;		/* whose counters a failed handshake is */
+	size_t		 state_size;
+	const char	*refusal;	/* said to a connection turned away */
+	size_t		 refusal_len;
+	void		(*input)(struct conn *);  /* answer what c->in holds */
+	void		(*close)(struct conn *);  /* before the free; or NULL */
+};
 
-enum conn_proto { PROTO_HTTP, PROTO_RESP, PROTO_COUNT };
+/* A listening socket, and what its connections speak. */
+struct net_listener {
+	int			 fd;	/* -1: off */
+	int			 tls;
+	const struct conn_ops	*ops;
+};
+
+/* One worker's connections: all of them belong to one event loop. */
+struct net_loop {
+	struct event_base *base;
+	int		 reader;	/* live_enter() slot of the thread */
+	int		 live_held;	/* live_enter() is in effect */
+	int		 draining;	/* close each connection once it is done */
+	unsigned	 reads;		/* input events this loop turn */
+	struct stats	*stats;
+	struct conn	*conns;
+	size_t		 nconns;
+	struct conn	*deferred;	/* output to write at the pass end */
+};
 
 struct conn {
 	int		 fd;
-	enum conn_proto	 proto;
-	struct worker	*w;
+	const struct conn_ops *ops;
+	struct net_loop	*loop;
+	void		*state;		/* the protocol's (ops->state_size) */
 	struct event	 ev_read;
 	struct event	 ev_write;
 	struct buf	 in;
@@ -31,17 +65,11 @@ struct conn {
 	unsigned	 closing:1;	/* close once out is written */
 	unsigned	 paused:1;	/* not reading: out is too full */
 	unsigned	 writing:1;	/* ev_write is added */
-	unsigned	 continue_sent:1; /* HTTP 100 Continue for this body */
 	unsigned	 handshaking:1;	/* TLS handshake under way */
-	unsigned	 deferred:1;	/* on the worker's end-of-pass list */
-	uint32_t	 batch_pending;	/* replies waiting for their signature */
-	uint32_t	 batch_first;	/* their leaves (sign_batch.c) */
-	uint32_t	 batch_last;
+	unsigned	 deferred:1;	/* on the loop's end-of-pass list */
+	uint32_t	 held;		/* replies in out not final yet: no write */
 	struct ssl_st	*ssl;		/* NULL: plain TCP */
 	struct auth_id	 id;		/* certificate or RESP AUTH */
-	struct auth_id	 http_id;	/* the last Authorization header's */
-	char		 http_token[NET_TOKEN_MAX];
-	size_t		 http_token_len;
 	int64_t		 partial_ms;	/* since when a request is incomplete */
 	struct sockaddr_storage peer;
 	struct conn	*prev;
@@ -52,12 +80,13 @@ struct conn {
 
 int	net_tcp_listen(const char *addr, int backlog, char *err, size_t);
 int	net_tcp_probe(const char *addr, char *err, size_t);
-struct conn *net_tcp_conn_new(struct worker *, int fd, enum conn_proto,
-	    const struct sockaddr *, socklen_t);
+void	net_tcp_live_enter(struct net_loop *);
+struct conn *net_tcp_conn_new(struct net_loop *, int fd,
+	    const struct net_listener *, const struct sockaddr *, socklen_t);
 void	net_tcp_conn_close(struct conn *);
 void	net_tcp_conn_output(struct conn *);
 void	net_tcp_conn_drain(struct conn *);
 void	net_tcp_conn_defer(struct conn *);
-void	net_tcp_flush_deferred(struct worker *);
+void	net_tcp_flush_deferred(struct net_loop *);
 
 #endif

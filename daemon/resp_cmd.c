@@ -30,8 +30,14 @@
 /* Append a string literal. */
 #define RESP_CMD_LIT(x, lit)	resp_cmd_raw(x, lit, sizeof(lit) - 1)
 
+/* What RESP keeps of one connection between commands. */
+struct resp_conn {
+	struct sign_batch_hold	 hold;		/* replies awaiting a signature */
+};
+
 struct resp_ctx {
 	struct conn		*c;
+	struct worker		*w;		/* c's */
 	const struct resp_arg	*argv;
 	size_t			 argc;
 	struct timespec		 t0;
@@ -74,6 +80,21 @@ static void	resp_cmd_render_signed(struct conn *, struct buf *, unsigned,
 		    const char *, size_t, const char *, size_t);
 static int	resp_cmd_options(struct resp_ctx *, size_t, struct check_req *,
 		    const char **);
+static void	resp_cmd_input(struct conn *);
+static void	resp_cmd_close(struct conn *);
+
+static const char resp_cmd_refusal[] = "-ERR max number of clients "
+    "reached\r\n";
+
+const struct conn_ops resp_cmd_ops = {
+	.name = "resp",
+	.iface = IFACE_RESP,
+	.state_size = sizeof(struct resp_conn),
+	.refusal = resp_cmd_refusal,
+	.refusal_len = sizeof(resp_cmd_refusal) - 1,
+	.input = resp_cmd_input,
+	.close = resp_cmd_close,
+};
 
 /* Append bytes to the output, closing the connection if memory fails. */
 static void
@@ -90,7 +111,7 @@ resp_cmd_error(struct resp_ctx *x, enum stats_err kind, const char *msg)
 	char line[256];
 	int n = snprintf(line, sizeof(line), "-ERR %s\r\n", msg);
 
-	STAT_ADD(x->c->w->stats.errors[IFACE_RESP][kind], 1);
+	STAT_ADD(x->w->stats.errors[IFACE_RESP][kind], 1);
 	resp_cmd_raw(x, line, (size_t)n < sizeof(line) ? (size_t)n :
 	    sizeof(line) - 1);
 }
@@ -107,21 +128,22 @@ resp_cmd_bulk(struct resp_ctx *x, const char *p, size_t len)
 }
 
 /* Answer every complete command in the connection's input. */
-void
+static void
 resp_cmd_input(struct conn *c)
 {
 	struct resp_limits lim = { (size_t)settings.resp_max_args,
 	    (size_t)settings.resp_max_arg_len,
 	    (size_t)settings.resp_max_arg_len * 4 };
 	struct resp_arg argv[RESP_ARGS_MAX];
-	struct resp_ctx x = { .c = c, .argv = argv };
+	struct resp_ctx x = { .c = c, .w = worker_of(c), .argv = argv };
 	const char *err = NULL;
 	ssize_t r;
 
+	clock_update(&x.w->clock);
 	while (!c->closing && c->in.len > 0 &&
 	    c->out.len < (size_t)settings.client_max_output) {
 		r = resp_parse_command(buf_head(&c->in), c->in.len, &lim, argv,
-		    &x.argc, c->w->scratch, &err);
+		    &x.argc, x.w->scratch, &err);
 		if (r == RESP_PARTIAL)
 			break;
 		if (r < 0) {
@@ -220,7 +242,7 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 		resp_cmd_error(x, ERR_BAD_REQUEST, err);
 		return;
 	}
-	switch (answer_state(x->c->w)) {
+	switch (answer_state(x->w)) {
 	case ANSWER_NOT_READY:
 		resp_cmd_error(x, ERR_NOT_READY, "not ready: no index loaded");
 		return;
@@ -230,19 +252,22 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 	default:
 		break;
 	}
-	len = answer_statement(x->c->w, &r, IFACE_RESP, stmt);
+	len = answer_statement(x->w, &r, IFACE_RESP, stmt);
 	if (len > 0 && settings.sign_mode == SIGN_BATCH) {
-		if (sign_batch_add(x->c, resp_cmd_render_signed, 0, stmt, len,
-		    &x->t0, IFACE_RESP) != 0)
+		struct resp_conn *rc = x->c->state;
+
+		if (sign_batch_add(x->w->batch, x->c, &rc->hold,
+		    resp_cmd_render_signed, 0, stmt, len, &x->t0,
+		    IFACE_RESP) != 0)
 			resp_cmd_error(x, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	if (len == 0 || answer_sign(x->c->w, stmt, len, jws, &jws_len) != 0) {
+	if (len == 0 || answer_sign(x->w, stmt, len, jws, &jws_len) != 0) {
 		resp_cmd_error(x, ERR_INTERNAL, "internal error");
 		return;
 	}
 	resp_cmd_render_signed(x->c, &x->c->out, 0, stmt, len, jws, jws_len);
-	stats_latency(&x->c->w->stats, IFACE_RESP, clock_elapsed_us(&x->t0));
+	stats_latency(&x->w->stats, IFACE_RESP, clock_elapsed_us(&x->t0));
 }
 
 /* The reply to a check: the statement and its signature string. */
@@ -311,7 +336,7 @@ resp_cmd_auth(struct resp_ctx *x)
 	auth_id_token(&id, tok->p, tok->len);
 	if (auth_allow(live_auth(), 1, &id, 0, 0, 0, &who) != AUTH_OK) {
 		x->c->id.kind = AUTH_ID_NONE;
-		STAT_ADD(x->c->w->stats.errors[IFACE_RESP][ERR_UNAUTHORIZED], 1);
+		STAT_ADD(x->w->stats.errors[IFACE_RESP][ERR_UNAUTHORIZED], 1);
 		RESP_CMD_LIT(x, "-WRONGPASS invalid username-password pair or "
 		    "user is disabled.\r\n");
 		return;
@@ -332,11 +357,11 @@ resp_cmd_allowed(struct resp_ctx *x, unsigned need)
 		return 1;
 	case AUTH_MISSING:
 	case AUTH_UNKNOWN:
-		STAT_ADD(x->c->w->stats.errors[IFACE_RESP][ERR_UNAUTHORIZED], 1);
+		STAT_ADD(x->w->stats.errors[IFACE_RESP][ERR_UNAUTHORIZED], 1);
 		RESP_CMD_LIT(x, "-NOAUTH Authentication required.\r\n");
 		return 0;
 	case AUTH_FORBIDDEN:
-		STAT_ADD(x->c->w->stats.errors[IFACE_RESP][ERR_FORBIDDEN], 1);
+		STAT_ADD(x->w->stats.errors[IFACE_RESP][ERR_FORBIDDEN], 1);
 		RESP_CMD_LIT(x, "-NOPERM this client may not ask this\r\n");
 		return 0;
 	default:
@@ -397,7 +422,7 @@ resp_cmd_info(struct resp_ctx *x)
 	    (unsigned long long)g.records_invalid,
 	    (unsigned long long)g.records_rejected,
 	    (unsigned long long)g.full_syncs, g.sync_lag, g.synced_age,
-	    answer_state(x->c->w) == ANSWER_READY);
+	    answer_state(x->w) == ANSWER_READY);
 	resp_cmd_bulk(x, text, (size_t)n < sizeof(text) ? (size_t)n :
 	    sizeof(text) - 1);
 }
@@ -418,4 +443,13 @@ static void
 resp_cmd_command(struct resp_ctx *x)
 {
 	RESP_CMD_LIT(x, "*0\r\n");
+}
+
+/* The connection closes: drop the replies it awaits. */
+static void
+resp_cmd_close(struct conn *c)
+{
+	struct resp_conn *rc = c->state;
+
+	sign_batch_forget(worker_of(c)->batch, &rc->hold);
 }

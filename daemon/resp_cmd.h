@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The RESP interface: Redis-protocol commands (DESIGN §5). */
+/* The RESP interface: Redis-protocol commands (protocol/PROTOCOL.md §6). */
 #ifndef CARDD_RESP_CMD_H
 #define CARDD_RESP_CMD_H
 
-struct conn;
+#include "net_tcp.h"
 
-void	resp_cmd_input(struct conn *);
+extern const struct conn_ops resp_cmd_ops;
 
 #endif

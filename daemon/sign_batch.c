@@ -11,22 +11,24 @@
  * root once, and writes every waiting reply into its place with its
  * proof. A tree of one leaf is signed as a plain detached JWS.
  *
- * While a connection has replies waiting, net_tcp neither writes nor
- * closes it; a connection that goes away first is forgotten here. The
- * worker keeps the live state entered until the flush, so the key that
- * named itself in the statements is the key that signs them.
+ * While a connection has replies waiting (c->held), net_tcp neither
+ * writes nor closes it; a connection that goes away first is forgotten
+ * here (its protocol calls sign_batch_forget). The worker keeps the live
+ * state entered until the flush, so the key that named itself in the
+ * statements is the key that signs them. This file knows connections
+ * only as an output buffer and a place on the end-of-pass list.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "live.h"
 #include "log.h"
 #include "merkle.h"
 #include "net_tcp.h"
 #include "sign.h"
 #include "sign_batch.h"
-#include "worker.h"
 
 #define SIGN_BATCH_TREE	128
 #define SIGN_BATCH_PENDING 1024	/* answers that make a flush due */
@@ -35,6 +37,7 @@
 
 struct sign_batch_leaf {
 	struct conn		*c;		/* NULL: the connection went away */
+	struct sign_batch_hold	*hold;		/* c's */
 	sign_batch_render	 render;
 	unsigned		 flags;
 	size_t			 out_off;	/* where in c->out the reply goes */
@@ -64,38 +67,39 @@ struct sign_batch {
 	struct sign_batch_tree	*trees;
 	size_t			 trees_cap;
 	struct merkle_hasher	*hasher;
+	struct sign_ctx		*sign;		/* the worker's */
+	struct stats		*stats;		/* the worker's */
 	int			 failed;	/* signing failed this pass */
 };
 
 static int	sign_batch_reserve(struct sign_batch *, size_t);
-static int	sign_batch_trees(struct worker *, size_t *);
-static int	sign_batch_root(struct worker *, struct sign_batch_tree *);
-static size_t	sign_batch_proof(struct worker *, size_t, char *);
-static void	sign_batch_render_conn(struct worker *, struct conn *);
+static int	sign_batch_trees(struct sign_batch *, size_t *);
+static int	sign_batch_root(struct sign_batch *, struct sign_batch_tree *);
+static size_t	sign_batch_proof(struct sign_batch *, size_t, char *);
+static void	sign_batch_render_conn(struct sign_batch *, struct conn *,
+		    struct sign_batch_hold *);
 
-/* Per-worker state and the flush event. */
-int
-sign_batch_init(struct worker *w)
+/* A worker's batch state, signing with its context, counting in its stats. */
+struct sign_batch *
+sign_batch_new(struct sign_ctx *sign, struct stats *stats)
 {
 	struct sign_batch *b = calloc(1, sizeof(*b));
 
 	if (b == NULL)
-		return -1;
-	b->hasher = merkle_hasher_new();
-	if (b->hasher == NULL) {
+		return NULL;
+	if ((b->hasher = merkle_hasher_new()) == NULL) {
 		free(b);
-		return -1;
+		return NULL;
 	}
-	w->batch = b;
-	return 0;
+	b->sign = sign;
+	b->stats = stats;
+	return b;
 }
 
 /* Free a worker's batch state. */
 void
-sign_batch_free(struct worker *w)
+sign_batch_free(struct sign_batch *b)
 {
-	struct sign_batch *b = w->batch;
-
 	if (b == NULL)
 		return;
 	merkle_hasher_free(b->hasher);
@@ -104,7 +108,6 @@ sign_batch_free(struct worker *w)
 	free(b->nodes);
 	free(b->trees);
 	free(b);
-	w->batch = NULL;
 }
 
 /* Room for one more leaf, and the tree scratch that goes with it. */
@@ -136,64 +139,60 @@ sign_batch_reserve(struct sign_batch *b, size_t need)
  * connection's output ends now. Returns -1 when memory runs out.
  */
 int
-sign_batch_add(struct conn *c, sign_batch_render render, unsigned flags,
+sign_batch_add(struct sign_batch *b, struct conn *c,
+    struct sign_batch_hold *h, sign_batch_render render, unsigned flags,
     const char *stmt, size_t len, const struct timespec *t0,
     enum stats_iface iface)
 {
-	struct sign_batch *b = c->w->batch;
 	struct sign_batch_leaf *l;
 
 	if (sign_batch_reserve(b, b->n + 1) != 0 ||
 	    buf_append(&b->arena, stmt, len) != 0)
 		return -1;
 	l = &b->leaves[b->n];
-	*l = (struct sign_batch_leaf){ .c = c, .render = render,
+	*l = (struct sign_batch_leaf){ .c = c, .hold = h, .render = render,
 	    .flags = flags, .out_off = c->out.len,
 	    .stmt_off = b->arena.len - len, .stmt_len = len,
 	    .next = SIGN_BATCH_NONE, .t0 = *t0, .iface = iface };
-	if (c->batch_pending++ == 0)
-		c->batch_first = (uint32_t)b->n;
+	if (h->n++ == 0)
+		h->first = (uint32_t)b->n;
 	else
-		b->leaves[c->batch_last].next = (uint32_t)b->n;
-	c->batch_last = (uint32_t)b->n;
+		b->leaves[h->last].next = (uint32_t)b->n;
+	h->last = (uint32_t)b->n;
+	c->held++;
 	b->n++;
 	return 0;
 }
 
 /* True while answers wait for their signature. */
 int
-sign_batch_waiting(const struct worker *w)
+sign_batch_waiting(const struct sign_batch *b)
 {
-	return w->batch != NULL && w->batch->n > 0;
+	return b != NULL && b->n > 0;
 }
 
 /* Should the waiting answers be signed now? idle: no new request came. */
 int
-sign_batch_due(const struct worker *w, int idle)
+sign_batch_due(const struct sign_batch *b, int idle)
 {
-	const struct sign_batch *b = w->batch;
-
 	return b->n > 0 && (idle || b->n >= SIGN_BATCH_PENDING ||
 	    clock_elapsed_us(&b->leaves[0].t0) >= SIGN_BATCH_WAIT_US);
 }
 
 /* A connection closes with replies waiting: drop them. */
 void
-sign_batch_forget(struct conn *c)
+sign_batch_forget(struct sign_batch *b, struct sign_batch_hold *h)
 {
-	struct sign_batch *b = c->w->batch;
-
-	for (uint32_t i = c->batch_first; c->batch_pending > 0 &&
-	    i != SIGN_BATCH_NONE; i = b->leaves[i].next)
+	for (uint32_t i = h->first; h->n > 0 && i != SIGN_BATCH_NONE;
+	    i = b->leaves[i].next)
 		b->leaves[i].c = NULL;
-	c->batch_pending = 0;
+	h->n = 0;
 }
 
 /* Sign the root of one tree: the detached JWS H..S into t->jws. */
 static int
-sign_batch_root(struct worker *w, struct sign_batch_tree *t)
+sign_batch_root(struct sign_batch *b, struct sign_batch_tree *t)
 {
-	struct sign_batch *b = w->batch;
 	const struct sign_keyring *kr = live_keys();
 	char input[MERKLE_INPUT_MAX];
 	uint8_t sig[JWS_SIG_LEN];
@@ -203,10 +202,10 @@ sign_batch_root(struct worker *w, struct sign_batch_tree *t)
 	root = merkle_build_h(b->hasher, b->nodes + t->nodes, t->n);
 	n = merkle_signing_input(hdr, hlen, b->nodes[t->nodes + root], t->n,
 	    input);
-	if (sign_raw(w->sign, kr, input, n, sig) != 0)
+	if (sign_raw(b->sign, kr, input, n, sig) != 0)
 		return -1;
 	t->jws_len = jws_detached(hdr, hlen, sig, t->jws);
-	STAT_ADD(w->stats.signatures, 1);
+	STAT_ADD(b->stats->signatures, 1);
 	return 0;
 }
 
@@ -215,9 +214,8 @@ sign_batch_root(struct worker *w, struct sign_batch_tree *t)
  * roots. *ntrees gets the count.
  */
 static int
-sign_batch_trees(struct worker *w, size_t *ntrees)
+sign_batch_trees(struct sign_batch *b, size_t *ntrees)
 {
-	struct sign_batch *b = w->batch;
 	size_t k = (b->n + SIGN_BATCH_TREE - 1) / SIGN_BATCH_TREE, at = 0,
 	    nodes = 0;
 
@@ -234,7 +232,7 @@ sign_batch_trees(struct worker *w, size_t *ntrees)
 			merkle_leaf_h(b->hasher, buf_head(&b->arena) +
 			    l->stmt_off, l->stmt_len, b->nodes[nodes + i]);
 		}
-		if (tr->n > 1 && sign_batch_root(w, tr) != 0)
+		if (tr->n > 1 && sign_batch_root(b, tr) != 0)
 			return -1;
 		at += tr->n;
 		nodes += MERKLE_TREE_SLOTS(tr->n);
@@ -245,9 +243,8 @@ sign_batch_trees(struct worker *w, size_t *ntrees)
 
 /* The signature string of leaf i; out needs MERKLE_PROOF_MAX bytes. */
 static size_t
-sign_batch_proof(struct worker *w, size_t i, char *out)
+sign_batch_proof(struct sign_batch *b, size_t i, char *out)
 {
-	struct sign_batch *b = w->batch;
 	struct sign_batch_leaf *l = &b->leaves[i];
 	struct sign_batch_tree *t = &b->trees[l->tree];
 	uint8_t path[MERKLE_MAX_PATH][MERKLE_HASH];
@@ -256,8 +253,8 @@ sign_batch_proof(struct worker *w, size_t i, char *out)
 	if (b->failed)
 		return 0;
 	if (t->n == 1) {
-		STAT_ADD(w->stats.signatures, 1);
-		return sign_jws(w->sign, live_keys(), buf_head(&b->arena) +
+		STAT_ADD(b->stats->signatures, 1);
+		return sign_jws(b->sign, live_keys(), buf_head(&b->arena) +
 		    l->stmt_off, l->stmt_len, out, &len) == 0 ? len : 0;
 	}
 	np = merkle_path((const uint8_t (*)[MERKLE_HASH])b->nodes + t->nodes,
@@ -269,33 +266,34 @@ sign_batch_proof(struct worker *w, size_t i, char *out)
 
 /* Rebuild one connection's output with its replies in their places. */
 static void
-sign_batch_render_conn(struct worker *w, struct conn *c)
+sign_batch_render_conn(struct sign_batch *b, struct conn *c,
+    struct sign_batch_hold *h)
 {
-	struct sign_batch *b = w->batch;
 	struct buf nb = { 0 };
 	char proof[MERKLE_PROOF_MAX];
 	size_t prev = 0, plen;
 	int fail = 0;
 
-	for (uint32_t i = c->batch_first; i != SIGN_BATCH_NONE;
+	for (uint32_t i = h->first; i != SIGN_BATCH_NONE;
 	    i = b->leaves[i].next) {
 		struct sign_batch_leaf *l = &b->leaves[i];
 
 		fail |= buf_append(&nb, buf_head(&c->out) + prev,
 		    l->out_off - prev);
 		prev = l->out_off;
-		if ((plen = sign_batch_proof(w, i, proof)) == 0) {
+		if ((plen = sign_batch_proof(b, i, proof)) == 0) {
 			fail = 1;
 			continue;
 		}
 		l->render(c, &nb, l->flags, buf_head(&b->arena) + l->stmt_off,
 		    l->stmt_len, proof, plen);
-		stats_latency(&w->stats, l->iface, clock_elapsed_us(&l->t0));
+		stats_latency(b->stats, l->iface, clock_elapsed_us(&l->t0));
 	}
 	fail |= buf_append(&nb, buf_head(&c->out) + prev, c->out.len - prev);
 	buf_free(&c->out);
 	c->out = nb;
-	c->batch_pending = 0;
+	c->held -= h->n;
+	h->n = 0;
 	if (fail) {
 		log_error("msg=\"cannot sign or place batched answers\" "
 		    "action=close");
@@ -306,27 +304,25 @@ sign_batch_render_conn(struct worker *w, struct conn *c)
 
 /*
  * Sign what waits and put every reply in place; the connections are
- * written when the loop pass ends (net_tcp_flush_deferred). The live
- * state entered when the first answer was made is left here.
+ * written when the loop pass ends (net_tcp_flush_deferred), and the
+ * worker leaves the live state then.
  */
 void
-sign_batch_flush(struct worker *w)
+sign_batch_flush(struct sign_batch *b)
 {
-	struct sign_batch *b = w->batch;
 	size_t ntrees;
 
-	b->failed = b->n > 0 && sign_batch_trees(w, &ntrees) != 0;
+	b->failed = b->n > 0 && sign_batch_trees(b, &ntrees) != 0;
 	if (b->failed)
 		log_error("msg=\"batch signing failed\"");
 	for (size_t i = 0; i < b->n; i++) {
-		struct conn *c = b->leaves[i].c;
+		struct sign_batch_leaf *l = &b->leaves[i];
 
-		if (c == NULL || c->batch_pending == 0)
+		if (l->c == NULL || l->hold->n == 0)
 			continue;
-		sign_batch_render_conn(w, c);
-		net_tcp_conn_defer(c);
+		sign_batch_render_conn(b, l->c, l->hold);
+		net_tcp_conn_defer(l->c);
 	}
 	b->n = 0;
 	buf_consume(&b->arena, b->arena.len);
-	worker_live_leave(w);
 }

@@ -6,6 +6,8 @@
  * counters. The only state workers share is the live state (live.c).
  * The main thread talks to a worker through an eventfd: one write asks
  * it to drain, i.e. stop accepting, finish what it was asked, and end.
+ * The worker's loop is the one place where a pass ends: the answers are
+ * written and the live state is left there (worker_pass_end).
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -30,7 +32,10 @@
 static struct worker *workers;
 static int worker_n;
 
-static int	worker_init(struct worker *, int, int *);
+static int	worker_init(struct worker *, int, const struct net_listener *,
+		    size_t);
+static void	worker_pass_end(struct worker *);
+static void	worker_accept_pause(struct worker *);
 static void	*worker_main(void *);
 static void	worker_on_accept(evutil_socket_t, short, void *);
 static void	worker_on_resume(evutil_socket_t, short, void *);
@@ -41,14 +46,15 @@ static void	worker_on_heartbeat(evutil_socket_t, short, void *);
 
 /* Set up one worker's loop, listeners and private state. */
 static int
-worker_init(struct worker *w, int id, int *fds)
+worker_init(struct worker *w, int id, const struct net_listener *ls,
+    size_t nls)
 {
 	struct event_config *cfg = event_config_new();
 	struct timeval beat = { 0, 250000 };
 
 	w->id = id;
 	w->ctl_fd = -1;
-	if (cfg == NULL)
+	if (cfg == NULL || nls > WORKER_LISTEN_MAX)
 		return -1;
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
 	w->base = event_base_new_with_config(cfg);
@@ -57,8 +63,11 @@ worker_init(struct worker *w, int id, int *fds)
 	w->scratch_cap = (size_t)settings.resp_max_arg_len * 4 + 64;
 	w->scratch = malloc(w->scratch_cap);
 	w->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->batch = sign_batch_new(w->sign, &w->stats);
+	w->net = (struct net_loop){ .base = w->base, .reader = id,
+	    .stats = &w->stats };
 	if (w->base == NULL || w->sign == NULL || w->scratch == NULL ||
-	    w->ctl_fd < 0 || sign_batch_init(w) != 0)
+	    w->ctl_fd < 0 || w->batch == NULL)
 		return -1;
 	w->ctl_ev = event_new(w->base, w->ctl_fd, EV_READ | EV_PERSIST,
 	    worker_on_ctl, w);
@@ -67,27 +76,30 @@ worker_init(struct worker *w, int id, int *fds)
 	event_add(w->heartbeat, &beat);
 	w->accept_resume = evtimer_new(w->base, worker_on_resume, w);
 	event_add(w->ctl_ev, NULL);
-	for (int p = 0; p < PROTO_COUNT; p++) {
-		w->listen_fd[p] = fds[p];
-		if (fds[p] < 0)
+	for (size_t i = 0; i < nls; i++) {
+		w->listen[w->nlisten] = ls[i];
+		if (ls[i].fd < 0)
 			continue;
-		w->listen_ev[p] = event_new(w->base, fds[p], EV_READ |
-		    EV_PERSIST, worker_on_accept, w);
-		event_add(w->listen_ev[p], NULL);
+		w->listen_ev[w->nlisten] = event_new(w->base, ls[i].fd,
+		    EV_READ | EV_PERSIST, worker_on_accept, w);
+		event_add(w->listen_ev[w->nlisten++], NULL);
 	}
 	clock_update(&w->clock);
 	return 0;
 }
 
-/* Start the workers; fds[i] are worker i's listening sockets (-1: off). */
+/*
+ * Start n workers; ls[i * per .. i * per + per - 1] are worker i's
+ * listeners (fd -1: off). The workers own the sockets from now on.
+ */
 int
-worker_start(int n, int fds[][PROTO_COUNT])
+worker_start(int n, const struct net_listener *ls, size_t per)
 {
 	if ((workers = calloc((size_t)n, sizeof(*workers))) == NULL)
 		return -1;
 	worker_n = n;
 	for (int i = 0; i < n; i++)
-		if (worker_init(&workers[i], i, fds[i]) != 0)
+		if (worker_init(&workers[i], i, ls + (size_t)i * per, per) != 0)
 			return -1;
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
@@ -101,7 +113,7 @@ worker_start(int n, int fds[][PROTO_COUNT])
  * wait for a batch signature the loop turns without sleeping, so
  * requests that arrive meanwhile join the same signature; they are
  * signed once a turn brings nothing new (or sign_batch says they waited
- * long enough). Every turn ends by writing what it answered (net_tcp.c).
+ * long enough). Every turn ends the pass (worker_pass_end).
  */
 static void *
 worker_main(void *arg)
@@ -109,21 +121,36 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	for (;;) {
-		w->reads = 0;
-		if (sign_batch_waiting(w)) {
+		w->net.reads = 0;
+		if (sign_batch_waiting(w->batch)) {
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
-			if (sign_batch_due(w, w->reads == 0))
-				sign_batch_flush(w);
+			if (sign_batch_due(w->batch, w->net.reads == 0))
+				sign_batch_flush(w->batch);
 		} else if (event_base_loop(w->base, EVLOOP_ONCE) != 0)
 			break;		/* nothing left to wait for */
-		net_tcp_flush_deferred(w);
+		worker_pass_end(w);
 		if (event_base_got_break(w->base))
 			break;
 	}
-	if (sign_batch_waiting(w))
-		sign_batch_flush(w);
-	net_tcp_flush_deferred(w);
+	if (sign_batch_waiting(w->batch))
+		sign_batch_flush(w->batch);
+	worker_pass_end(w);
 	return NULL;
+}
+
+/*
+ * The pass is over: write what it answered, and let writers of the live
+ * state in, unless answers wait for their batch signature (the key that
+ * named itself in them must be the one that signs them).
+ */
+static void
+worker_pass_end(struct worker *w)
+{
+	net_tcp_flush_deferred(&w->net);
+	if (w->net.live_held && !sign_batch_waiting(w->batch)) {
+		live_leave(w->id);
+		w->net.live_held = 0;
+	}
 }
 
 /* Accept what is pending on a listening socket. */
@@ -131,10 +158,11 @@ static void
 worker_on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	enum conn_proto p = fd == w->listen_fd[PROTO_HTTP] ? PROTO_HTTP :
-	    PROTO_RESP;
+	const struct net_listener *ls = w->listen;
 
 	(void)what;
+	while (ls->fd != fd)
+		ls++;
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
@@ -142,11 +170,8 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 		    SOCK_CLOEXEC);
 
 		if (s >= 0) {
-			/* The TLS context is live state. */
-			worker_live_enter(w);
-			net_tcp_conn_new(w, s, p, (struct sockaddr *)&ss, len);
-			if (!sign_batch_waiting(w))
-				worker_live_leave(w);
+			net_tcp_conn_new(&w->net, s, ls, (struct sockaddr *)&ss,
+			    len);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -163,14 +188,13 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
  * Stop accepting for a moment: out of descriptors, a level-triggered
  * listener would otherwise spin.
  */
-void
+static void
 worker_accept_pause(struct worker *w)
 {
 	struct timeval tv = { 0, 100000 };
 
-	for (int p = 0; p < PROTO_COUNT; p++)
-		if (w->listen_ev[p] != NULL)
-			event_del(w->listen_ev[p]);
+	for (size_t i = 0; i < w->nlisten; i++)
+		event_del(w->listen_ev[i]);
 	evtimer_add(w->accept_resume, &tv);
 }
 
@@ -182,11 +206,10 @@ worker_on_resume(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (w->draining)
+	if (w->net.draining)
 		return;
-	for (int p = 0; p < PROTO_COUNT; p++)
-		if (w->listen_ev[p] != NULL)
-			event_add(w->listen_ev[p], NULL);
+	for (size_t i = 0; i < w->nlisten; i++)
+		event_add(w->listen_ev[i], NULL);
 }
 
 /* Give up waiting for connections to finish. */
@@ -219,17 +242,16 @@ worker_on_ctl(evutil_socket_t fd, short what, void *arg)
 		return;
 	tv.tv_sec = (time_t)(v / 1000);
 	tv.tv_usec = (suseconds_t)(v % 1000 * 1000);
-	w->draining = 1;
-	for (int p = 0; p < PROTO_COUNT; p++)
-		if (w->listen_ev[p] != NULL)
-			event_del(w->listen_ev[p]);
+	w->net.draining = 1;
+	for (size_t i = 0; i < w->nlisten; i++)
+		event_del(w->listen_ev[i]);
 	event_del(w->ctl_ev);
 	event_del(w->heartbeat);
-	for (c = w->conns; c != NULL; c = next) {
+	for (c = w->net.conns; c != NULL; c = next) {
 		next = c->next;
 		net_tcp_conn_drain(c);
 	}
-	if (w->nconns == 0)
+	if (w->net.nconns == 0)
 		event_base_loopbreak(w->base);
 	else
 		event_base_once(w->base, -1, EV_TIMEOUT, worker_on_deadline, w,
@@ -240,15 +262,14 @@ worker_on_ctl(evutil_socket_t fd, short what, void *arg)
 static void
 worker_free(struct worker *w)
 {
-	while (w->conns != NULL)
-		net_tcp_conn_close(w->conns);
-	sign_batch_free(w);
-	worker_live_leave(w);
-	for (int p = 0; p < PROTO_COUNT; p++) {
-		if (w->listen_ev[p] != NULL)
-			event_free(w->listen_ev[p]);
-		if (w->listen_fd[p] >= 0)
-			close(w->listen_fd[p]);
+	while (w->net.conns != NULL)
+		net_tcp_conn_close(w->net.conns);
+	sign_batch_free(w->batch);
+	if (w->net.live_held)
+		live_leave(w->id);
+	for (size_t i = 0; i < w->nlisten; i++) {
+		event_free(w->listen_ev[i]);
+		close(w->listen[i].fd);
 	}
 	if (w->accept_resume != NULL)
 		event_free(w->accept_resume);
@@ -310,26 +331,6 @@ worker_alive(void)
 		workers[i].beats_seen = b;
 	}
 	return alive;
-}
-
-/* Enter the live state once, however many callbacks want it. */
-void
-worker_live_enter(struct worker *w)
-{
-	if (!w->live_held) {
-		live_enter(w->id);
-		w->live_held = 1;
-	}
-}
-
-/* Leave the live state. */
-void
-worker_live_leave(struct worker *w)
-{
-	if (w->live_held) {
-		live_leave(w->id);
-		w->live_held = 0;
-	}
 }
 
 /* Number of workers. */

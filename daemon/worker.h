@@ -13,39 +13,46 @@
 struct sign_batch;
 struct sign_ctx;
 
+#define WORKER_LISTEN_MAX	4	/* listeners per worker */
+
+/*
+ * One worker thread and what the protocols answer with: its clock,
+ * signing context, batch, scratch space and counters.
+ */
 struct worker {
 	int		 id;
 	pthread_t	 thread;
 	struct event_base *base;
-	int		 listen_fd[PROTO_COUNT];	/* -1: off */
-	struct event	*listen_ev[PROTO_COUNT];
+	struct net_loop	 net;			/* its connections */
+	struct net_listener listen[WORKER_LISTEN_MAX];
+	struct event	*listen_ev[WORKER_LISTEN_MAX];
+	size_t		 nlisten;
 	struct event	*accept_resume;
 	struct event	*ctl_ev;
 	int		 ctl_fd;
-	struct conn	*conns;
-	size_t		 nconns;
-	struct conn	*deferred;		/* output to write at the pass end */
 	struct sign_ctx	*sign;
 	struct sign_batch *batch;		/* sign_mode batch */
-	int		 live_held;		/* live_enter() is in effect */
-	unsigned	 reads;			/* input events this loop turn */
 	struct clock	 clock;
 	char		*scratch;		/* per-request decoding */
 	size_t		 scratch_cap;
-	int		 draining;
 	struct event	*heartbeat;
 	_Atomic uint64_t beats;			/* the loop turns (watchdog) */
 	uint64_t	 beats_seen;		/* main thread's last look */
 	struct stats	 stats;
 };
 
-int	worker_start(int nworkers, int listen_fds[][PROTO_COUNT]);
+/* The worker whose loop a connection belongs to. */
+static inline struct worker *
+worker_of(const struct conn *c)
+{
+	return (struct worker *)(void *)((char *)c->loop -
+	    offsetof(struct worker, net));
+}
+
+int	worker_start(int nworkers, const struct net_listener *, size_t per);
 void	worker_stop(int drain_ms);
 int	worker_count(void);
 void	worker_stats_sum(struct stats *);
-void	worker_accept_pause(struct worker *);
 int	worker_alive(void);
-void	worker_live_enter(struct worker *);
-void	worker_live_leave(struct worker *);
 
 #endif
