@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for daemon/record.c: validation, encoding, export fields. */
+/* Unit tests for store/record.c: validation, encoding, export fields. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
