@@ -21,6 +21,7 @@
 
 #include "cardctl.h"
 #include "csv.h"
+#include "record.h"
 
 #define IO_PIPELINE	1000
 #define IO_MAX_FIELDS	64
@@ -31,7 +32,6 @@ static int	io_drain(redisContext *, size_t *);
 static void	io_progress(size_t, size_t, int);
 static int	io_import_rows(redisContext *, const struct redis_target *,
 		    const char *, size_t);
-static int	io_upper(const char *, size_t, char *);
 
 /*
  * The arguments shared by import, publish and export: --redis URL,
@@ -161,24 +161,6 @@ io_progress(size_t done, size_t total, int last)
 	    last ? "\n" : "");
 }
 
-/* Uppercase a card number for its key; -1 when it cannot be one. */
-static int
-io_upper(const char *in, size_t len, char *out)
-{
-	if (len < 6 || len > 32)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char ch = in[i];
-
-		if (ch >= 'a' && ch <= 'z')
-			ch = (char)(ch - 32);
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z')))
-			return -1;
-		out[i] = ch;
-	}
-	return 0;
-}
-
 /* One DEL and HSET per CSV line, pipelined. */
 static int
 io_import_rows(redisContext *c, const struct redis_target *t,
@@ -210,8 +192,8 @@ io_import_rows(redisContext *c, const struct redis_target *t,
 		line++;
 		r = csv_parse_record(data + at, len - at, 1, f, IO_MAX_FIELDS,
 		    &n, scratch, &err);
-		if (r < 0 || (size_t)col >= n || f[col].len > 32 ||
-		    io_upper(f[col].p, f[col].len, key + klen) != 0) {
+		if (r < 0 || (size_t)col >= n || record_id_normalize(f[col].p,
+		    f[col].len, key + klen) < 0) {
 			if (!(r > 0 && n == 1 && f[0].len == 0))
 				fprintf(stderr, "cardctl import: line %d "
 				    "skipped: %s\n", line, r < 0 ? err :
@@ -309,8 +291,8 @@ redis_io_publish_main(int argc, char **argv)
 	if (redis_target_args(argc, argv, &t) != 0 || (t.resync ? t.nrest != 0 :
 	    t.nrest < 1 || (t.remove && t.nrest != 1) ||
 	    (!t.remove && t.nrest < 2)) || t.nrest > IO_MAX_FIELDS ||
-	    (t.nrest > 0 && (strlen(t.rest[0]) > 32 ||
-	    io_upper(t.rest[0], strlen(t.rest[0]), id) != 0))) {
+	    (t.nrest > 0 && record_id_normalize(t.rest[0], strlen(t.rest[0]),
+	    id) < 0)) {
 		fprintf(stderr, "usage: cardctl publish --redis URL CARD "
 		    "FIELD=VALUE... [--replace]\n       cardctl publish --redis "
 		    "URL --remove CARD\n       cardctl publish --redis URL "
