@@ -23,7 +23,7 @@ PROTO  = date b64url stmt jws resp http1 csv merkle
 STORE  = record index snapshot mapfile
 DAEMON = log config live check sign buf clock stats net_tcp \
          worker http resp_cmd answer batch source source_csv sync_redis sign_batch notify auth tls
-TOOLS  = cardctl gen client keys redis_io export
+TOOLS  = cardctl gen client keys redis_io export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \
          cardbench_verify cardbench_fetch cardbench_report cardbench_selftest
@@ -45,11 +45,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# Each layer sees the headers it may use: the store only protocol/, the
-# tools and the bench nothing of daemon/.
+# Each layer sees the headers it may use: the store only protocol/; the
+# tools and the bench nothing of daemon/ (the bench shares tools/verify).
 $(BUILD)/store/%.o: INC = -Iprotocol -Istore
 $(BUILD)/tools/%.o: INC = -Iprotocol -Istore
-$(BUILD)/bench/%.o: INC = -Iprotocol
+$(BUILD)/bench/%.o: INC = -Iprotocol -Itools
 
 $(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -57,7 +57,8 @@ $(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(STORE_OBJ) $(PROTO_OBJ)
 $(BUILD)/cardctl: $(TOOLS_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/cardbench: $(BENCH:%=$(BUILD)/bench/%.o) $(PROTO_OBJ)
+$(BUILD)/cardbench: $(BENCH:%=$(BUILD)/bench/%.o) $(BUILD)/tools/verify.o \
+    $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
 $(BUILD)/stallprobe: $(BUILD)/bench/stallprobe.o
