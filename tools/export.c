@@ -178,11 +178,8 @@ export_main(int argc, char **argv)
 	int rc = 0;
 
 	if (redis_target_args(argc, argv, &t) != 0 || t.nrest != 0 ||
-	    (t.url != NULL) == (t.snapshot != NULL)) {
-		fprintf(stderr, "usage: cardctl export (--redis URL | "
-		    "--snapshot FILE) [-o FILE] [--prefix card:]\n");
-		return CARDCTL_USAGE;
-	}
+	    (t.url != NULL) == (t.snapshot != NULL))
+		return CARDCTL_BADARGS;
 	if (t.snapshot != NULL) {
 		if ((idx = snapshot_load(t.snapshot, 1, &m, err,
 		    sizeof(err))) == NULL) {

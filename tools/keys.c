@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,15 @@
 #include "jws.h"
 #include "verify.h"
 
+/* verify's options as given. */
+struct keys_verify_args {
+	const char	*jwks;
+	const char	*statement;
+	const char	*jws;
+};
+
 static char	*keys_read(const char *, size_t *);
+static void	keys_verify_split(char *, size_t *, const char **);
 
 /* cardctl keygen FILE */
 int
@@ -34,10 +43,8 @@ keys_keygen_main(int argc, char **argv)
 	FILE *fp;
 	int fd;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: cardctl keygen FILE\n");
-		return CARDCTL_USAGE;
-	}
+	if (argc != 2)
+		return CARDCTL_BADARGS;
 	if ((fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0) {
 		fprintf(stderr, "cardctl keygen: %s: %s\n", argv[1],
@@ -79,11 +86,8 @@ keys_token_main(int argc, char **argv)
 
 	if (argc != 2 || strspn(argv[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
 	    "klmnopqrstuvwxyz0123456789._-") != strlen(argv[1]) ||
-	    strlen(argv[1]) == 0 || strlen(argv[1]) > 64) {
-		fprintf(stderr, "usage: cardctl token NAME (1-64 of A-Z a-z "
-		    "0-9 . _ -)\n");
-		return CARDCTL_USAGE;
-	}
+	    strlen(argv[1]) == 0 || strlen(argv[1]) > 64)
+		return CARDCTL_BADARGS;
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		fprintf(stderr, "cardctl token: no randomness\n");
 		return CARDCTL_USAGE;
@@ -149,55 +153,66 @@ keys_verify_text(const char *jwks, size_t jwks_len, const char *msg,
 	return r == VERIFY_ERROR ? CARDCTL_USAGE : CARDCTL_FAIL;
 }
 
+/* The statement is one line; a JWS may follow it (check's output). */
+static void
+keys_verify_split(char *msg, size_t *len, const char **jws)
+{
+	char *nl = memchr(msg, '\n', *len);
+
+	if (nl == NULL)
+		return;
+	*nl = '\0';
+	if (*jws == NULL)
+		*jws = strtok(nl + 1, "\r\n");
+	*len = (size_t)(nl - msg);
+}
+
 /* cardctl verify --jwks FILE [--statement FILE] [--jws JWS] */
 int
 keys_verify_main(int argc, char **argv)
 {
-	const char *jwks_path = NULL, *stmt_path = NULL, *jws = NULL;
-	char *jwks, *msg, *nl, why[256];
+#define KEYS_OPT(name, field) \
+	{ name, 1, offsetof(struct keys_verify_args, field), NULL }
+	static const struct cardctl_opt opts[] = {
+		KEYS_OPT("--jwks", jwks),
+		KEYS_OPT("--statement", statement),
+		KEYS_OPT("--jws", jws),
+	};
+#undef KEYS_OPT
+	struct keys_verify_args a = { 0 };
+	char *jwks = NULL, *msg = NULL, why[256];
 	size_t jwks_len, len;
-	int rc;
+	int npos, rc;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--jwks") == 0)
-			jwks_path = argv[i + 1];
-		else if (strcmp(argv[i], "--statement") == 0)
-			stmt_path = argv[i + 1];
-		else if (strcmp(argv[i], "--jws") == 0)
-			jws = argv[i + 1];
-		else
-			jwks_path = NULL, i = argc;
+	if ((rc = cardctl_parse(argc, argv, opts, CARDCTL_NOPTS(opts), &a,
+	    NULL, 0, &npos)) != 0)
+		return rc;
+	if (a.jwks == NULL)
+		return CARDCTL_BADARGS;
+	if ((jwks = keys_read(a.jwks, &jwks_len)) == NULL) {
+		fprintf(stderr, "cardctl verify: cannot read %s\n", a.jwks);
+		rc = CARDCTL_USAGE;
+		goto done;
 	}
-	if (jwks_path == NULL || argc % 2 == 0) {
-		fprintf(stderr, "usage: cardctl verify --jwks FILE "
-		    "[--statement FILE] [--jws JWS]\n");
-		return CARDCTL_USAGE;
-	}
-	jwks = keys_read(jwks_path, &jwks_len);
-	msg = keys_read(stmt_path ? stmt_path : "-", &len);
-	if (jwks == NULL || msg == NULL) {
+	if ((msg = keys_read(a.statement ? a.statement : "-", &len)) == NULL) {
 		fprintf(stderr, "cardctl verify: cannot read %s\n",
-		    jwks == NULL ? jwks_path : stmt_path ? stmt_path : "stdin");
-		free(jwks);
-		free(msg);
-		return CARDCTL_USAGE;
+		    a.statement ? a.statement : "stdin");
+		rc = CARDCTL_USAGE;
+		goto done;
 	}
-	/* The statement is one line; a JWS may follow it (check's output). */
-	if ((nl = memchr(msg, '\n', len)) != NULL) {
-		*nl = '\0';
-		if (jws == NULL)
-			jws = strtok(nl + 1, "\r\n");
-		len = (size_t)(nl - msg);
-	}
-	if (jws == NULL) {
+	keys_verify_split(msg, &len, &a.jws);
+	if (a.jws == NULL) {
 		fprintf(stderr, "cardctl verify: no JWS given\n");
 		rc = CARDCTL_USAGE;
-	} else {
-		rc = keys_verify_text(jwks, jwks_len, msg, len, jws,
-		    strlen(jws), why, sizeof(why));
-		fprintf(rc == CARDCTL_OK ? stdout : stderr, "%s%s\n",
-		    rc == CARDCTL_OK ? "signature " : "cardctl verify: ", why);
+		goto done;
 	}
+	rc = keys_verify_text(jwks, jwks_len, msg, len, a.jws, strlen(a.jws),
+	    why, sizeof(why));
+	if (rc == CARDCTL_OK)
+		printf("signature %s\n", why);
+	else
+		fprintf(stderr, "cardctl verify: %s\n", why);
+done:
 	free(jwks);
 	free(msg);
 	return rc;
