@@ -13,15 +13,17 @@ SAN  = -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPT ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Iprotocol -Idaemon \
+INC      = -Iprotocol -Istore -Idaemon
+CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) $(INC) \
            -DCARDD_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA) -MMD -MP
 LDFLAGS += -pthread $(EXTRA)
 LDLIBS  += $(PKG_LIBS)
 
 PROTO  = date b64url stmt jws resp http1 csv merkle
-DAEMON = log config record index live check sign buf clock stats net_tcp \
-         worker http resp_cmd answer batch source source_csv snapshot sync_redis sign_batch notify auth tls mapfile
-TOOLS  = cardctl gen client keys redis_io export
+STORE  = record index snapshot mapfile
+DAEMON = log config live check sign buf clock stats net_tcp \
+         worker http resp_cmd answer batch source source_csv sync_redis sign_batch notify auth tls
+TOOLS  = cardctl gen client keys redis_io export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \
          cardbench_verify cardbench_fetch cardbench_report cardbench_selftest
@@ -30,6 +32,7 @@ FUZZ   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 20
 
 PROTO_OBJ  = $(PROTO:%=$(BUILD)/protocol/%.o)
+STORE_OBJ  = $(STORE:%=$(BUILD)/store/%.o)
 DAEMON_OBJ = $(DAEMON:%=$(BUILD)/daemon/%.o)
 TOOLS_OBJ  = $(TOOLS:%=$(BUILD)/tools/%.o)
 UNIT_BIN   = $(UNIT:%=$(BUILD)/tests/unit_%)
@@ -42,23 +45,31 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(PROTO_OBJ)
+# Each layer sees the headers it may use: the store only protocol/; the
+# tools and the bench nothing of daemon/ (the bench shares tools/verify).
+$(BUILD)/store/%.o: INC = -Iprotocol -Istore
+$(BUILD)/tools/%.o: INC = -Iprotocol -Istore
+$(BUILD)/bench/%.o: INC = -Iprotocol -Itools
+
+$(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/cardctl: $(TOOLS_OBJ) $(PROTO_OBJ) \
-    $(patsubst %,$(BUILD)/daemon/%.o,record index snapshot log mapfile)
+$(BUILD)/cardctl: $(TOOLS_OBJ) $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/cardbench: $(BENCH:%=$(BUILD)/bench/%.o) $(PROTO_OBJ)
+$(BUILD)/cardbench: $(BENCH:%=$(BUILD)/bench/%.o) $(BUILD)/tools/verify.o \
+    $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
 $(BUILD)/stallprobe: $(BUILD)/bench/stallprobe.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/unit_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
+$(BUILD)/tests/unit_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_OBJ) $(STORE_OBJ) \
+    $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
+$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(DAEMON_OBJ) $(STORE_OBJ) \
+    $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # Install missing Debian packages (as root), or say which are missing.

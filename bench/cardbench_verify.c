@@ -1,16 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Verifying sampled answers, as a third party would (PROTOCOL.md §4):
- * the signature over the statement bytes exactly as received, then the
- * statement itself (it answers the check asked, for the card asked, and
- * echoes the nonce). Two kinds of signature string:
- *
- *   H..S               detached JWS over the statement (jws_verify);
- *   H.P.S~index~path   batch proof: Ed25519 over the bytes "H.P" (the
- *                      compact JWS's signing input, verified here with
- *                      EVP_DigestVerify) and an RFC 9162 inclusion proof
- *                      of the statement's leaf under P's root
- *                      (merkle_proof_input).
+ * the signature over the statement bytes exactly as received, a
+ * detached JWS or a batch proof, checked by tools/verify.c as cardctl
+ * checks it, then the statement itself (it answers the check asked, for
+ * the card asked, signed by the key it names, and echoes the nonce).
  *
  * Ed25519 verification costs tens of µs, so it stays off the load
  * threads: they copy a sampled answer into a bounded queue (dropping it,
@@ -31,24 +25,13 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
-#include "b64url.h"
 #include "cardbench_verify.h"
-#include "jws.h"
 #include "merkle.h"
-#include "stmt.h"
+#include "verify.h"
 
-#define VERIFY_KEYS	16
 #define VERIFY_QUEUE	256
 #define VERIFY_STMT_MAX	2048
-
-struct verify_key {
-	char		 kid[STMT_KID_MAX];
-	size_t		 kid_len;
-	uint8_t		 pub[JWS_PUB_LEN];
-	EVP_PKEY	*pkey;
-};
 
 struct verify_item {
 	struct cardbench_req	req;
@@ -58,8 +41,7 @@ struct verify_item {
 	char			sig[MERKLE_PROOF_MAX];
 };
 
-static struct verify_key	 verify_keyset[VERIFY_KEYS];
-static size_t			 verify_nkeys;
+static struct verify_keys	 verify_keyset;
 static const char		*verify_scheme;
 static double			 verify_budget = 100;
 
@@ -71,19 +53,12 @@ static pthread_mutex_t		 verify_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t		 verify_cv = PTHREAD_COND_INITIALIZER;
 static struct cardbench_verify_result verify_res;
 
-static int	cardbench_verify_add_key(json_t *);
-static enum cardbench_vfail cardbench_verify_header(const char *, size_t,
-		    const struct verify_key **);
-static int	cardbench_verify_ed25519(const struct verify_key *,
-		    const void *, size_t, const uint8_t *);
-static enum cardbench_vfail cardbench_verify_detached(const char *, size_t,
-		    const char *, size_t, const struct verify_key **);
-static enum cardbench_vfail cardbench_verify_batch(const char *, size_t,
-		    const char *, size_t, const struct verify_key **);
+static enum cardbench_vfail cardbench_verify_signature(const char *,
+		    size_t, const char *, size_t, const struct verify_key **,
+		    char *, size_t);
 static enum cardbench_vfail cardbench_verify_statement(
 		    const struct cardbench_req *, const char *, size_t,
 		    const struct verify_key *);
-static const struct verify_key *cardbench_verify_find(const char *, size_t);
 static int	cardbench_verify_member(json_t *, const char *, const char *,
 		    size_t);
 static void	*cardbench_verify_main(void *);
@@ -102,133 +77,36 @@ cardbench_verify_fail_name(enum cardbench_vfail f)
 	return names[f];
 }
 
-/* Add one JWK of the set if it is an Ed25519 public key. */
-static int
-cardbench_verify_add_key(json_t *jwk)
-{
-	struct verify_key *k = &verify_keyset[verify_nkeys];
-	json_t *kid = json_object_get(jwk, "kid");
-	const char *x = json_string_value(json_object_get(jwk, "x"));
-	const char *kty = json_string_value(json_object_get(jwk, "kty"));
-	const char *crv = json_string_value(json_object_get(jwk, "crv"));
-
-	if (verify_nkeys == VERIFY_KEYS || !json_is_string(kid) ||
-	    json_string_length(kid) > STMT_KID_MAX || x == NULL ||
-	    kty == NULL || crv == NULL || strcmp(kty, "OKP") != 0 ||
-	    strcmp(crv, "Ed25519") != 0 ||
-	    b64url_decode(x, strlen(x), k->pub, JWS_PUB_LEN) != JWS_PUB_LEN)
-		return -1;
-	k->kid_len = json_string_length(kid);
-	memcpy(k->kid, json_string_value(kid), k->kid_len);
-	k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, k->pub,
-	    JWS_PUB_LEN);
-	if (k->pkey == NULL)
-		return -1;
-	verify_nkeys++;
-	return 0;
-}
-
 /* Load the trusted keys from a JWKS. Returns how many, or -1. */
 int
 cardbench_verify_keys(const char *jwks, size_t len, const char *scheme)
 {
-	json_t *set = json_loadb(jwks, len, 0, NULL), *jwk;
-	size_t i;
-
 	verify_scheme = scheme;
-	json_array_foreach(json_object_get(set, "keys"), i, jwk)
-		cardbench_verify_add_key(jwk);
-	json_decref(set);
-	return verify_nkeys ? (int)verify_nkeys : -1;
+	verify_keys_add(&verify_keyset, jwks, len);
+	return verify_keyset.n ? (int)verify_keyset.n : -1;
 }
 
-/* Check a protected header and find the key it names. */
+/* The signature over the statement (verify.c); the key that made it. */
 static enum cardbench_vfail
-cardbench_verify_header(const char *hdr, size_t len,
-    const struct verify_key **key)
+cardbench_verify_signature(const char *stmt, size_t len, const char *sig,
+    size_t sig_len, const struct verify_key **key, char *why, size_t whylen)
 {
-	uint8_t raw[256];
-	ssize_t n = b64url_decode(hdr, len, raw, sizeof(raw));
-	json_t *h = n > 0 ? json_loadb((char *)raw, (size_t)n, 0, NULL) : NULL;
-	const char *alg = json_string_value(json_object_get(h, "alg"));
-	json_t *kid = json_object_get(h, "kid");
-	enum cardbench_vfail rc = VFAIL_HEADER;
+	static const enum cardbench_vfail fails[] = {
+		[VERIFY_OK] = VFAIL_OK,
+		[VERIFY_FORMAT] = VFAIL_FORMAT,
+		[VERIFY_HEADER] = VFAIL_HEADER,
+		[VERIFY_KID] = VFAIL_KID,
+		[VERIFY_SIGNATURE] = VFAIL_SIGNATURE,
+		[VERIFY_PROOF] = VFAIL_PROOF,
+		[VERIFY_ERROR] = VFAIL_SIGNATURE,	/* it did not hold */
+	};
+	struct verify_info info;
+	enum verify_result rc;
 
-	if (alg != NULL && strcmp(alg, "EdDSA") == 0 && json_is_string(kid))
-		rc = (*key = cardbench_verify_find(json_string_value(kid),
-		    json_string_length(kid))) != NULL ? VFAIL_OK : VFAIL_KID;
-	json_decref(h);
-	return rc;
-}
-
-/* The trusted key with this kid, or NULL. */
-static const struct verify_key *
-cardbench_verify_find(const char *kid, size_t len)
-{
-	for (size_t i = 0; i < verify_nkeys; i++)
-		if (verify_keyset[i].kid_len == len &&
-		    memcmp(verify_keyset[i].kid, kid, len) == 0)
-			return &verify_keyset[i];
-	return NULL;
-}
-
-/* Ed25519 over exactly these bytes. 1: holds, 0: does not. */
-static int
-cardbench_verify_ed25519(const struct verify_key *k, const void *msg,
-    size_t len, const uint8_t *sig)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = 0;
-
-	if (ctx != NULL &&
-	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) == 1)
-		ok = EVP_DigestVerify(ctx, sig, JWS_SIG_LEN, msg, len) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
-}
-
-/* A detached JWS H..S over the statement. */
-static enum cardbench_vfail
-cardbench_verify_detached(const char *stmt, size_t len, const char *sig,
-    size_t sig_len, const struct verify_key **key)
-{
-	char scratch[JWS_HDR_MAX + 1 + B64URL_LEN(VERIFY_STMT_MAX)];
-	struct jws_parts p;
-	enum cardbench_vfail rc;
-
-	if (jws_split(sig, sig_len, &p) != 0)
-		return VFAIL_FORMAT;
-	if ((rc = cardbench_verify_header(p.hdr, p.hdr_len, key)) != VFAIL_OK)
-		return rc;
-	if (jws_verify((*key)->pub, &p, stmt, len, scratch,
-	    sizeof(scratch)) != 1)
-		return VFAIL_SIGNATURE;
-	return VFAIL_OK;
-}
-
-/*
- * A batch proof H..S~n~index~path: the root the statement's path leads
- * to, then the detached JWS over the root object.
- */
-static enum cardbench_vfail
-cardbench_verify_batch(const char *stmt, size_t len, const char *sig,
-    size_t sig_len,
-    const struct verify_key **key)
-{
-	struct merkle_proof p;
-	enum cardbench_vfail rc;
-	char input[MERKLE_INPUT_MAX];
-	size_t n;
-
-	if (merkle_proof_parse(sig, sig_len, &p) != 0)
-		return VFAIL_FORMAT;
-	if ((rc = cardbench_verify_header(p.hdr, p.hdr_len, key)) != VFAIL_OK)
-		return rc;
-	if ((n = merkle_proof_input(&p, stmt, len, input)) == 0)
-		return VFAIL_PROOF;
-	if (!cardbench_verify_ed25519(*key, input, n, p.sig))
-		return VFAIL_SIGNATURE;
-	return VFAIL_OK;
+	rc = verify_answer(&verify_keyset, stmt, len, sig, sig_len, &info, why,
+	    whylen);
+	*key = info.key;
+	return fails[rc];
 }
 
 /* Is member name the string want? (want NULL: must be absent) */
@@ -288,10 +166,9 @@ cardbench_verify_one(const struct cardbench_req *r, const char *stmt,
 	*batch = merkle_is_proof(sig, sig_len);
 	if (len > VERIFY_STMT_MAX)
 		rc = VFAIL_STATEMENT;
-	else if (*batch)
-		rc = cardbench_verify_batch(stmt, len, sig, sig_len, &key);
 	else
-		rc = cardbench_verify_detached(stmt, len, sig, sig_len, &key);
+		rc = cardbench_verify_signature(stmt, len, sig, sig_len, &key,
+		    why, whylen);
 	if (rc == VFAIL_OK)
 		rc = cardbench_verify_statement(r, stmt, len, key);
 	if (rc != VFAIL_OK)
@@ -433,7 +310,5 @@ cardbench_verify_finish(struct cardbench_verify_result *out)
 	*out = verify_res;
 	free(verify_q);
 	verify_q = NULL;
-	for (size_t i = 0; i < verify_nkeys; i++)
-		EVP_PKEY_free(verify_keyset[i].pkey);
-	verify_nkeys = 0;
+	verify_keys_free(&verify_keyset);
 }

@@ -11,6 +11,7 @@
 #include "b64url.h"
 #include "check.h"
 #include "date.h"
+#include "record.h"
 
 static const char *const check_params[P_COUNT] = {
 	"check", "card", "permit", "scheme", "region", "at", "birth", "nonce"
@@ -19,7 +20,6 @@ static const char *const check_params[P_COUNT] = {
 static enum stmt_reason check_validity(const struct card *, int32_t);
 static enum stmt_reason check_coverage(const struct check_req *,
 		    const struct card *, int32_t);
-static int	check_region(const char *, size_t, int32_t *);
 
 /* An empty request for one check. */
 void
@@ -47,23 +47,6 @@ const char *
 check_param_name(enum check_param p)
 {
 	return check_params[p];
-}
-
-/* Six digits. */
-static int
-check_region(const char *v, size_t len, int32_t *out)
-{
-	int32_t n = 0;
-
-	if (len != 6)
-		return -1;
-	for (size_t i = 0; i < 6; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		n = n * 10 + (v[i] - '0');
-	}
-	*out = n;
-	return 0;
 }
 
 /*
@@ -108,7 +91,7 @@ check_set(struct check_req *r, enum check_param p, const char *v, size_t len,
 		}
 		return 0;
 	case P_REGION:
-		if (check_region(v, len, &r->region) != 0) {
+		if (record_region_parse(v, len, &r->region) != 0) {
 			*err = "region must be a six-digit code";
 			return -1;
 		}

@@ -8,6 +8,23 @@
 #define CARDCTL_OK	0
 #define CARDCTL_FAIL	1	/* the answer is no (verify: not valid) */
 #define CARDCTL_USAGE	2	/* bad arguments or an error on the way */
+#define CARDCTL_BADARGS	(-1)	/* from a handler: print its usage, exit 2 */
+
+/*
+ * One option of a subcommand: a flag (sets an int to 1) or one taking
+ * the next argument (sets a const char *), at offset off of the
+ * command's settings. An entry without a name stands for the positional
+ * arguments. check, when set, sees each value first and returns 0,
+ * CARDCTL_BADARGS or CARDCTL_USAGE (it has said why).
+ */
+struct cardctl_opt {
+	const char	*name;
+	int		 value;
+	size_t		 off;
+	int		(*check)(const char *);
+};
+
+#define CARDCTL_NOPTS(t)	(sizeof(t) / sizeof((t)[0]))
 
 struct redis_target {
 	const char	*url;
@@ -25,6 +42,8 @@ struct redis_target {
 
 struct redisContext;
 
+int	cardctl_parse(int, char **, const struct cardctl_opt *, size_t,
+	    void *, const char **pos, int maxpos, int *npos);
 int	gen_main(int, char **);
 int	redis_target_args(int, char **, struct redis_target *);
 struct redisContext *redis_io_connect(const struct redis_target *);

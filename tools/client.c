@@ -12,6 +12,7 @@
 
 #include <netdb.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "resp.h"
 
 #define CLIENT_MAX	(1 << 20)
+#define CLIENT_NPARAMS	4
 
 struct client_answer {
 	char	*body;		/* statement, JWKS, or error text */
@@ -46,15 +48,40 @@ struct client_sec {
 
 static struct client_sec client_sec;
 
+/* The parameters passed on, in this order, each when given. */
+static const char *const client_params[CLIENT_NPARAMS] = {
+	"at", "birth", "nonce", "region"
+};
+
 struct client_opts {
 	const char	*http;
 	const char	*resp;
 	const char	*check;
 	const char	*id;
 	const char	*scheme;
-	const char	*opt[4][2];	/* at, birth, nonce, region */
+	const char	*param[CLIENT_NPARAMS];	/* client_params' values */
 	int		 permit;
 	int		 verify;
+	struct client_sec sec;
+};
+
+#define CLIENT_OPT(name, value, field) \
+	{ name, value, offsetof(struct client_opts, field), NULL }
+
+static const struct cardctl_opt client_opts_table[] = {
+	CLIENT_OPT("--at", 1, param[0]),
+	CLIENT_OPT("--birth", 1, param[1]),
+	CLIENT_OPT("--nonce", 1, param[2]),
+	CLIENT_OPT("--region", 1, param[3]),
+	CLIENT_OPT("--http", 1, http),
+	CLIENT_OPT("--resp", 1, resp),
+	CLIENT_OPT("--token", 1, sec.token),
+	CLIENT_OPT("--cacert", 1, sec.cacert),
+	CLIENT_OPT("--cert", 1, sec.cert),
+	CLIENT_OPT("--key", 1, sec.key),
+	CLIENT_OPT("--tls", 0, sec.tls),
+	CLIENT_OPT("--permit", 0, permit),
+	CLIENT_OPT("--verify", 0, verify),
 };
 
 static int	client_connect(const char *);
@@ -315,57 +342,31 @@ client_answer_free(struct client_answer *a)
 	free(a->jws);
 }
 
-/* Parse check's arguments. */
+/* Parse check's arguments; the TLS and token settings to client_sec. */
 static int
 client_args(int argc, char **argv, struct client_opts *o)
 {
-	static const char *const names[4] = { "--at", "--birth", "--nonce",
-	    "--region" };
 	const char *pos[3] = { NULL, NULL, NULL };
-	int npos = 0, k;
+	int npos, rc;
 
-	client_sec.token = getenv("CARDD_TOKEN");
-
-	for (int i = 1; i < argc; i++) {
-		for (k = 0; k < 4 && strcmp(argv[i], names[k]) != 0; k++)
-			;
-		if (k < 4 && i + 1 < argc) {
-			o->opt[k][0] = names[k] + 2;
-			o->opt[k][1] = argv[++i];
-		} else if (strcmp(argv[i], "--http") == 0 && i + 1 < argc)
-			o->http = argv[++i];
-		else if (strcmp(argv[i], "--resp") == 0 && i + 1 < argc)
-			o->resp = argv[++i];
-		else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
-			client_sec.token = argv[++i];
-		else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc)
-			client_sec.cacert = argv[++i];
-		else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
-			client_sec.cert = argv[++i];
-		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
-			client_sec.key = argv[++i];
-		else if (strcmp(argv[i], "--tls") == 0)
-			client_sec.tls = 1;
-		else if (strcmp(argv[i], "--permit") == 0)
-			o->permit = 1;
-		else if (strcmp(argv[i], "--verify") == 0)
-			o->verify = 1;
-		else if (argv[i][0] != '-' && npos < 3)
-			pos[npos++] = argv[i];
-		else
-			return -1;
-	}
+	o->sec.token = getenv("CARDD_TOKEN");
+	if ((rc = cardctl_parse(argc, argv, client_opts_table,
+	    CARDCTL_NOPTS(client_opts_table), o, pos, 3, &npos)) != 0)
+		return rc;
 	o->check = pos[0];
 	o->id = pos[1];
 	o->scheme = pos[2];
-	if (o->check == NULL || o->id == NULL)
-		return -1;
-	if (strcmp(o->check, "coverage") == 0 ? o->scheme == NULL :
-	    strcmp(o->check, "validity") != 0 || o->scheme != NULL)
-		return -1;
+	if (npos < 2 || (o->http != NULL && o->resp != NULL))
+		return CARDCTL_BADARGS;
+	if (strcmp(o->check, "coverage") == 0 && npos != 3)
+		return CARDCTL_BADARGS;
+	if (strcmp(o->check, "coverage") != 0 &&
+	    (strcmp(o->check, "validity") != 0 || npos != 2))
+		return CARDCTL_BADARGS;
 	if (o->http == NULL && o->resp == NULL)
 		o->http = "127.0.0.1:8080";
-	return o->http && o->resp ? -1 : 0;
+	client_sec = o->sec;
+	return 0;
 }
 
 /* Ask the check over the chosen protocol. */
@@ -380,22 +381,22 @@ client_ask(const struct client_opts *o, struct client_answer *a)
 		n = (size_t)snprintf(path, sizeof(path), "/v1/%s?%s=%s%s%s",
 		    o->check, o->permit ? "permit" : "card", o->id,
 		    o->scheme ? "&scheme=" : "", o->scheme ? o->scheme : "");
-		for (int k = 0; k < 4 && n < sizeof(path); k++)
-			if (o->opt[k][0] != NULL)
+		for (int k = 0; k < CLIENT_NPARAMS && n < sizeof(path); k++)
+			if (o->param[k] != NULL)
 				n += (size_t)snprintf(path + n, sizeof(path) - n,
-				    "&%s=%s", o->opt[k][0], o->opt[k][1]);
+				    "&%s=%s", client_params[k], o->param[k]);
 		return n < sizeof(path) ? client_http(o->http, path, a) : -1;
 	}
 	argv[argc++] = (struct resp_arg){ o->check, strlen(o->check) };
 	argv[argc++] = (struct resp_arg){ o->id, strlen(o->id) };
 	if (o->scheme != NULL)
 		argv[argc++] = (struct resp_arg){ o->scheme, strlen(o->scheme) };
-	for (int k = 0; k < 4; k++)
-		if (o->opt[k][0] != NULL) {
-			argv[argc++] = (struct resp_arg){ o->opt[k][0],
-			    strlen(o->opt[k][0]) };
-			argv[argc++] = (struct resp_arg){ o->opt[k][1],
-			    strlen(o->opt[k][1]) };
+	for (int k = 0; k < CLIENT_NPARAMS; k++)
+		if (o->param[k] != NULL) {
+			argv[argc++] = (struct resp_arg){ client_params[k],
+			    strlen(client_params[k]) };
+			argv[argc++] = (struct resp_arg){ o->param[k],
+			    strlen(o->param[k]) };
 		}
 	if (o->permit)
 		argv[argc++] = (struct resp_arg){ "BYPERMIT", 8 };
@@ -412,15 +413,8 @@ client_check_main(int argc, char **argv)
 	size_t jwks_len;
 	int rc = CARDCTL_OK;
 
-	if (client_args(argc, argv, &o) != 0) {
-		fprintf(stderr, "usage: cardctl check [--http H:P | --resp H:P] "
-		    "validity CARD [--at D] [--birth D] [--nonce N] [--permit] "
-		    "[--verify]\n       cardctl check [--http H:P | --resp H:P]"
-		    " coverage CARD SCHEME [--region R] [...]\n"
-		    "  TLS: --tls [--cacert CA] [--cert C --key K]; token: "
-		    "$CARDD_TOKEN or --token T\n");
-		return CARDCTL_USAGE;
-	}
+	if ((rc = client_args(argc, argv, &o)) != 0)
+		return rc;
 	if (client_ask(&o, &a) != 0)
 		return CARDCTL_USAGE;
 	if (!a.ok || a.jws == NULL) {

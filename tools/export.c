@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cardctl export: cards to CSV, from Redis (--redis) or from a daemon's
- * snapshot of its index (--snapshot). Both go through the daemon's own
- * record rules (record.c), so a card Redis holds and the same card in the
- * index give the same line, and the two exports can be compared with
- * diff: that is how the tests prove the index equals Redis, card for
- * card. Lines are sorted.
+ * snapshot of its index (--snapshot). Both go through the record rules
+ * the daemon applies (store/record.c), so a card Redis holds and the same
+ * card in the index give the same line, and the two exports can be
+ * compared with diff: that is how the tests prove the index equals
+ * Redis, card for card. Lines are sorted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,6 @@
 #include "cardctl.h"
 #include "csv.h"
 #include "index.h"
-#include "log.h"
 #include "record.h"
 #include "snapshot.h"
 
@@ -178,13 +177,9 @@ export_main(int argc, char **argv)
 	FILE *out;
 	int rc = 0;
 
-	log_init(LOGL_ERROR);
 	if (redis_target_args(argc, argv, &t) != 0 || t.nrest != 0 ||
-	    (t.url != NULL) == (t.snapshot != NULL)) {
-		fprintf(stderr, "usage: cardctl export (--redis URL | "
-		    "--snapshot FILE) [-o FILE] [--prefix card:]\n");
-		return CARDCTL_USAGE;
-	}
+	    (t.url != NULL) == (t.snapshot != NULL))
+		return CARDCTL_BADARGS;
 	if (t.snapshot != NULL) {
 		if ((idx = snapshot_load(t.snapshot, 1, &m, err,
 		    sizeof(err))) == NULL) {

@@ -11,6 +11,7 @@
  * lapsed medical coverage.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,13 @@ struct gen {
 	FILE		*out;
 };
 
+/* gen's options as given. */
+struct gen_args {
+	const char	*seed;
+	const char	*today;
+	const char	*out;
+};
+
 static uint64_t	gen_next(struct gen *);
 static int	gen_pct(struct gen *, int);
 static int32_t	gen_between(struct gen *, int32_t, int32_t);
@@ -46,6 +54,9 @@ static void	gen_range(FILE *, int32_t, int32_t);
 static void	gen_card(struct gen *, uint64_t);
 static void	gen_example(struct gen *, uint64_t);
 static int	gen_today(int32_t *);
+static int	gen_check_today(const char *);
+static int	gen_check_n(const char *);
+static int	gen_args(int, char **, struct gen *, uint64_t *, const char **);
 
 /* splitmix64: small, fast, and the same stream on every machine. */
 static uint64_t
@@ -185,46 +196,73 @@ gen_today(int32_t *today)
 	return 0;
 }
 
+/* --today: a real date, or say so. */
+static int
+gen_check_today(const char *v)
+{
+	int32_t d;
+
+	if (date_parse(v, strlen(v), &d) == 0)
+		return 0;
+	fprintf(stderr, "cardctl gen: --today wants YYYY-MM-DD\n");
+	return CARDCTL_USAGE;
+}
+
+/* N: decimal, at most 10^12. */
+static int
+gen_check_n(const char *v)
+{
+	char *end;
+
+	if (v[0] < '0' || v[0] > '9' || strtoull(v, &end, 10) >
+	    1000000000000ull || *end != '\0')
+		return CARDCTL_BADARGS;
+	return 0;
+}
+
+/* Parse gen's arguments into g and n. */
+static int
+gen_args(int argc, char **argv, struct gen *g, uint64_t *n,
+    const char **path)
+{
+	static const struct cardctl_opt opts[] = {
+		{ "--seed", 1, offsetof(struct gen_args, seed), NULL },
+		{ "--today", 1, offsetof(struct gen_args, today),
+		    gen_check_today },
+		{ "-o", 1, offsetof(struct gen_args, out), NULL },
+		{ NULL, 1, 0, gen_check_n },
+	};
+	struct gen_args a = { 0 };
+	const char *pos[1];
+	int npos, rc;
+
+	if ((rc = cardctl_parse(argc, argv, opts, CARDCTL_NOPTS(opts), &a,
+	    pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1)
+		return CARDCTL_BADARGS;
+	if (a.seed != NULL)
+		g->state = strtoull(a.seed, NULL, 10);
+	if (a.today != NULL)
+		date_parse(a.today, strlen(a.today), &g->today);
+	*n = strtoull(pos[0], NULL, 10);
+	*path = a.out;
+	return 0;
+}
+
 /* cardctl gen N [--seed S] [--today D] [-o FILE] */
 int
 gen_main(int argc, char **argv)
 {
 	struct gen g = { .state = 1, .out = stdout };
 	const char *path = NULL;
-	char *end;
 	uint64_t n = 0;
-	int have_n = 0;
+	int rc;
 
 	if (gen_today(&g.today) != 0)
 		return CARDCTL_USAGE;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
-			g.state = strtoull(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--today") == 0 && i + 1 < argc) {
-			if (date_parse(argv[i + 1], strlen(argv[i + 1]),
-			    &g.today) != 0) {
-				fprintf(stderr, "cardctl gen: --today wants "
-				    "YYYY-MM-DD\n");
-				return CARDCTL_USAGE;
-			}
-			i++;
-		} else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (!have_n && argv[i][0] >= '0' && argv[i][0] <= '9') {
-			n = strtoull(argv[i], &end, 10);
-			have_n = *end == '\0' && n <= 1000000000000ull;
-			if (!have_n)
-				break;
-		} else {
-			have_n = 0;
-			break;
-		}
-	}
-	if (!have_n) {
-		fprintf(stderr, "usage: cardctl gen N [--seed S] [--today "
-		    "YYYY-MM-DD] [-o FILE]\n");
-		return CARDCTL_USAGE;
-	}
+	if ((rc = gen_args(argc, argv, &g, &n, &path)) != 0)
+		return rc;
 	if (path != NULL && (g.out = fopen(path, "w")) == NULL) {
 		perror(path);
 		return CARDCTL_USAGE;

@@ -7,10 +7,6 @@
  * XADD, EXEC). The password comes from $REDISCLI_AUTH, as for redis-cli,
  * never from the command line.
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +17,8 @@
 
 #include "cardctl.h"
 #include "csv.h"
+#include "mapfile.h"
+#include "record.h"
 
 #define IO_PIPELINE	1000
 #define IO_MAX_FIELDS	64
@@ -29,49 +27,51 @@
 static int	io_check(redisReply *, const char *);
 static int	io_drain(redisContext *, size_t *);
 static void	io_progress(size_t, size_t, int);
+static int	io_auth(redisContext *, const char *, const char *);
 static int	io_import_rows(redisContext *, const struct redis_target *,
 		    const char *, size_t);
-static int	io_upper(const char *, size_t, char *);
+static int	io_publish_args(const struct redis_target *, char *);
+static int	io_publish_hset(const struct redis_target *, const char *,
+		    const char **, size_t *);
+static int	io_publish_replies(redisContext *, int);
+static int	io_publish(redisContext *, const struct redis_target *,
+		    const char *);
+
+#define IO_OPT(name, value, field) \
+	{ name, value, offsetof(struct redis_target, field), NULL }
+
+/* The options shared by import, publish and export. */
+static const struct cardctl_opt io_opts[] = {
+	IO_OPT("--redis", 1, url),
+	IO_OPT("--prefix", 1, prefix),
+	IO_OPT("--stream", 1, stream),
+	IO_OPT("--user", 1, user),
+	IO_OPT("-o", 1, out),
+	IO_OPT("--snapshot", 1, snapshot),
+	IO_OPT("--remove", 0, remove),
+	IO_OPT("--replace", 0, replace),
+	IO_OPT("--resync", 0, resync),
+};
 
 /*
  * The arguments shared by import, publish and export: --redis URL,
  * --prefix, --stream, --user, -o FILE, --snapshot FILE, and flags; the
- * rest are positional.
+ * rest are positional. One of --redis and --snapshot is required.
  */
 int
 redis_target_args(int argc, char **argv, struct redis_target *t)
 {
-	static const struct { const char *name; size_t off; } opts[] = {
-		{ "--redis", offsetof(struct redis_target, url) },
-		{ "--prefix", offsetof(struct redis_target, prefix) },
-		{ "--stream", offsetof(struct redis_target, stream) },
-		{ "--user", offsetof(struct redis_target, user) },
-		{ "-o", offsetof(struct redis_target, out) },
-		{ "--snapshot", offsetof(struct redis_target, snapshot) },
-	};
-	size_t k;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->prefix = "card:";
 	t->stream = "cards:changes";
-	for (int i = 1; i < argc; i++) {
-		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
-			if (strcmp(argv[i], opts[k].name) == 0)
-				break;
-		if (k < sizeof(opts) / sizeof(opts[0]) && i + 1 < argc)
-			*(const char **)((char *)t + opts[k].off) = argv[++i];
-		else if (strcmp(argv[i], "--remove") == 0)
-			t->remove = 1;
-		else if (strcmp(argv[i], "--replace") == 0)
-			t->replace = 1;
-		else if (strcmp(argv[i], "--resync") == 0)
-			t->resync = 1;
-		else if (argv[i][0] == '-' || t->nrest == 64)
-			return -1;
-		else
-			t->rest[t->nrest++] = argv[i];
-	}
-	return t->url == NULL && t->snapshot == NULL ? -1 : 0;
+	if ((rc = cardctl_parse(argc, argv, io_opts, CARDCTL_NOPTS(io_opts), t,
+	    t->rest, (int)CARDCTL_NOPTS(t->rest), &t->nrest)) != 0)
+		return rc;
+	if (t->url == NULL && t->snapshot == NULL)
+		return CARDCTL_BADARGS;
+	return 0;
 }
 
 /* Parse redis://HOST:PORT[/DB] and connect (AUTH, SELECT). */
@@ -82,7 +82,6 @@ redis_io_connect(const struct redis_target *t)
 	const char *pass = getenv("REDISCLI_AUTH");
 	char host[256], db[16];
 	redisContext *c;
-	redisReply *r;
 	int port, dbn = 0, n = 0;
 
 	if (strncmp(t->url, "redis://", 8) != 0 ||
@@ -96,23 +95,32 @@ redis_io_connect(const struct redis_target *t)
 	if (c == NULL || c->err) {
 		fprintf(stderr, "cardctl: %s: %s\n", t->url,
 		    c ? c->errstr : "out of memory");
-		redisFree(c);
-		return NULL;
+		goto fail;
 	}
 	redisSetTimeout(c, tv);
-	r = pass == NULL ? NULL : t->user ? redisCommand(c, "AUTH %s %s",
-	    t->user, pass) : redisCommand(c, "AUTH %s", pass);
-	if (pass != NULL && io_check(r, "AUTH") != 0) {
-		redisFree(c);
-		return NULL;
-	}
+	if (pass != NULL && io_auth(c, t->user, pass) != 0)
+		goto fail;
 	snprintf(db, sizeof(db), "%d", dbn);
 	if (dbn != 0 && io_check(redisCommand(c, "SELECT %s", db),
-	    "SELECT") != 0) {
-		redisFree(c);
-		return NULL;
-	}
+	    "SELECT") != 0)
+		goto fail;
 	return c;
+fail:
+	redisFree(c);
+	return NULL;
+}
+
+/* AUTH [USER] PASSWORD. */
+static int
+io_auth(redisContext *c, const char *user, const char *pass)
+{
+	redisReply *r;
+
+	if (user != NULL)
+		r = redisCommand(c, "AUTH %s %s", user, pass);
+	else
+		r = redisCommand(c, "AUTH %s", pass);
+	return io_check(r, "AUTH");
 }
 
 /* Complain about an error reply; frees it. */
@@ -161,24 +169,6 @@ io_progress(size_t done, size_t total, int last)
 	    last ? "\n" : "");
 }
 
-/* Uppercase a card number for its key; -1 when it cannot be one. */
-static int
-io_upper(const char *in, size_t len, char *out)
-{
-	if (len < 6 || len > 32)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char ch = in[i];
-
-		if (ch >= 'a' && ch <= 'z')
-			ch = (char)(ch - 32);
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z')))
-			return -1;
-		out[i] = ch;
-	}
-	return 0;
-}
-
 /* One DEL and HSET per CSV line, pipelined. */
 static int
 io_import_rows(redisContext *c, const struct redis_target *t,
@@ -210,8 +200,8 @@ io_import_rows(redisContext *c, const struct redis_target *t,
 		line++;
 		r = csv_parse_record(data + at, len - at, 1, f, IO_MAX_FIELDS,
 		    &n, scratch, &err);
-		if (r < 0 || (size_t)col >= n || f[col].len > 32 ||
-		    io_upper(f[col].p, f[col].len, key + klen) != 0) {
+		if (r < 0 || (size_t)col >= n || record_id_normalize(f[col].p,
+		    f[col].len, key + klen) < 0) {
 			if (!(r > 0 && n == 1 && f[0].len == 0))
 				fprintf(stderr, "cardctl import: line %d "
 				    "skipped: %s\n", line, r < 0 ? err :
@@ -260,34 +250,124 @@ int
 redis_io_import_main(int argc, char **argv)
 {
 	struct redis_target t;
-	redisContext *c;
-	struct stat st;
-	void *map;
-	int fd, rc;
+	struct mapfile m;
+	redisContext *c = NULL;
+	char err[512];
+	int rc;
 
-	if (redis_target_args(argc, argv, &t) != 0 || t.nrest != 1) {
-		fprintf(stderr, "usage: cardctl import FILE.csv --redis URL "
-		    "[--prefix card:] [--stream cards:changes] [--user U]\n");
-		return CARDCTL_USAGE;
-	}
-	if ((fd = open(t.rest[0], O_RDONLY)) < 0 || fstat(fd, &st) != 0 ||
-	    st.st_size == 0 || (map = mmap(NULL, (size_t)st.st_size,
-	    PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+	if (redis_target_args(argc, argv, &t) != 0 || t.nrest != 1 ||
+	    t.url == NULL)
+		return CARDCTL_BADARGS;
+	if (mapfile_open(t.rest[0], &m, err, sizeof(err)) != 0 || m.len == 0) {
 		fprintf(stderr, "cardctl import: cannot read %s\n", t.rest[0]);
 		return CARDCTL_USAGE;
 	}
-	close(fd);
-	if ((c = redis_io_connect(&t)) == NULL) {
-		munmap(map, (size_t)st.st_size);
-		return CARDCTL_USAGE;
-	}
-	rc = io_import_rows(c, &t, map, (size_t)st.st_size);
-	munmap(map, (size_t)st.st_size);
+	if ((c = redis_io_connect(&t)) == NULL)
+		rc = -1;
+	else
+		rc = io_import_rows(c, &t, m.data, m.len);
 	if (rc == 0)
 		rc = io_check(redisCommand(c, "XADD %s * resync 1", t.stream),
 		    "XADD resync");
+	mapfile_close(&m);
 	redisFree(c);
 	return rc == 0 ? CARDCTL_OK : CARDCTL_USAGE;
+}
+
+/*
+ * publish's positional arguments: CARD FIELD=VALUE..., CARD alone with
+ * --remove, none with --resync. The card number's normal form into id.
+ */
+static int
+io_publish_args(const struct redis_target *t, char *id)
+{
+	int n;
+
+	if (t->resync)
+		return t->nrest == 0 ? 0 : -1;
+	if (t->nrest < (t->remove ? 1 : 2) || (t->remove && t->nrest != 1))
+		return -1;
+	if ((n = record_id_normalize(t->rest[0], strlen(t->rest[0]), id)) < 0)
+		return -1;
+	id[n] = '\0';
+	return 0;
+}
+
+/* The HSET of publish's FIELD=VALUE arguments; its argument count. */
+static int
+io_publish_hset(const struct redis_target *t, const char *key,
+    const char **av, size_t *lens)
+{
+	int ac = 2;
+
+	av[0] = "HSET";
+	av[1] = key;
+	lens[0] = 4;
+	lens[1] = strlen(key);
+	for (int i = 1; i < t->nrest; i++) {
+		const char *eq = strchr(t->rest[i], '=');
+
+		if (eq == NULL || eq == t->rest[i]) {
+			fprintf(stderr, "cardctl publish: expected FIELD=VALUE, "
+			    "got '%s'\n", t->rest[i]);
+			return -1;
+		}
+		av[ac] = t->rest[i];
+		lens[ac++] = (size_t)(eq - t->rest[i]);
+		av[ac] = eq + 1;
+		lens[ac++] = strlen(eq + 1);
+	}
+	return ac;
+}
+
+/* Read n pipelined replies, the last EXEC's; complain about errors. */
+static int
+io_publish_replies(redisContext *c, int n)
+{
+	redisReply *r;
+	int rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+			fprintf(stderr, "cardctl publish: %s\n", c->errstr);
+			return -1;
+		}
+		for (size_t k = 0; i == n - 1 && r->type == REDIS_REPLY_ARRAY &&
+		    k < r->elements; k++)
+			if (r->element[k]->type == REDIS_REPLY_ERROR) {
+				fprintf(stderr, "cardctl publish: %s\n",
+				    r->element[k]->str);
+				rc = -1;
+			}
+		rc |= io_check(r, "publish");
+	}
+	return rc;
+}
+
+/* Change or remove card id and announce it, in one transaction. */
+static int
+io_publish(redisContext *c, const struct redis_target *t, const char *id)
+{
+	const char *av[2 + 2 * IO_MAX_FIELDS];
+	size_t lens[2 + 2 * IO_MAX_FIELDS];
+	char key[300];
+	int ac, n = 3;
+
+	snprintf(key, sizeof(key), "%s%s", t->prefix, id);
+	if ((ac = io_publish_hset(t, key, av, lens)) < 0)
+		return -1;
+	redisAppendCommand(c, "MULTI");
+	if (t->remove || t->replace) {
+		redisAppendCommand(c, "DEL %s", key);
+		n++;
+	}
+	if (!t->remove) {
+		redisAppendCommandArgv(c, ac, av, lens);
+		n++;
+	}
+	redisAppendCommand(c, "XADD %s * card %s", t->stream, id);
+	redisAppendCommand(c, "EXEC");
+	return io_publish_replies(c, n);
 }
 
 /*
@@ -299,76 +379,20 @@ int
 redis_io_publish_main(int argc, char **argv)
 {
 	struct redis_target t;
-	const char *av[2 + 2 * IO_MAX_FIELDS];
-	size_t lens[2 + 2 * IO_MAX_FIELDS], ac = 2;
-	char key[300], id[33];
+	char id[STMT_ID_MAX + 1];
 	redisContext *c;
-	redisReply *r;
 	int rc;
 
-	if (redis_target_args(argc, argv, &t) != 0 || (t.resync ? t.nrest != 0 :
-	    t.nrest < 1 || (t.remove && t.nrest != 1) ||
-	    (!t.remove && t.nrest < 2)) || t.nrest > IO_MAX_FIELDS ||
-	    (t.nrest > 0 && (strlen(t.rest[0]) > 32 ||
-	    io_upper(t.rest[0], strlen(t.rest[0]), id) != 0))) {
-		fprintf(stderr, "usage: cardctl publish --redis URL CARD "
-		    "FIELD=VALUE... [--replace]\n       cardctl publish --redis "
-		    "URL --remove CARD\n       cardctl publish --redis URL "
-		    "--resync\n");
-		return CARDCTL_USAGE;
-	}
+	if (redis_target_args(argc, argv, &t) != 0 || t.url == NULL ||
+	    io_publish_args(&t, id) != 0)
+		return CARDCTL_BADARGS;
 	if ((c = redis_io_connect(&t)) == NULL)
 		return CARDCTL_USAGE;
-	if (t.resync) {
+	if (t.resync)
 		rc = io_check(redisCommand(c, "XADD %s * resync 1", t.stream),
 		    "XADD");
-		redisFree(c);
-		return rc == 0 ? CARDCTL_OK : CARDCTL_USAGE;
-	}
-	id[strlen(t.rest[0])] = '\0';
-	snprintf(key, sizeof(key), "%s%s", t.prefix, id);
-	av[0] = "HSET";
-	av[1] = key;
-	lens[0] = 4;
-	lens[1] = strlen(key);
-	for (int i = 1; i < t.nrest; i++) {
-		const char *eq = strchr(t.rest[i], '=');
-
-		if (eq == NULL || eq == t.rest[i]) {
-			fprintf(stderr, "cardctl publish: expected FIELD=VALUE, "
-			    "got '%s'\n", t.rest[i]);
-			redisFree(c);
-			return CARDCTL_USAGE;
-		}
-		av[ac] = t.rest[i];
-		lens[ac++] = (size_t)(eq - t.rest[i]);
-		av[ac] = eq + 1;
-		lens[ac++] = strlen(eq + 1);
-	}
-	redisAppendCommand(c, "MULTI");
-	if (t.remove || t.replace)
-		redisAppendCommand(c, "DEL %s", key);
-	if (!t.remove)
-		redisAppendCommandArgv(c, (int)ac, av, lens);
-	redisAppendCommand(c, "XADD %s * card %s", t.stream, id);
-	redisAppendCommand(c, "EXEC");
-	rc = 0;
-	for (int i = 0, n = 3 + (t.remove || t.replace) + !t.remove; i < n;
-	    i++) {
-		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
-			fprintf(stderr, "cardctl publish: %s\n", c->errstr);
-			rc = -1;
-			break;
-		}
-		for (size_t k = 0; i == n - 1 && r->type == REDIS_REPLY_ARRAY &&
-		    k < r->elements; k++)
-			if (r->element[k]->type == REDIS_REPLY_ERROR) {
-				fprintf(stderr, "cardctl publish: %s\n",
-				    r->element[k]->str);
-				rc = -1;
-			}
-		rc |= io_check(r, "publish");
-	}
+	else
+		rc = io_publish(c, &t, id);
 	redisFree(c);
 	return rc == 0 ? CARDCTL_OK : CARDCTL_USAGE;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for daemon/index.c: lookups by card and permit, growth, churn. */
+/* Unit tests for store/index.c: lookups by card and permit, growth, churn. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for daemon/record.c: validation, encoding, export fields. */
+/* Unit tests for store/record.c: validation, encoding, export fields. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +162,29 @@ test_id_normalize(void)
 		    strlen(bad[i])), strlen(bad[i]), out), -1);
 	/* A NUL byte inside. */
 	CHECK_EQ_INT(record_id_normalize("ABC\0" "123", 7, out), -1);
+}
+
+/* Regions: exactly six digits, leading zeros kept; anything else refused. */
+static void
+test_region_parse(void)
+{
+	static const char *const bad[] = {
+		"", "44030", "4403000", "44030a", " 44030", "44030 ", "-44030",
+		"+44030", "4403.0", "\xef\xbc\x94" "40300",
+	};
+	int32_t r = -1;
+
+	CHECK_EQ_INT(record_region_parse("440300", 6, &r), 0);
+	CHECK_EQ_INT(r, 440300);
+	CHECK_EQ_INT(record_region_parse("000000", 6, &r), 0);
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(record_region_parse("999999", 6, &r), 0);
+	CHECK_EQ_INT(r, 999999);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(record_region_parse(codec_guarded(bad[i],
+		    strlen(bad[i])), strlen(bad[i]), &r), -1);
+	CHECK_EQ_INT(record_region_parse("440\0" "30", 6, &r), -1);
+	CHECK_EQ_INT(r, 999999);	/* untouched when refused */
 }
 
 /* A valid card with every field: each value lands where it belongs. */
@@ -491,6 +514,7 @@ int
 main(void)
 {
 	test_id_normalize();
+	test_region_parse();
 	test_build_valid();
 	test_build_edges();
 	test_build_invalid_fields();

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for daemon/snapshot.c: save and load round trips, refusals. */
+/* Unit tests for store/snapshot.c: save and load round trips, refusals. */
 #include <sys/stat.h>
 
 #include <stdint.h>

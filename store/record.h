@@ -60,6 +60,7 @@ struct record_value {
 const char *record_field_name(enum record_field);
 int	record_field_lookup(const char *, size_t);
 int	record_id_normalize(const char *in, size_t len, char *out);
+int	record_region_parse(const char *, size_t, int32_t *);
 void	record_build(struct card *, const char *id, size_t id_len,
 	    const struct record_value *vals);
 void	record_invalid(struct card *, const char *id, size_t id_len,

@@ -38,7 +38,6 @@ static const char *const record_statuses[] =
     { "active", "suspended", "lost", "revoked" };
 
 static int	record_u64(const struct record_value *, uint64_t *);
-static int	record_region(const char *, size_t, int32_t *);
 static int	record_xregion(struct card *, const struct record_value *);
 static int	record_range(const struct record_value *, struct card_cover *);
 static const char *record_check(struct card *, const struct record_value *);
@@ -70,8 +69,9 @@ record_field_lookup(const char *name, size_t len)
 }
 
 /*
- * Card and permit numbers: 6-32 of 0-9A-Z, lowercase folded to upper.
- * Writes the normal form to out; returns its length, or -1.
+ * Card and permit numbers: 6-32 of 0-9A-Z, lowercase folded to upper
+ * (PROTOCOL.md §1). Writes the normal form to out; returns its length,
+ * or -1.
  */
 int
 record_id_normalize(const char *in, size_t len, char *out)
@@ -107,9 +107,9 @@ record_u64(const struct record_value *v, uint64_t *out)
 	return 0;
 }
 
-/* A region code: exactly six digits. */
-static int
-record_region(const char *s, size_t len, int32_t *out)
+/* A region code: exactly six digits (PROTOCOL.md §1). Returns 0 or -1. */
+int
+record_region_parse(const char *s, size_t len, int32_t *out)
 {
 	int32_t n = 0;
 
@@ -145,7 +145,7 @@ record_xregion(struct card *c, const struct record_value *v)
 		while (b > a && b[-1] == ' ')
 			b--;
 		if (c->nxregion == RECORD_MAX_XREGION ||
-		    record_region(a, (size_t)(b - a),
+		    record_region_parse(a, (size_t)(b - a),
 		    &c->xregion[c->nxregion]) != 0)
 			return -1;
 		c->nxregion++;
@@ -199,7 +199,8 @@ record_check(struct card *c, const struct record_value *v)
 	if (c->permit_from > c->permit_until)
 		return "permit_from is after permit_until";
 	if (v[F_REGION].p == NULL ||
-	    record_region(v[F_REGION].p, v[F_REGION].len, &c->region) != 0)
+	    record_region_parse(v[F_REGION].p, v[F_REGION].len,
+	    &c->region) != 0)
 		return "region: six digits required";
 	if (record_xregion(c, &v[F_XREGION]) != 0)
 		return "xregion: *, or a comma list of six-digit codes";
