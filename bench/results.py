@@ -199,7 +199,7 @@ def misses(r):
         out.append(
             "- **per-answer (%.2f, target 0.9).** perf on the worker in "
             "this load puts about 90%% of its time in OpenSSL's Ed25519 "
-            "(which DESIGN §4 prescribes); the rest is the lookup (two "
+            "(which PROTOCOL.md §4 prescribes); the rest is the lookup (two "
             "cache misses), the JWS encoding and the socket. openssl speed "
             "signs a short message in a loop and nothing else; our input "
             "is the ~410-byte JWS signing input. Single rounds swing with "
