@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cardbench: the load generator of cardd (DESIGN §1). */
+/* cardbench: the load generator of cardd (README.md, Layout). */
 #ifndef CARDBENCH_H
 #define CARDBENCH_H
 

@@ -12,6 +12,45 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RES = os.path.join(HERE, "results")
 
 
+def _nested(v):
+    """Whether a value holds runs, and so is written one key or element
+    per line: a list of dicts (runs), a dict of dicts only (one run per
+    target), or a dict holding either of those further down."""
+    if isinstance(v, list):
+        return any(isinstance(x, dict) for x in v)
+    if not isinstance(v, dict) or not v:
+        return False
+    return all(isinstance(x, dict) for x in v.values()) or any(
+        isinstance(x, (dict, list)) and _nested(x) for x in v.values())
+
+
+def dumps(v, depth=0):
+    """JSON as bench/results/*.json are written, to keep them small and
+    their diffs short: the top level and whatever holds runs one key or
+    element per line, indented by one space a level; each run, histogram
+    or other value on one line, without spaces. json.load reads it."""
+    flat = json.dumps(v, separators=(",", ":"))
+    if not (depth == 0 or _nested(v)) or not isinstance(v, (dict, list)) \
+            or not v:
+        return flat
+    pad = " " * (depth + 1)
+    if isinstance(v, dict):
+        items = ["%s%s: %s" % (pad, json.dumps(k), dumps(x, depth + 1))
+                 for k, x in v.items()]
+        ends = "{}"
+    else:
+        items = [pad + dumps(x, depth + 1) for x in v]
+        ends = "[]"
+    return "%s\n%s\n%s%s" % (ends[0], ",\n".join(items), " " * depth,
+                             ends[1])
+
+
+def write(path, res):
+    """Write one results file in the form dumps() gives."""
+    with open(path, "w") as f:
+        f.write(dumps(res) + "\n")
+
+
 def load(name):
     """A results file, or None."""
     try:
@@ -160,7 +199,7 @@ def misses(r):
         out.append(
             "- **per-answer (%.2f, target 0.9).** perf on the worker in "
             "this load puts about 90%% of its time in OpenSSL's Ed25519 "
-            "(which DESIGN §4 prescribes); the rest is the lookup (two "
+            "(which PROTOCOL.md §4 prescribes); the rest is the lookup (two "
             "cache misses), the JWS encoding and the socket. openssl speed "
             "signs a short message in a loop and nothing else; our input "
             "is the ~410-byte JWS signing input. Single rounds swing with "

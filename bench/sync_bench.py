@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+import results  # bench/results.py: the form of bench/results/*.json
+
 
 def free_port():
     """A TCP port nobody listens on now."""
@@ -258,8 +260,7 @@ def main():
             stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(res, f, indent=1)
+    results.write(a.out, res)
     json.dump(res, sys.stdout, indent=1)
     print()
 

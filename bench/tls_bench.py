@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 
+import results  # bench/results.py: the form of bench/results/*.json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -201,8 +203,7 @@ def main():
                 p.kill()
         shutil.rmtree(TMP, ignore_errors=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "tls.json"), "w") as f:
-        json.dump(res, f, indent=1)
+    results.write(os.path.join(HERE, "results", "tls.json"), res)
     subprocess.run([sys.executable, os.path.join(HERE, "results.py")],
                    check=True, timeout=60)
     print(json.dumps(res["rows"], indent=1))

@@ -81,15 +81,16 @@ done
 ms=$(($(now_ms) - total_start))
 printf 'fuzz: %d target(s), %d.%01ds, %s\n' "$#" $((ms / 1000)) \
     $((ms % 1000 / 100)) "$([ $failed -eq 0 ] && echo 'no crash' || echo FAILED)"
-# FUZZ_JSON=FILE: the run as JSON, for bench/RESULTS.md.
+# FUZZ_JSON=FILE: the run as JSON, for bench/RESULTS.md, in the form of
+# bench/results/*.json (bench/results.py): one key a line, one target a line.
 if [ -n "${FUZZ_JSON:-}" ]; then
 	{
-		printf '{"date":"%s","machine":"%s cores, %s","seconds":%s,' \
-		    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" \
-		    "$(uname -sr)" "$seconds"
-		printf '"targets":['
-		paste -sd, "$build/fuzz.lines" | tr -d '\n'
-		printf ']}\n'
+		printf '{\n "date": "%s",\n "machine": "%s cores, %s",\n' \
+		    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" "$(uname -sr)"
+		printf ' "seconds": %s,\n "targets": [\n' "$seconds"
+		[ -f "$build/fuzz.lines" ] &&
+		    sed 's/^/  /; $!s/$/,/' "$build/fuzz.lines"
+		printf ' ]\n}\n'
 	} >"$FUZZ_JSON"
 fi
 exit $failed

@@ -1,4 +1,4 @@
-"""Card data (DESIGN §2, §6; PROTOCOL.md §7): broken CSV lines answer
+"""Card data (PROTOCOL.md §7; README.md, Sources): broken CSV lines answer
 record_invalid and are logged by line number without the card number,
 duplicates, quoted xregion lists, a header without a card column, file
 reload by rename, and staleness once the file is gone."""

@@ -1,5 +1,5 @@
-"""Bad input gets a clear error and never hurts anyone else (DESIGN §5,
-PROTOCOL.md §5.4 and §6): HTTP JSON errors with the right status, RESP
+"""Bad input gets a clear error and never hurts anyone else
+(PROTOCOL.md §5.4 and §6): HTTP JSON errors with the right status, RESP
 -ERR with the connection going on, framing errors that close, garbage,
 silent clients, and all the while a second client gets right answers."""
 

@@ -1,4 +1,4 @@
-"""GET /metrics (DESIGN §8): Prometheus text that parses line by line,
+"""GET /metrics (PROTOCOL.md §5.3): Prometheus text that parses line by line,
 counters that move by exactly what was asked, cumulative histograms and
 the index gauges."""
 

@@ -1,4 +1,4 @@
-"""Operations (DESIGN §7-8): cardd -t, config errors with FILE:LINE, key
+"""Operations (man/cardd.8): cardd -t, config errors with FILE:LINE, key
 file permissions, --version, SIGTERM with connections open, SIGHUP."""
 
 import json
@@ -253,7 +253,7 @@ class ReloadSignalTest(harness.DaemonTestCase):
         os.chmod(self.d.key_path, 0o600)
 
     def test_b_sighup_reloads_config(self):
-        # DESIGN §8: SIGHUP reloads the config (here: a new key_id).
+        # man/cardd.8: SIGHUP reloads the config (here: a new key_id).
         text = self.d.config_path.read_text()
         self.d.config_path.write_text(text.replace("key_id 2026a",
                                                    "key_id 2026b"))

@@ -1,4 +1,4 @@
-"""HTTP/1.1 and RESP as clients use them (DESIGN §5, PROTOCOL.md §5-6):
+"""HTTP/1.1 and RESP as clients use them (PROTOCOL.md §5-6):
 keep-alive, pipelining, requests in 1-byte pieces, HTTP/1.0, Expect:
 100-continue, HEAD, /healthz and /readyz; RESP pipelining, inline
 commands, PING, INFO, QUIT; and the real curl and redis-cli."""

@@ -1,4 +1,4 @@
-"""More ways to fall out of step with Redis (DESIGN §6), beyond
+"""More ways to fall out of step with Redis (README.md, Sources), beyond
 test_redis_sync.py: cardd restarted while Redis lives on (it catches up
 from the stream, or re-reads when the stream was trimmed meanwhile), a
 burst of thousands of changes, FLUSHALL under a following daemon, a link

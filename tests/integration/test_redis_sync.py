@@ -1,4 +1,4 @@
-"""Following Redis (DESIGN §2, §6; PROTOCOL.md §7): full sync of a
+"""Following Redis (PROTOCOL.md §7; README.md, Sources): full sync of a
 generated data set, changes and removals visible within 100 ms, rejected
 records, a bulk import ending in `resync`, Redis killed and restarted empty
 under a load of queries, the stream trimmed past the cursor, Redis
@@ -30,7 +30,7 @@ from tests.integration.harness import AT, PeerClosed, RespError, metric
 SCHEMES = ("medical", "pension", "unemployment", "injury", "maternity")
 REGIONS = ("110000", "310000", "440300", "530100", "510100", "120000")
 SENTINEL = "ZZSYNC000001"       # a card used as a barrier, never kept
-VISIBLE_S = 0.100               # DESIGN §6: a change applied "in ms"
+VISIBLE_S = 0.100               # README.md, Sources: "within milliseconds"
 RECONNECT_S = 20.0              # backoff tops out at 5 s (+50% jitter)
 
 
@@ -44,7 +44,7 @@ def read_cards(path):
 
 
 def expected(row, check="validity", scheme=None, region=None, at=AT):
-    """The reason DESIGN §3 gives for a sound record (None: no card)."""
+    """The reason PROTOCOL.md §2 gives for a sound record (None: no card)."""
     if row is None:
         return "unknown_card"
     status = row["status"]
@@ -227,7 +227,7 @@ class RedisSyncCase(harness.DaemonTestCase):
 
     def check_card(self, rc, hc, card, row, rev=None):
         """VALIDITY over RESP and a coverage check over HTTP, both signed,
-        both as DESIGN §3 says for row (None: the card must be unknown)."""
+        both per PROTOCOL.md §2 for row (None: the card must be unknown)."""
         want_rev = 0 if row is None else int(row["rev"]) if rev is None \
             else rev
         r = rc.command("VALIDITY", card, "AT", AT)

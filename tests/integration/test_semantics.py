@@ -1,4 +1,4 @@
-"""DESIGN §3 over both interfaces: one card per reason, inclusive date
+"""PROTOCOL.md §2 over both interfaces: one card per reason, inclusive date
 edges, precedence, lookup by permit, case folding, nonce echo, and the
 default `at` (today in the configured zone)."""
 

@@ -1,4 +1,4 @@
-"""DESIGN §4: every answer verifies with implementations that are not
+"""PROTOCOL.md §4: every answer verifies with implementations that are not
 cardd's own (python3-cryptography and the openssl command line), the
 JWKS publishes the right key under its RFC 7638 thumbprint, and a batch
 answer signs its whole body."""

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for daemon/batch.c: the body of POST /v1/check (DESIGN §5). */
+/* Unit tests for daemon/batch.c: POST /v1/check bodies (PROTOCOL.md §5.2). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

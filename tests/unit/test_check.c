@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for daemon/check.c: request parameters and DESIGN §3 reasons. */
+/* Unit tests for daemon/check.c: parameters and reasons (PROTOCOL.md §2). */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -230,7 +230,7 @@ test_finish(void)
 		    strlen(check_param_name(p))), p);
 }
 
-/* Every reason of DESIGN §3 on its own. */
+/* Every reason of PROTOCOL.md §2 on its own. */
 static void
 test_each_reason(void)
 {
@@ -273,7 +273,7 @@ test_each_reason(void)
 	    "medical", P_REGION, "440300", END), REASON_REGION_NOT_COVERED);
 }
 
-/* When several rules fail, the first in DESIGN §3 order wins. */
+/* When several rules fail, the first in PROTOCOL.md §2 order wins. */
 static void
 test_precedence(void)
 {

@@ -71,7 +71,7 @@ str_is(const char *got, const char *want)
 	return strcmp(got, want) == 0;
 }
 
-/* Defaults of config_keys[] and DESIGN §8 from an empty file. */
+/* Defaults of config_keys[] and conf/cardd.conf from an empty file. */
 static void
 test_defaults(void)
 {

@@ -491,7 +491,7 @@ test_to_fields_round_trip(void)
 	free(list);
 }
 
-/* Field names match DESIGN §2 and look up both ways. */
+/* Field names match PROTOCOL.md §7 and look up both ways. */
 static void
 test_field_names(void)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for daemon/source_csv.c: CSV text to an index (DESIGN §2). */
+/* Unit tests for daemon/source_csv.c: CSV text to an index (PROTOCOL.md §7). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

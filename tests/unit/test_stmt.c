@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for protocol/stmt.c: the exact bytes of a statement (DESIGN §4). */
+/* Unit tests for protocol/stmt.c: exact statement bytes (PROTOCOL.md §3). */
 #include <stdint.h>
 #include <string.h>
 
@@ -141,7 +141,7 @@ test_region_digits(void)
 static void
 test_reasons_and_results(void)
 {
-	/* DESIGN §3, in precedence order. */
+	/* PROTOCOL.md §2, in precedence order. */
 	static const char *const reasons[REASON_COUNT] = {
 		"ok", "unknown_card", "holder_mismatch", "record_invalid",
 		"card_suspended", "card_lost", "card_revoked",
