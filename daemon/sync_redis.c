@@ -23,18 +23,13 @@
  * the order asked, so the card numbers they belong to wait in a FIFO.
  */
 #include <sys/random.h>
-#include <sys/wait.h>
 
-#include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -50,6 +45,7 @@
 #include "log.h"
 #include "record.h"
 #include "snapshot.h"
+#include "snapshot_save.h"
 #include "sync_redis.h"
 
 #define SYNC_SCAN_COUNT		"1000"
@@ -60,8 +56,6 @@
 #define SYNC_BACKOFF_MAX_MS	5000
 #define SYNC_CONNECT_MS		3000
 #define SYNC_SEEN_MAX		(1u << 20)	/* rejections remembered */
-#define SYNC_SNAP_JOIN_MS	5000	/* at shutdown (systemd allows 20 s) */
-#define SYNC_SNAP_CHILD_MS	600000	/* and at any time (1M cards: 0.6 s) */
 
 enum sync_phase {
 	PHASE_DOWN, PHASE_CONNECTING, PHASE_FULL, PHASE_FOLLOW, PHASE_STOPPED
@@ -87,11 +81,7 @@ struct sync_state {
 	redisAsyncContext	*ac;
 	struct event		*retry;
 	struct event		*connect_timeout;
-	struct event		*snap_timer;
 	struct event		*deadline;	/* no reply for too long */
-	struct event		*snap_wait;	/* polls the snapshot child */
-	pid_t			 snap_child;	/* writing a snapshot, or 0 */
-	int64_t			 snap_t0;
 	int			 backoff_ms;
 	char			 host[256];
 	int			 port;
@@ -118,7 +108,6 @@ struct sync_state {
 	int			 scan_done;
 	int			 scan_waiting;
 	int64_t			 full_t0;
-	int			 dirty;		/* changed since the snapshot */
 	uint64_t		*seen;		/* (card, rev) rejections logged */
 	size_t			 nseen;
 	_Atomic int		 phase;
@@ -142,7 +131,6 @@ static void	sync_on_connect_timeout(evutil_socket_t, short, void *);
 static void	sync_heard(void);
 static void	sync_give_up(const char *);
 static void	sync_on_deadline(evutil_socket_t, short, void *);
-static void	sync_on_snap_wait(evutil_socket_t, short, void *);
 static void	sync_on_setup(redisAsyncContext *, void *, void *);
 static void	sync_on_info(redisAsyncContext *, void *, void *);
 static void	sync_full_begin(void);
@@ -166,11 +154,7 @@ static void	sync_apply(const struct card *, int gone, const char *,
 		    size_t);
 static void	sync_compact(void);
 static void	sync_follow_done(void);
-static void	sync_on_snap_timer(evutil_socket_t, short, void *);
-static void	sync_snapshot(int);
-static void	sync_snapshot_meta(struct snapshot_meta *);
-static void	sync_snapshot_join(void);
-static int	sync_snapshot_reap(int64_t, int *);
+static int	sync_snapshot_meta(struct snapshot_meta *);
 static void	sync_note_reject(const struct card *);
 static int	sync_stream_id(const char *, size_t, struct stream_id *);
 static int	sync_id_cmp(const struct stream_id *, const struct stream_id *);
@@ -281,11 +265,8 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 	sy.retry = evtimer_new(sy.base, sync_connect, NULL);
 	sy.connect_timeout = evtimer_new(sy.base, sync_on_connect_timeout,
 	    NULL);
-	sy.snap_timer = event_new(sy.base, -1, EV_PERSIST, sync_on_snap_timer,
-	    NULL);
 	sy.deadline = evtimer_new(sy.base, sync_on_deadline, NULL);
-	sy.snap_wait = event_new(sy.base, -1, EV_PERSIST, sync_on_snap_wait,
-	    NULL);
+	snapshot_save_init(sy.base, sync_snapshot_meta);
 	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
 	if (pthread_create(&sy.thread, NULL, sync_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the Redis thread");
@@ -298,12 +279,11 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 static void *
 sync_main(void *arg)
 {
-	struct timeval now = { 0, 0 }, snap = { settings.snapshot_interval, 0 };
+	struct timeval now = { 0, 0 };
 
 	(void)arg;
 	evtimer_add(sy.retry, &now);
-	if (settings.snapshot != NULL)
-		event_add(sy.snap_timer, &snap);
+	snapshot_save_arm();
 	event_base_dispatch(sy.base);
 	sy.stopping = 1;
 	if (sy.ac != NULL) {
@@ -313,9 +293,7 @@ sync_main(void *arg)
 		redisAsyncFree(ac);
 	}
 	sync_abandon();
-	sync_snapshot_join();
-	if (sy.dirty)
-		sync_snapshot(1);
+	snapshot_save_final();
 	atomic_store(&sy.phase, PHASE_STOPPED);
 	return NULL;
 }
@@ -330,9 +308,8 @@ sync_redis_stop(void)
 	pthread_join(sy.thread, NULL);
 	event_free(sy.retry);
 	event_free(sy.connect_timeout);
-	event_free(sy.snap_timer);
 	event_free(sy.deadline);
-	event_free(sy.snap_wait);
+	snapshot_save_free();
 	event_base_free(sy.base);
 	free(sy.fifo);
 	free(sy.seen);
@@ -833,8 +810,8 @@ sync_full_finish(void)
 	    "stream_id=%llu-%llu", n, (unsigned long long)atomic_load(
 	    &sy.invalid), (long long)(clock_now_ms() - sy.full_t0),
 	    (unsigned long long)sy.cursor.ms, (unsigned long long)sy.cursor.seq);
-	sy.dirty = 1;
-	sync_snapshot(0);
+	snapshot_save_changed();
+	snapshot_save_now();
 	sync_follow();
 }
 
@@ -1073,7 +1050,7 @@ sync_apply(const struct card *c, int gone, const char *id, size_t len)
 	if (!gone && (c->flags & CARD_INVALID))
 		atomic_fetch_add(&sy.invalid, 1);
 	live_set_count(index_count(idx));
-	sy.dirty = 1;
+	snapshot_save_changed();
 }
 
 /*
@@ -1109,143 +1086,19 @@ sync_follow_done(void)
 	sync_follow();
 }
 
-/* Every snapshot_interval: save when something changed. */
-static void
-sync_on_snap_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (sy.dirty)
-		sync_snapshot(0);
-}
-
-/* The snapshot's header fields for the live index. */
-static void
+/* The snapshot's header fields for the live index (-1: not in step yet). */
+static int
 sync_snapshot_meta(struct snapshot_meta *m)
 {
+	if (!sy.have_cursor)
+		return -1;
 	memset(m, 0, sizeof(*m));
 	m->synced_at_ms = live_synced_at();
 	m->cursor_ms = sy.cursor.ms;
 	m->cursor_seq = sy.cursor.seq;
 	m->cursor_count = sy.consumed;
 	memcpy(m->run_id, sy.run_id, sizeof(m->run_id));
-}
-
-/*
- * Save the live index. Only this thread changes it, so it may read it
- * without the lock; but writing a few hundred MB would stop the changes
- * for as long, so (as Redis's BGSAVE does) a child process writes its
- * copy-on-write view of the index while this thread goes on. The child
- * only writes the file and leaves with _exit(). wait_for_it saves in this
- * thread (at shutdown).
- */
-static void
-sync_snapshot(int wait_for_it)
-{
-	struct snapshot_meta m;
-	struct index *idx = live_index();
-	char err[512];
-	pid_t pid;
-
-	if (settings.snapshot == NULL || idx == NULL || !sy.have_cursor ||
-	    sy.snap_child > 0)
-		return;
-	sync_snapshot_meta(&m);
-	sy.snap_t0 = clock_now_ms();
-	pid = wait_for_it ? 0 : fork();
-	if (pid == 0) {
-		int rc = snapshot_save(settings.snapshot, idx, &m, err,
-		    sizeof(err));
-
-		if (rc != 0)
-			log_error("msg=\"cannot save the snapshot\" error=\"%s\"",
-			    err);
-		if (!wait_for_it)
-			_exit(rc == 0 ? 0 : 1);
-		if (rc == 0) {
-			sy.dirty = 0;
-			log_info("msg=\"snapshot saved\" path=\"%s\" cards=%zu "
-			    "ms=%lld", settings.snapshot, index_count(idx),
-			    (long long)(clock_now_ms() - sy.snap_t0));
-		}
-		return;
-	}
-	if (pid < 0) {
-		log_error("msg=\"cannot fork to save the snapshot\" error=\"%s\"",
-		    strerror(errno));
-		return;
-	}
-	sy.snap_child = pid;
-	sy.dirty = 0;	/* changes from now on make it dirty again */
-	{
-		struct timeval tv = { 0, 20000 };
-
-		event_add(sy.snap_wait, &tv);
-	}
-}
-
-/*
- * Reap the snapshot child if it has finished, or kill it once it has run
- * limit_ms since the fork: a hung child would hold up every later
- * snapshot, or the shutdown. Returns 0 while it runs, 1 once it is gone
- * (*ok: it saved the file).
- */
-static int
-sync_snapshot_reap(int64_t limit_ms, int *ok)
-{
-	int64_t ran = clock_now_ms() - sy.snap_t0;
-	int status = 0;
-	pid_t r = waitpid(sy.snap_child, &status, WNOHANG);
-
-	if (r == 0) {
-		if (ran < limit_ms)
-			return 0;
-		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
-		    "ms=%lld", (int)sy.snap_child, (long long)ran);
-		kill(sy.snap_child, SIGKILL);
-		r = waitpid(sy.snap_child, &status, 0);
-	}
-	*ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	sy.snap_child = 0;
-	return 1;
-}
-
-/* Has the snapshot child finished? */
-static void
-sync_on_snap_wait(evutil_socket_t fd, short what, void *arg)
-{
-	int ok;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (sy.snap_child <= 0 || !sync_snapshot_reap(SYNC_SNAP_CHILD_MS, &ok))
-		return;
-	event_del(sy.snap_wait);
-	if (ok)
-		log_info("msg=\"snapshot saved\" path=\"%s\" cards=%llu ms=%lld",
-		    settings.snapshot, (unsigned long long)live_count(),
-		    (long long)(clock_now_ms() - sy.snap_t0));
-	else
-		sy.dirty = 1;	/* try again at the next interval */
-}
-
-/* Wait for a snapshot child still writing (at shutdown), a bounded time. */
-static void
-sync_snapshot_join(void)
-{
-	struct timespec nap = { 0, 10 * 1000000 };
-	int64_t limit;
-	int ok;
-
-	if (sy.snap_child <= 0)
-		return;
-	limit = clock_now_ms() - sy.snap_t0 + SYNC_SNAP_JOIN_MS;
-	while (!sync_snapshot_reap(limit, &ok))
-		nanosleep(&nap, NULL);
-	if (!ok)
-		sy.dirty = 1;	/* the old snapshot stands; save again */
+	return 0;
 }
 
 /* The follower's figures for /metrics and INFO. */
