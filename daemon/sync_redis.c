@@ -25,17 +25,14 @@
 #include <sys/random.h>
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/adapters/libevent.h>
 #include <xxhash.h>
 
 #include "clock.h"
@@ -46,20 +43,14 @@
 #include "record.h"
 #include "snapshot.h"
 #include "snapshot_save.h"
+#include "sync_link.h"
+#include "sync_priv.h"
 #include "sync_redis.h"
 
 #define SYNC_SCAN_COUNT		"1000"
 #define SYNC_INFLIGHT		16384	/* HMGETs outstanding in a full sync */
 #define SYNC_XREAD_COUNT	"1000"
-#define SYNC_REPLY_MS		3000	/* beyond the block time */
-#define SYNC_BACKOFF_MIN_MS	100
-#define SYNC_BACKOFF_MAX_MS	5000
-#define SYNC_CONNECT_MS		3000
 #define SYNC_SEEN_MAX		(1u << 20)	/* rejections remembered */
-
-enum sync_phase {
-	PHASE_DOWN, PHASE_CONNECTING, PHASE_FULL, PHASE_FOLLOW, PHASE_STOPPED
-};
 
 static const char *const sync_phases[] = {
 	"disconnected", "connecting", "full_sync", "following", "stopped"
@@ -75,18 +66,9 @@ struct sync_fetch {
 	uint8_t		len;
 };
 
-struct sync_state {
+struct sync_redis {
 	struct event_base	*base;
 	pthread_t		 thread;
-	redisAsyncContext	*ac;
-	struct event		*retry;
-	struct event		*connect_timeout;
-	struct event		*deadline;	/* no reply for too long */
-	int			 backoff_ms;
-	char			 host[256];
-	int			 port;
-	int			 db;
-	int			 stopping;
 	char			 run_id[41];	/* of the Redis we are in step with */
 	char			 new_run_id[41];
 	struct stream_id	 cursor;	/* last change applied */
@@ -110,7 +92,6 @@ struct sync_state {
 	int64_t			 full_t0;
 	uint64_t		*seen;		/* (card, rev) rejections logged */
 	size_t			 nseen;
-	_Atomic int		 phase;
 	_Atomic uint64_t	 full_syncs;
 	_Atomic uint64_t	 rejected;
 	_Atomic uint64_t	 invalid;
@@ -118,21 +99,12 @@ struct sync_state {
 	_Atomic int64_t		 last_full_ms;
 };
 
-static struct sync_state sy;
+static struct sync_redis sy;
+struct sync_state sync_state;
 
 static void	*sync_main(void *);
-static void	sync_connect(evutil_socket_t, short, void *);
-static void	sync_retry(void);
 static void	sync_abandon(void);
-static void	sync_drop(const char *);
-static void	sync_on_connect(const redisAsyncContext *, int);
-static void	sync_on_disconnect(const redisAsyncContext *, int);
-static void	sync_on_connect_timeout(evutil_socket_t, short, void *);
-static void	sync_heard(void);
-static void	sync_give_up(const char *);
-static void	sync_on_deadline(evutil_socket_t, short, void *);
-static void	sync_on_setup(redisAsyncContext *, void *, void *);
-static void	sync_on_info(redisAsyncContext *, void *, void *);
+static void	sync_on_ready(const char *);
 static void	sync_full_begin(void);
 static void	sync_on_full_xinfo(redisAsyncContext *, void *, void *);
 static void	sync_scan_next(void);
@@ -158,9 +130,12 @@ static int	sync_snapshot_meta(struct snapshot_meta *);
 static void	sync_note_reject(const struct card *);
 static int	sync_stream_id(const char *, size_t, struct stream_id *);
 static int	sync_id_cmp(const struct stream_id *, const struct stream_id *);
-static int	sync_cmd(redisCallbackFn *, void *, int, ...);
-static int	sync_is_error(const redisReply *, const char *);
 static const redisReply *sync_xinfo_get(const redisReply *, const char *);
+
+static const struct sync_link_hooks sync_link_hooks = {
+	.ready = sync_on_ready,
+	.lost = sync_abandon,
+};
 
 /* Parse "ms-seq". */
 static int
@@ -193,59 +168,13 @@ sync_id_cmp(const struct stream_id *a, const struct stream_id *b)
 	return 0;
 }
 
-/* Send a command of NUL-terminated words (NULL ends the list). */
-static int
-sync_cmd(redisCallbackFn *fn, void *priv, int argc, ...)
-{
-	const char *argv[32];
-	size_t lens[32];
-	va_list ap;
-
-	va_start(ap, argc);
-	for (int i = 0; i < argc && i < 32; i++) {
-		argv[i] = va_arg(ap, const char *);
-		lens[i] = strlen(argv[i]);
-	}
-	va_end(ap);
-	if (sy.ac == NULL)
-		return -1;
-	return redisAsyncCommandArgv(sy.ac, fn, priv, argc, argv, lens) ==
-	    REDIS_OK ? 0 : -1;
-}
-
-/* True for an error reply (starting with prefix, when given). */
-static int
-sync_is_error(const redisReply *r, const char *prefix)
-{
-	return r != NULL && r->type == REDIS_REPLY_ERROR && (prefix == NULL ||
-	    strncmp(r->str, prefix, strlen(prefix)) == 0);
-}
-
 /* Parse redis://HOST:PORT[/DB] and start the follower thread. */
 int
 sync_redis_start(const char *url, const struct snapshot_meta *from,
     char *err, size_t errlen)
 {
-	const char *hp = url + 8, *colon, *slash;
-	char *end;
-
-	slash = strchr(hp, '/');
-	colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
-	if (colon != NULL && hp[0] == '[')
-		colon++;
-	if (colon == NULL || (slash != NULL && colon > slash) ||
-	    (size_t)(colon - hp) >= sizeof(sy.host)) {
-		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
+	if (sync_link_parse(url, err, errlen) != 0)
 		return -1;
-	}
-	memcpy(sy.host, hp[0] == '[' ? hp + 1 : hp, (size_t)(colon - hp));
-	sy.host[colon - hp - (hp[0] == '[' ? 2 : 0)] = '\0';
-	sy.port = (int)strtol(colon + 1, &end, 10);
-	sy.db = slash != NULL ? (int)strtol(slash + 1, &end, 10) : 0;
-	if (sy.port < 1 || sy.port > 65535 || *end != '\0' || sy.db < 0) {
-		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
-		return -1;
-	}
 	if (from != NULL && from->run_id[0] != '\0') {
 		memcpy(sy.run_id, from->run_id, sizeof(sy.run_id));
 		sy.cursor.ms = from->cursor_ms;
@@ -262,12 +191,8 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sy.retry = evtimer_new(sy.base, sync_connect, NULL);
-	sy.connect_timeout = evtimer_new(sy.base, sync_on_connect_timeout,
-	    NULL);
-	sy.deadline = evtimer_new(sy.base, sync_on_deadline, NULL);
+	sync_link_init(sy.base, &sync_link_hooks);
 	snapshot_save_init(sy.base, sync_snapshot_meta);
-	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
 	if (pthread_create(&sy.thread, NULL, sync_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the Redis thread");
 		return -1;
@@ -279,22 +204,14 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 static void *
 sync_main(void *arg)
 {
-	struct timeval now = { 0, 0 };
-
 	(void)arg;
-	evtimer_add(sy.retry, &now);
+	sync_link_open();
 	snapshot_save_arm();
 	event_base_dispatch(sy.base);
-	sy.stopping = 1;
-	if (sy.ac != NULL) {
-		redisAsyncContext *ac = sy.ac;
-
-		sy.ac = NULL;
-		redisAsyncFree(ac);
-	}
+	sync_link_close();
 	sync_abandon();
 	snapshot_save_final();
-	atomic_store(&sy.phase, PHASE_STOPPED);
+	atomic_store(&sync_state.phase, SYNC_PHASE_STOPPED);
 	return NULL;
 }
 
@@ -306,9 +223,7 @@ sync_redis_stop(void)
 		return;
 	event_base_loopbreak(sy.base);
 	pthread_join(sy.thread, NULL);
-	event_free(sy.retry);
-	event_free(sy.connect_timeout);
-	event_free(sy.deadline);
+	sync_link_free();
 	snapshot_save_free();
 	event_base_free(sy.base);
 	free(sy.fifo);
@@ -316,216 +231,22 @@ sync_redis_stop(void)
 	sy.base = NULL;
 }
 
-/* Connect, then AUTH, SELECT and INFO, queued until the link is up. */
-static void
-sync_connect(evutil_socket_t fd, short what, void *arg)
-{
-	struct timeval tv = { SYNC_CONNECT_MS / 1000, 0 };
-	char db[16];
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	atomic_store(&sy.phase, PHASE_CONNECTING);
-	sy.ac = redisAsyncConnect(sy.host, sy.port);
-	if (sy.ac == NULL || sy.ac->err) {
-		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\"",
-		    sy.host, sy.port, sy.ac ? sy.ac->errstr : "out of memory");
-		if (sy.ac != NULL)
-			redisAsyncFree(sy.ac);
-		sy.ac = NULL;
-		sync_retry();
-		return;
-	}
-	redisLibeventAttach(sy.ac, sy.base);
-	redisAsyncSetConnectCallback(sy.ac, sync_on_connect);
-	redisAsyncSetDisconnectCallback(sy.ac, sync_on_disconnect);
-	evtimer_add(sy.connect_timeout, &tv);
-	if (settings.redis_password != NULL && settings.redis_user != NULL)
-		sync_cmd(sync_on_setup, NULL, 3, "AUTH", settings.redis_user,
-		    settings.redis_password);
-	else if (settings.redis_password != NULL)
-		sync_cmd(sync_on_setup, NULL, 2, "AUTH",
-		    settings.redis_password);
-	snprintf(db, sizeof(db), "%d", sy.db);
-	if (sy.db != 0)
-		sync_cmd(sync_on_setup, NULL, 2, "SELECT", db);
-	sync_cmd(sync_on_info, NULL, 2, "INFO", "server");
-}
-
-/* Try again later, waiting twice as long each time (with jitter). */
-static void
-sync_retry(void)
-{
-	uint32_t jitter = 0;
-	struct timeval tv;
-	int ms;
-
-	if (sy.stopping)
-		return;
-	atomic_store(&sy.phase, PHASE_DOWN);
-	(void)!getrandom(&jitter, sizeof(jitter), 0);
-	ms = sy.backoff_ms + (int)(jitter % (uint32_t)(sy.backoff_ms / 2 + 1));
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = ms % 1000 * 1000;
-	evtimer_add(sy.retry, &tv);
-	if (sy.backoff_ms < SYNC_BACKOFF_MAX_MS)
-		sy.backoff_ms *= 2;
-}
-
 /* Forget a full sync or follow round in progress. */
 static void
 sync_abandon(void)
 {
-	evtimer_del(sy.deadline);
+	sync_link_deadline_stop();
 	index_free(sy.building);
 	sy.building = NULL;
 	sy.fifo_head = sy.fifo_len = sy.inflight = 0;
 	sy.scan_done = sy.scan_waiting = sy.resync = sy.caught_up = 0;
 }
 
-/* Give up this connection (the disconnect callback retries). */
+/* The link is set up: follow on if this is the Redis we knew, else sync. */
 static void
-sync_drop(const char *why)
+sync_on_ready(const char *run_id)
 {
-	log_warn("msg=\"dropping the redis link\" reason=\"%s\"", why);
-	if (sy.ac != NULL)
-		redisAsyncDisconnect(sy.ac);
-}
-
-/* The link is up (or failed to come up). */
-static void
-sync_on_connect(const redisAsyncContext *ac, int status)
-{
-	evtimer_del(sy.connect_timeout);
-	if (ac != sy.ac)
-		return;
-	if (status != REDIS_OK) {
-		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\""
-		    "%s", sy.host, sy.port, ac->errstr, live_index() == NULL ?
-		    " state=\"not ready until the first full sync\"" : "");
-		sy.ac = NULL;	/* hiredis frees it */
-		sync_abandon();
-		sync_retry();
-		return;
-	}
-	redisEnableKeepAlive(&sy.ac->c);
-	sync_heard();
-	log_info("msg=\"redis connected\" host=%s port=%d db=%d", sy.host,
-	    sy.port, sy.db);
-}
-
-/* The link went down: keep answering, reconnect later. */
-static void
-sync_on_disconnect(const redisAsyncContext *ac, int status)
-{
-	(void)status;
-	if (ac != sy.ac)
-		return;
-	sy.ac = NULL;
-	sync_abandon();
-	if (sy.stopping)
-		return;
-	log_warn("msg=\"redis link lost; answering from the index\" error=\"%s\"",
-	    ac->errstr[0] ? ac->errstr : "closed");
-	sync_retry();
-}
-
-/*
- * Drop this link at once, without waiting for pending replies (a silent
- * link would never send them), and try again later.
- */
-static void
-sync_give_up(const char *why)
-{
-	redisAsyncContext *ac = sy.ac;
-
-	if (ac == NULL)
-		return;
-	log_warn("msg=\"%s; reconnecting\" host=%s port=%d", why, sy.host,
-	    sy.port);
-	sy.ac = NULL;
-	redisAsyncFree(ac);
-	sync_abandon();
-	sync_retry();
-}
-
-/* Connecting took too long. */
-static void
-sync_on_connect_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	sync_give_up("redis connect timed out");
-}
-
-/*
- * A reply arrived: the link is alive. A link that goes silent (no FIN, no
- * RST) would otherwise leave a blocking XREAD waiting for ever.
- */
-static void
-sync_heard(void)
-{
-	struct timeval tv = { (SYNC_REPLY_MS + 1000) / 1000, 0 };
-
-	evtimer_add(sy.deadline, &tv);
-}
-
-/* The reply if it answers the live link (proof the link lives), else NULL. */
-static const redisReply *
-sync_reply_for(redisAsyncContext *ac, void *reply)
-{
-	if (ac != sy.ac || reply == NULL)
-		return NULL;
-	sync_heard();
-	return reply;
-}
-
-/* No reply within the deadline: give up this link and reconnect. */
-static void
-sync_on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	sync_give_up("redis stopped answering");
-}
-
-/* AUTH and SELECT must succeed. */
-static void
-sync_on_setup(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r;
-
-	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	if (r->type == REDIS_REPLY_ERROR) {
-		log_error("msg=\"redis refused the connection setup\" "
-		    "error=\"%s\"", r->str);
-		sync_drop("setup refused");
-	}
-}
-
-/* INFO server: the run_id tells whether this is the Redis we knew. */
-static void
-sync_on_info(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r;
-	const char *p;
-
-	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	if (r->type != REDIS_REPLY_STRING ||
-	    (p = strstr(r->str, "run_id:")) == NULL) {
-		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
-		    "INFO gave no run_id");
-		return;
-	}
-	snprintf(sy.new_run_id, sizeof(sy.new_run_id), "%.40s", p + 7);
-	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
+	snprintf(sy.new_run_id, sizeof(sy.new_run_id), "%s", run_id);
 	if (!sy.have_cursor || strcmp(sy.new_run_id, sy.run_id) != 0) {
 		if (sy.have_cursor)
 			log_info("msg=\"redis restarted or replaced; full sync\"");
@@ -539,9 +260,9 @@ static void
 sync_full_begin(void)
 {
 	sync_abandon();
-	atomic_store(&sy.phase, PHASE_FULL);
+	atomic_store(&sync_state.phase, SYNC_PHASE_FULL);
 	sy.full_t0 = clock_now_ms();
-	sync_cmd(sync_on_full_xinfo, NULL, 3, "XINFO", "STREAM",
+	sync_link_cmd(sync_on_full_xinfo, NULL, 3, "XINFO", "STREAM",
 	    settings.stream);
 }
 
@@ -566,11 +287,12 @@ sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
 	uint64_t seed;
 
 	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
+	if ((r = sync_link_reply(ac, reply)) == NULL)
 		return;
 	memset(&sy.noted, 0, sizeof(sy.noted));
-	if (sync_is_error(r, NULL) && strstr(r->str, "no such key") == NULL) {
-		sync_drop(r->str);
+	if (sync_link_is_error(r, NULL) &&
+	    strstr(r->str, "no such key") == NULL) {
+		sync_link_drop(r->str);
 		return;
 	}
 	sy.noted_count = 0;
@@ -579,7 +301,7 @@ sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
 	if (last != NULL && (last->type != REDIS_REPLY_STRING ||
 	    sync_stream_id(last->str, last->len, &sy.noted) != 0 ||
 	    added == NULL || added->type != REDIS_REPLY_INTEGER)) {
-		sync_drop("XINFO STREAM lacks last-generated-id or "
+		sync_link_drop("XINFO STREAM lacks last-generated-id or "
 		    "entries-added (Redis 7 or later is needed)");
 		return;
 	}
@@ -589,7 +311,7 @@ sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
 		seed = (uint64_t)clock_now_ms();
 	sy.building = index_new(live_count() + 1024, seed);
 	if (sy.building == NULL) {
-		sync_drop("out of memory");
+		sync_link_drop("out of memory");
 		return;
 	}
 	atomic_store(&sy.invalid, 0);
@@ -611,7 +333,7 @@ sync_scan_next(void)
 	}
 	pattern[n++] = '*';
 	pattern[n] = '\0';
-	sync_cmd(sync_on_scan, NULL, 6, "SCAN", sy.scan_cursor, "MATCH",
+	sync_link_cmd(sync_on_scan, NULL, 6, "SCAN", sy.scan_cursor, "MATCH",
 	    pattern, "COUNT", SYNC_SCAN_COUNT);
 }
 
@@ -623,13 +345,13 @@ sync_on_scan(redisAsyncContext *ac, void *reply, void *priv)
 	size_t plen = strlen(settings.key_prefix);
 
 	(void)priv;
-	if (sy.building == NULL || (r = sync_reply_for(ac, reply)) == NULL)
+	if (sy.building == NULL || (r = sync_link_reply(ac, reply)) == NULL)
 		return;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING ||
 	    r->element[1]->type != REDIS_REPLY_ARRAY ||
 	    r->element[0]->len >= sizeof(sy.scan_cursor)) {
-		sync_drop("unexpected SCAN reply");
+		sync_link_drop("unexpected SCAN reply");
 		return;
 	}
 	keys = r->element[1];
@@ -663,7 +385,7 @@ sync_fetch(const char *id, size_t len)
 	int n;
 
 	if (sy.fifo_len == SYNC_INFLIGHT * 2) {
-		sync_drop("too many fetches in flight");
+		sync_link_drop("too many fetches in flight");
 		return;
 	}
 	if ((n = record_id_normalize(id, len, key)) < 0 ||
@@ -686,8 +408,7 @@ sync_fetch(const char *id, size_t len)
 		lens[2 + i] = strlen(argv[2 + i]);
 	}
 	sy.inflight++;
-	redisAsyncCommandArgv(sy.ac, sync_on_fetch, NULL, 2 + RECORD_NFIELDS,
-	    argv, lens);
+	sync_link_argv(sync_on_fetch, NULL, 2 + RECORD_NFIELDS, argv, lens);
 }
 
 /*
@@ -760,7 +481,7 @@ sync_on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 	int have;
 
 	(void)priv;
-	if (sy.fifo_len == 0 || (r = sync_reply_for(ac, reply)) == NULL)
+	if (sy.fifo_len == 0 || (r = sync_link_reply(ac, reply)) == NULL)
 		return;
 	f = &sy.fifo[sy.fifo_head];
 	sy.fifo_head = (sy.fifo_head + 1) % (SYNC_INFLIGHT * 2);
@@ -769,7 +490,7 @@ sync_on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 	have = sync_card(r, f, &c);
 	if (sy.building != NULL) {
 		if (have && index_put(sy.building, &c) != 0) {
-			sync_drop("out of memory");
+			sync_link_drop("out of memory");
 			return;
 		}
 		if (have && (c.flags & CARD_INVALID))
@@ -846,7 +567,7 @@ sync_follow(void)
 {
 	char id[48], block[24];
 
-	atomic_store(&sy.phase, PHASE_FOLLOW);
+	atomic_store(&sync_state.phase, SYNC_PHASE_FOLLOW);
 	if (!sy.caught_up) {
 		sy.caught_up = 1;
 		sync_read();
@@ -854,8 +575,8 @@ sync_follow(void)
 	}
 	sync_cursor_text(id, sizeof(id));
 	sync_block_text(block, sizeof(block));
-	sync_cmd(sync_on_wait, NULL, 8, "XREAD", "COUNT", "1", "BLOCK", block,
-	    "STREAMS", settings.stream, id);
+	sync_link_cmd(sync_on_wait, NULL, 8, "XREAD", "COUNT", "1", "BLOCK",
+	    block, "STREAMS", settings.stream, id);
 }
 
 /* The wait ended (an entry, or the block time): read atomically. */
@@ -865,10 +586,10 @@ sync_on_wait(redisAsyncContext *ac, void *reply, void *priv)
 	const redisReply *r;
 
 	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
+	if ((r = sync_link_reply(ac, reply)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_ERROR) {
-		sync_drop(r->str);
+		sync_link_drop(r->str);
 		return;
 	}
 	sync_read();
@@ -888,11 +609,11 @@ sync_read(void)
 	sy.read = 0;
 	sy.resync = 0;
 	sync_cursor_text(id, sizeof(id));
-	sync_cmd(NULL, NULL, 1, "MULTI");
-	sync_cmd(NULL, NULL, 3, "XINFO", "STREAM", settings.stream);
-	sync_cmd(NULL, NULL, 6, "XREAD", "COUNT", SYNC_XREAD_COUNT, "STREAMS",
-	    settings.stream, id);
-	sync_cmd(sync_on_read, NULL, 1, "EXEC");
+	sync_link_cmd(NULL, NULL, 1, "MULTI");
+	sync_link_cmd(NULL, NULL, 3, "XINFO", "STREAM", settings.stream);
+	sync_link_cmd(NULL, NULL, 6, "XREAD", "COUNT", SYNC_XREAD_COUNT,
+	    "STREAMS", settings.stream, id);
+	sync_link_cmd(sync_on_read, NULL, 1, "EXEC");
 }
 
 /* Queue the card each entry names; note resync entries. */
@@ -961,7 +682,7 @@ sync_gap(const redisReply *r, struct stream_id *last)
 	static const struct stream_id zero = { 0, 0 };
 	struct stream_id d = { 0, 0 };
 
-	if (sync_is_error(r, NULL))
+	if (sync_link_is_error(r, NULL))
 		return sync_id_cmp(&sy.before, &zero) != 0 || sy.consumed ?
 		    "the stream is gone" : NULL;
 	if (l == NULL || l->type != REDIS_REPLY_STRING ||
@@ -992,11 +713,11 @@ sync_on_read(redisAsyncContext *ac, void *reply, void *priv)
 	size_t n;
 
 	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
+	if ((r = sync_link_reply(ac, reply)) == NULL)
 		return;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[1]->type == REDIS_REPLY_ERROR) {
-		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
+		sync_link_drop(r->type == REDIS_REPLY_ERROR ? r->str :
 		    "unexpected reply to the stream read");
 		return;
 	}
@@ -1107,9 +828,9 @@ sync_redis_gauges(struct stats_gauges *g)
 {
 	int64_t last = atomic_load(&sy.last_full_ms);
 
-	g->sync_state = sync_phases[atomic_load(&sy.phase)];
-	g->link_up = atomic_load(&sy.phase) == PHASE_FOLLOW ||
-	    atomic_load(&sy.phase) == PHASE_FULL;
+	g->sync_state = sync_phases[atomic_load(&sync_state.phase)];
+	g->link_up = atomic_load(&sync_state.phase) == SYNC_PHASE_FOLLOW ||
+	    atomic_load(&sync_state.phase) == SYNC_PHASE_FULL;
 	g->full_syncs = atomic_load(&sy.full_syncs);
 	g->records_rejected = atomic_load(&sy.rejected);
 	g->records_invalid = atomic_load(&sy.invalid);
