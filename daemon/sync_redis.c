@@ -33,7 +33,6 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <xxhash.h>
 
 #include "clock.h"
 #include "config.h"
@@ -46,19 +45,15 @@
 #include "sync_link.h"
 #include "sync_priv.h"
 #include "sync_redis.h"
+#include "sync_reject.h"
+#include "sync_stream.h"
 
 #define SYNC_SCAN_COUNT		"1000"
 #define SYNC_INFLIGHT		16384	/* HMGETs outstanding in a full sync */
 #define SYNC_XREAD_COUNT	"1000"
-#define SYNC_SEEN_MAX		(1u << 20)	/* rejections remembered */
 
 static const char *const sync_phases[] = {
 	"disconnected", "connecting", "full_sync", "following", "stopped"
-};
-
-struct stream_id {
-	uint64_t	ms;
-	uint64_t	seq;
 };
 
 struct sync_fetch {
@@ -71,14 +66,14 @@ struct sync_redis {
 	pthread_t		 thread;
 	char			 run_id[41];	/* of the Redis we are in step with */
 	char			 new_run_id[41];
-	struct stream_id	 cursor;	/* last change applied */
+	struct sync_stream_id	 cursor;	/* last change applied */
 	uint64_t		 consumed;	/* entries up to the cursor */
 	int			 have_cursor;
-	struct stream_id	 noted;		/* full sync: stream end at start */
+	struct sync_stream_id	 noted;		/* full sync: stream end at start */
 	uint64_t		 noted_count;	/* entries-added at that point */
 	uint64_t		 read;		/* follow: entries in this round */
-	struct stream_id	 next;		/* follow: last entry read */
-	struct stream_id	 before;	/* follow: cursor before XREAD */
+	struct sync_stream_id	 next;		/* follow: last entry read */
+	struct sync_stream_id	 before;	/* follow: cursor before XREAD */
 	int			 resync;	/* a resync entry was read */
 	int			 caught_up;	/* XREAD may block */
 	struct sync_fetch	*fifo;
@@ -90,10 +85,7 @@ struct sync_redis {
 	int			 scan_done;
 	int			 scan_waiting;
 	int64_t			 full_t0;
-	uint64_t		*seen;		/* (card, rev) rejections logged */
-	size_t			 nseen;
 	_Atomic uint64_t	 full_syncs;
-	_Atomic uint64_t	 rejected;
 	_Atomic uint64_t	 invalid;
 	_Atomic int64_t		 lag_ms;
 	_Atomic int64_t		 last_full_ms;
@@ -120,53 +112,18 @@ static void	sync_block_text(char *, size_t);
 static void	sync_on_wait(redisAsyncContext *, void *, void *);
 static void	sync_read(void);
 static void	sync_entries(const redisReply *);
-static const char *sync_gap(const redisReply *, struct stream_id *);
+static const char *sync_gap(const redisReply *, struct sync_stream_id *);
 static void	sync_on_read(redisAsyncContext *, void *, void *);
 static void	sync_apply(const struct card *, int gone, const char *,
 		    size_t);
 static void	sync_compact(void);
 static void	sync_follow_done(void);
 static int	sync_snapshot_meta(struct snapshot_meta *);
-static void	sync_note_reject(const struct card *);
-static int	sync_stream_id(const char *, size_t, struct stream_id *);
-static int	sync_id_cmp(const struct stream_id *, const struct stream_id *);
-static const redisReply *sync_xinfo_get(const redisReply *, const char *);
 
 static const struct sync_link_hooks sync_link_hooks = {
 	.ready = sync_on_ready,
 	.lost = sync_abandon,
 };
-
-/* Parse "ms-seq". */
-static int
-sync_stream_id(const char *s, size_t len, struct stream_id *id)
-{
-	char buf[48], *dash, *end;
-
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if ((dash = strchr(buf, '-')) == NULL)
-		return -1;
-	*dash = '\0';
-	id->ms = strtoull(buf, &end, 10);
-	if (*end != '\0' || end == buf)
-		return -1;
-	id->seq = strtoull(dash + 1, &end, 10);
-	return *end != '\0' || end == dash + 1 ? -1 : 0;
-}
-
-/* Order of two stream ids. */
-static int
-sync_id_cmp(const struct stream_id *a, const struct stream_id *b)
-{
-	if (a->ms != b->ms)
-		return a->ms < b->ms ? -1 : 1;
-	if (a->seq != b->seq)
-		return a->seq < b->seq ? -1 : 1;
-	return 0;
-}
 
 /* Parse redis://HOST:PORT[/DB] and start the follower thread. */
 int
@@ -185,8 +142,7 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 	if (from != NULL)
 		atomic_store(&sy.invalid, from->invalid);
 	sy.fifo = calloc(SYNC_INFLIGHT * 2, sizeof(*sy.fifo));
-	sy.seen = calloc(SYNC_SEEN_MAX, sizeof(*sy.seen));
-	if (sy.fifo == NULL || sy.seen == NULL ||
+	if (sy.fifo == NULL || sync_reject_init() != 0 ||
 	    (sy.base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -227,7 +183,7 @@ sync_redis_stop(void)
 	snapshot_save_free();
 	event_base_free(sy.base);
 	free(sy.fifo);
-	free(sy.seen);
+	sync_reject_free();
 	sy.base = NULL;
 }
 
@@ -266,19 +222,6 @@ sync_full_begin(void)
 	    settings.stream);
 }
 
-/* Find a field of an XINFO STREAM reply (a flat list of pairs). */
-static const redisReply *
-sync_xinfo_get(const redisReply *r, const char *key)
-{
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < r->elements; i += 2)
-		if (r->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(r->element[i]->str, key) == 0)
-			return r->element[i + 1];
-	return NULL;
-}
-
 /* Full sync, step 2: a new index, then SCAN. */
 static void
 sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
@@ -296,10 +239,10 @@ sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	sy.noted_count = 0;
-	last = sync_xinfo_get(r, "last-generated-id");
-	added = sync_xinfo_get(r, "entries-added");
+	last = sync_stream_field(r, "last-generated-id");
+	added = sync_stream_field(r, "entries-added");
 	if (last != NULL && (last->type != REDIS_REPLY_STRING ||
-	    sync_stream_id(last->str, last->len, &sy.noted) != 0 ||
+	    sync_stream_parse(last->str, last->len, &sy.noted) != 0 ||
 	    added == NULL || added->type != REDIS_REPLY_INTEGER)) {
 		sync_link_drop("XINFO STREAM lacks last-generated-id or "
 		    "entries-added (Redis 7 or later is needed)");
@@ -381,7 +324,7 @@ sync_fetch(const char *id, size_t len)
 	static const char *argv[2 + RECORD_NFIELDS];
 	static size_t lens[2 + RECORD_NFIELDS];
 	struct sync_fetch *f;
-	char key[512], tag[17];
+	char key[512];
 	int n;
 
 	if (sy.fifo_len == SYNC_INFLIGHT * 2) {
@@ -390,9 +333,7 @@ sync_fetch(const char *id, size_t len)
 	}
 	if ((n = record_id_normalize(id, len, key)) < 0 ||
 	    memcmp(key, id, len) != 0) {
-		log_warn("msg=\"key is not a card number in normal form; "
-		    "skipped\" card=%s", log_id_tag(id, len, tag));
-		atomic_fetch_add(&sy.rejected, 1);
+		sync_reject_key(id, len);
 		return;
 	}
 	f = &sy.fifo[(sy.fifo_head + sy.fifo_len++) % (SYNC_INFLIGHT * 2)];
@@ -441,34 +382,8 @@ sync_card(const redisReply *r, const struct sync_fetch *f, struct card *c)
 		record_invalid(c, f->id, f->len, "key is not a hash");
 	}
 	if (c->flags & CARD_INVALID)
-		sync_note_reject(c);
+		sync_reject_record(c);
 	return 1;
-}
-
-/* Log and count a rejected record once per (card, revision). */
-static void
-sync_note_reject(const struct card *c)
-{
-	uint64_t h = XXH3_64bits(c->id, c->id_len) ^
-	    (c->rev * 0x9e3779b97f4a7c15ull), *slot;
-	char tag[17];
-	size_t i;
-
-	h |= 1;		/* 0 marks an empty slot */
-	for (i = h % SYNC_SEEN_MAX; sy.seen[i] != 0 && sy.seen[i] != h;
-	    i = (i + 1) % SYNC_SEEN_MAX)
-		;
-	slot = &sy.seen[i];
-	if (*slot == h)
-		return;
-	if (sy.nseen < SYNC_SEEN_MAX / 2) {
-		*slot = h;
-		sy.nseen++;
-	}
-	atomic_fetch_add(&sy.rejected, 1);
-	log_warn("msg=\"record rejected; the card answers record_invalid\" "
-	    "card=%s rev=%llu problem=\"%s\"", log_id_tag(c->id, c->id_len,
-	    tag), (unsigned long long)c->rev, c->why ? c->why : "invalid");
 }
 
 /* An HMGET reply, for a full sync or a follow round. */
@@ -632,7 +547,7 @@ sync_entries(const redisReply *r)
 		const redisReply *e = entries->element[i], *kv;
 
 		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    sync_stream_id(e->element[0]->str, e->element[0]->len,
+		    sync_stream_parse(e->element[0]->str, e->element[0]->len,
 		    &sy.next) != 0)
 			continue;
 		sy.read++;
@@ -673,32 +588,32 @@ sync_entries(const redisReply *r)
  * r is XINFO STREAM from the same transaction as the entries.
  */
 static const char *
-sync_gap(const redisReply *r, struct stream_id *last)
+sync_gap(const redisReply *r, struct sync_stream_id *last)
 {
-	const redisReply *l = sync_xinfo_get(r, "last-generated-id"),
-	    *del = sync_xinfo_get(r, "max-deleted-entry-id"),
-	    *added = sync_xinfo_get(r, "entries-added"),
-	    *len = sync_xinfo_get(r, "length");
-	static const struct stream_id zero = { 0, 0 };
-	struct stream_id d = { 0, 0 };
+	const redisReply *l = sync_stream_field(r, "last-generated-id"),
+	    *del = sync_stream_field(r, "max-deleted-entry-id"),
+	    *added = sync_stream_field(r, "entries-added"),
+	    *len = sync_stream_field(r, "length");
+	static const struct sync_stream_id zero = { 0, 0 };
+	struct sync_stream_id d = { 0, 0 };
 
 	if (sync_link_is_error(r, NULL))
-		return sync_id_cmp(&sy.before, &zero) != 0 || sy.consumed ?
+		return sync_stream_cmp(&sy.before, &zero) != 0 || sy.consumed ?
 		    "the stream is gone" : NULL;
 	if (l == NULL || l->type != REDIS_REPLY_STRING ||
-	    sync_stream_id(l->str, l->len, last) != 0 || added == NULL ||
+	    sync_stream_parse(l->str, l->len, last) != 0 || added == NULL ||
 	    added->type != REDIS_REPLY_INTEGER || len == NULL ||
 	    len->type != REDIS_REPLY_INTEGER)
 		return "XINFO STREAM lacks the Redis 7 fields";
-	if (sync_id_cmp(last, &sy.before) < 0 ||
+	if (sync_stream_cmp(last, &sy.before) < 0 ||
 	    (uint64_t)added->integer < sy.consumed)
 		return "the stream is younger than our cursor";
 	if ((uint64_t)(added->integer - len->integer) > sy.consumed)
 		return "entries after our cursor were trimmed before they were "
 		    "read";
 	if (del != NULL && del->type == REDIS_REPLY_STRING &&
-	    sync_stream_id(del->str, del->len, &d) == 0 &&
-	    sync_id_cmp(&d, &sy.before) > 0)
+	    sync_stream_parse(del->str, del->len, &d) == 0 &&
+	    sync_stream_cmp(&d, &sy.before) > 0)
 		return "entries after our cursor were deleted";
 	return NULL;
 }
@@ -708,7 +623,7 @@ static void
 sync_on_read(redisAsyncContext *ac, void *reply, void *priv)
 {
 	const redisReply *r;
-	struct stream_id last = { 0, 0 };
+	struct sync_stream_id last = { 0, 0 };
 	const char *gap;
 	size_t n;
 
@@ -832,7 +747,7 @@ sync_redis_gauges(struct stats_gauges *g)
 	g->link_up = atomic_load(&sync_state.phase) == SYNC_PHASE_FOLLOW ||
 	    atomic_load(&sync_state.phase) == SYNC_PHASE_FULL;
 	g->full_syncs = atomic_load(&sy.full_syncs);
-	g->records_rejected = atomic_load(&sy.rejected);
+	g->records_rejected = atomic_load(&sync_state.rejected);
 	g->records_invalid = atomic_load(&sy.invalid);
 	g->sync_lag = (double)atomic_load(&sy.lag_ms) / 1000.0;
 	g->last_full_sync_age = last ? (double)(clock_now_ms() - last) /
