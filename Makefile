@@ -21,8 +21,8 @@ LDLIBS  += $(PKG_LIBS)
 PROTO  = date b64url stmt jws resp http1 csv merkle
 DAEMON = log config record index live check sign buf clock stats net_tcp \
          worker http resp_cmd answer batch source source_csv snapshot \
-         snapshot_save sync_redis sync_link sync_stream \
-         sync_reject sign_batch notify auth tls mapfile
+         snapshot_save sync_redis sync_link sync_stream sync_fetch sync_full \
+         sync_follow sync_reject sign_batch notify auth tls mapfile
 TOOLS  = cardctl gen client keys redis_io export
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \
