@@ -1,322 +1,134 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Following Redis (DESIGN §2, §6), in a thread of its own with its own
- * event loop, through hiredis's async API on the libevent adapter. The
- * workers never wait on Redis: they read the live index, which this
- * thread replaces whole after a full sync, or changes card by card under
- * the live write lock.
+ * Following Redis (protocol/PROTOCOL.md §7), in a thread of its own with
+ * its own event loop, through hiredis's async API on the libevent
+ * adapter. The workers never wait on Redis: they read the live index,
+ * which this thread replaces whole after a full sync, or changes card by
+ * card under the live write lock.
  *
- *   connect ─ AUTH, SELECT, INFO server (run_id)
+ *   connect ─ AUTH, SELECT, INFO server (run_id)              sync_link.c
  *      │ new Redis (run_id differs) or nothing synced yet
  *      ▼
  *   full sync: XINFO STREAM (note the last id) ─ SCAN card:* with
- *      pipelined HMGETs into a new index ─ swap it in ─ cursor = noted id
+ *      pipelined HMGETs into a new index ─ swap it in ─      sync_full.c
+ *      cursor = noted id ─ save a snapshot              snapshot_save.c
  *      ▼
  *   follow: XREAD BLOCK from the cursor ─ XINFO STREAM (gap check) ─
  *      HMGET each changed card ─ apply ─ cursor = last entry ─ repeat
+ *                                                          sync_follow.c
  *
  * A gap (stream trimmed past the cursor, stream gone or reset, a
  * `resync` entry) starts a full sync. Every completed follow round
  * confirms the index is in step (live_synced). When the link drops, the
  * thread reconnects with exponential backoff while workers keep answering
- * from what they have, until max_staleness. HMGET replies come back in
- * the order asked, so the card numbers they belong to wait in a FIFO.
+ * from what they have, until max_staleness. Both phases fetch cards
+ * through sync_fetch.c (HMGET replies come back in the order asked, so
+ * the card numbers they belong to wait in a FIFO); records that break a
+ * rule are logged and counted by sync_reject.c; sync_stream.c reads
+ * stream ids and XINFO fields.
+ *
+ * This file owns the thread and the phase diagram above: the other files
+ * call no phase but their own by name. The link says it is ready or lost,
+ * a full sync that it is done, the follow that it found a gap, each
+ * through a callback set here, and this file decides what comes next.
+ * What they share (cursor, phase, figures) is in sync_priv.h.
  */
-#include <sys/random.h>
-#include <sys/wait.h>
-
-#include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/adapters/libevent.h>
-#include <xxhash.h>
 
 #include "clock.h"
-#include "config.h"
-#include "index.h"
 #include "live.h"
 #include "log.h"
-#include "record.h"
 #include "snapshot.h"
+#include "snapshot_save.h"
+#include "sync_fetch.h"
+#include "sync_follow.h"
+#include "sync_full.h"
+#include "sync_link.h"
+#include "sync_priv.h"
 #include "sync_redis.h"
+#include "sync_reject.h"
 
-#define SYNC_SCAN_COUNT		"1000"
-#define SYNC_INFLIGHT		16384	/* HMGETs outstanding in a full sync */
-#define SYNC_XREAD_COUNT	"1000"
-#define SYNC_REPLY_MS		3000	/* beyond the block time */
-#define SYNC_BACKOFF_MIN_MS	100
-#define SYNC_BACKOFF_MAX_MS	5000
-#define SYNC_CONNECT_MS		3000
-#define SYNC_SEEN_MAX		(1u << 20)	/* rejections remembered */
-#define SYNC_SNAP_JOIN_MS	5000	/* at shutdown (systemd allows 20 s) */
-#define SYNC_SNAP_CHILD_MS	600000	/* and at any time (1M cards: 0.6 s) */
-
-enum sync_phase {
-	PHASE_DOWN, PHASE_CONNECTING, PHASE_FULL, PHASE_FOLLOW, PHASE_STOPPED
+struct sync_redis {
+	struct event_base	*base;
+	pthread_t		 thread;
+	char			 run_id[41];	/* of the Redis we are in step with */
+	char			 new_run_id[41];	/* of the one on the link */
 };
 
-static const char *const sync_phases[] = {
+static struct sync_redis sr;
+struct sync_state sync_state;
+
+static const char *const sync_redis_phases[] = {
 	"disconnected", "connecting", "full_sync", "following", "stopped"
 };
 
-struct stream_id {
-	uint64_t	ms;
-	uint64_t	seq;
+static void	sync_redis_resume(const struct snapshot_meta *);
+static void	*sync_redis_main(void *);
+static void	sync_redis_on_ready(const char *);
+static void	sync_redis_full(void);
+static void	sync_redis_on_full_done(void);
+static void	sync_redis_abandon(void);
+static int	sync_redis_meta(struct snapshot_meta *);
+
+static const struct sync_link_hooks sync_redis_link = {
+	.ready = sync_redis_on_ready,
+	.lost = sync_redis_abandon,
 };
-
-struct sync_fetch {
-	char		id[STMT_ID_MAX];
-	uint8_t		len;
-};
-
-struct sync_state {
-	struct event_base	*base;
-	pthread_t		 thread;
-	redisAsyncContext	*ac;
-	struct event		*retry;
-	struct event		*connect_timeout;
-	struct event		*snap_timer;
-	struct event		*deadline;	/* no reply for too long */
-	struct event		*snap_wait;	/* polls the snapshot child */
-	pid_t			 snap_child;	/* writing a snapshot, or 0 */
-	int64_t			 snap_t0;
-	int			 backoff_ms;
-	char			 host[256];
-	int			 port;
-	int			 db;
-	int			 stopping;
-	char			 run_id[41];	/* of the Redis we are in step with */
-	char			 new_run_id[41];
-	struct stream_id	 cursor;	/* last change applied */
-	uint64_t		 consumed;	/* entries up to the cursor */
-	int			 have_cursor;
-	struct stream_id	 noted;		/* full sync: stream end at start */
-	uint64_t		 noted_count;	/* entries-added at that point */
-	uint64_t		 read;		/* follow: entries in this round */
-	struct stream_id	 next;		/* follow: last entry read */
-	struct stream_id	 before;	/* follow: cursor before XREAD */
-	int			 resync;	/* a resync entry was read */
-	int			 caught_up;	/* XREAD may block */
-	struct sync_fetch	*fifo;
-	size_t			 fifo_head;
-	size_t			 fifo_len;
-	size_t			 inflight;
-	struct index		*building;
-	char			 scan_cursor[32];
-	int			 scan_done;
-	int			 scan_waiting;
-	int64_t			 full_t0;
-	int			 dirty;		/* changed since the snapshot */
-	uint64_t		*seen;		/* (card, rev) rejections logged */
-	size_t			 nseen;
-	_Atomic int		 phase;
-	_Atomic uint64_t	 full_syncs;
-	_Atomic uint64_t	 rejected;
-	_Atomic uint64_t	 invalid;
-	_Atomic int64_t		 lag_ms;
-	_Atomic int64_t		 last_full_ms;
-};
-
-static struct sync_state sy;
-
-static void	*sync_main(void *);
-static void	sync_connect(evutil_socket_t, short, void *);
-static void	sync_retry(void);
-static void	sync_abandon(void);
-static void	sync_drop(const char *);
-static void	sync_on_connect(const redisAsyncContext *, int);
-static void	sync_on_disconnect(const redisAsyncContext *, int);
-static void	sync_on_connect_timeout(evutil_socket_t, short, void *);
-static void	sync_heard(void);
-static void	sync_give_up(const char *);
-static void	sync_on_deadline(evutil_socket_t, short, void *);
-static void	sync_on_snap_wait(evutil_socket_t, short, void *);
-static void	sync_on_setup(redisAsyncContext *, void *, void *);
-static void	sync_on_info(redisAsyncContext *, void *, void *);
-static void	sync_full_begin(void);
-static void	sync_on_full_xinfo(redisAsyncContext *, void *, void *);
-static void	sync_scan_next(void);
-static void	sync_on_scan(redisAsyncContext *, void *, void *);
-static void	sync_fetch(const char *, size_t);
-static void	sync_on_fetch(redisAsyncContext *, void *, void *);
-static int	sync_card(const redisReply *, const struct sync_fetch *,
-		    struct card *);
-static void	sync_full_finish(void);
-static void	sync_follow(void);
-static void	sync_cursor_text(char *, size_t);
-static void	sync_block_text(char *, size_t);
-static void	sync_on_wait(redisAsyncContext *, void *, void *);
-static void	sync_read(void);
-static void	sync_entries(const redisReply *);
-static const char *sync_gap(const redisReply *, struct stream_id *);
-static void	sync_on_read(redisAsyncContext *, void *, void *);
-static void	sync_apply(const struct card *, int gone, const char *,
-		    size_t);
-static void	sync_compact(void);
-static void	sync_follow_done(void);
-static void	sync_on_snap_timer(evutil_socket_t, short, void *);
-static void	sync_snapshot(int);
-static void	sync_snapshot_meta(struct snapshot_meta *);
-static void	sync_snapshot_join(void);
-static int	sync_snapshot_reap(int64_t, int *);
-static void	sync_note_reject(const struct card *);
-static int	sync_stream_id(const char *, size_t, struct stream_id *);
-static int	sync_id_cmp(const struct stream_id *, const struct stream_id *);
-static int	sync_cmd(redisCallbackFn *, void *, int, ...);
-static int	sync_is_error(const redisReply *, const char *);
-static const redisReply *sync_xinfo_get(const redisReply *, const char *);
-
-/* Parse "ms-seq". */
-static int
-sync_stream_id(const char *s, size_t len, struct stream_id *id)
-{
-	char buf[48], *dash, *end;
-
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if ((dash = strchr(buf, '-')) == NULL)
-		return -1;
-	*dash = '\0';
-	id->ms = strtoull(buf, &end, 10);
-	if (*end != '\0' || end == buf)
-		return -1;
-	id->seq = strtoull(dash + 1, &end, 10);
-	return *end != '\0' || end == dash + 1 ? -1 : 0;
-}
-
-/* Order of two stream ids. */
-static int
-sync_id_cmp(const struct stream_id *a, const struct stream_id *b)
-{
-	if (a->ms != b->ms)
-		return a->ms < b->ms ? -1 : 1;
-	if (a->seq != b->seq)
-		return a->seq < b->seq ? -1 : 1;
-	return 0;
-}
-
-/* Send a command of NUL-terminated words (NULL ends the list). */
-static int
-sync_cmd(redisCallbackFn *fn, void *priv, int argc, ...)
-{
-	const char *argv[32];
-	size_t lens[32];
-	va_list ap;
-
-	va_start(ap, argc);
-	for (int i = 0; i < argc && i < 32; i++) {
-		argv[i] = va_arg(ap, const char *);
-		lens[i] = strlen(argv[i]);
-	}
-	va_end(ap);
-	if (sy.ac == NULL)
-		return -1;
-	return redisAsyncCommandArgv(sy.ac, fn, priv, argc, argv, lens) ==
-	    REDIS_OK ? 0 : -1;
-}
-
-/* True for an error reply (starting with prefix, when given). */
-static int
-sync_is_error(const redisReply *r, const char *prefix)
-{
-	return r != NULL && r->type == REDIS_REPLY_ERROR && (prefix == NULL ||
-	    strncmp(r->str, prefix, strlen(prefix)) == 0);
-}
 
 /* Parse redis://HOST:PORT[/DB] and start the follower thread. */
 int
 sync_redis_start(const char *url, const struct snapshot_meta *from,
     char *err, size_t errlen)
 {
-	const char *hp = url + 8, *colon, *slash;
-	char *end;
-
-	slash = strchr(hp, '/');
-	colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
-	if (colon != NULL && hp[0] == '[')
-		colon++;
-	if (colon == NULL || (slash != NULL && colon > slash) ||
-	    (size_t)(colon - hp) >= sizeof(sy.host)) {
-		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
+	if (sync_link_parse(url, err, errlen) != 0)
 		return -1;
-	}
-	memcpy(sy.host, hp[0] == '[' ? hp + 1 : hp, (size_t)(colon - hp));
-	sy.host[colon - hp - (hp[0] == '[' ? 2 : 0)] = '\0';
-	sy.port = (int)strtol(colon + 1, &end, 10);
-	sy.db = slash != NULL ? (int)strtol(slash + 1, &end, 10) : 0;
-	if (sy.port < 1 || sy.port > 65535 || *end != '\0' || sy.db < 0) {
-		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
-		return -1;
-	}
-	if (from != NULL && from->run_id[0] != '\0') {
-		memcpy(sy.run_id, from->run_id, sizeof(sy.run_id));
-		sy.cursor.ms = from->cursor_ms;
-		sy.cursor.seq = from->cursor_seq;
-		sy.consumed = from->cursor_count;
-		sy.have_cursor = 1;
-	}
 	if (from != NULL)
-		atomic_store(&sy.invalid, from->invalid);
-	sy.fifo = calloc(SYNC_INFLIGHT * 2, sizeof(*sy.fifo));
-	sy.seen = calloc(SYNC_SEEN_MAX, sizeof(*sy.seen));
-	if (sy.fifo == NULL || sy.seen == NULL ||
-	    (sy.base = event_base_new()) == NULL) {
+		sync_redis_resume(from);
+	if (sync_fetch_init() != 0 || sync_reject_init() != 0 ||
+	    (sr.base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sy.retry = evtimer_new(sy.base, sync_connect, NULL);
-	sy.connect_timeout = evtimer_new(sy.base, sync_on_connect_timeout,
-	    NULL);
-	sy.snap_timer = event_new(sy.base, -1, EV_PERSIST, sync_on_snap_timer,
-	    NULL);
-	sy.deadline = evtimer_new(sy.base, sync_on_deadline, NULL);
-	sy.snap_wait = event_new(sy.base, -1, EV_PERSIST, sync_on_snap_wait,
-	    NULL);
-	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
-	if (pthread_create(&sy.thread, NULL, sync_main, NULL) != 0) {
+	sync_link_init(sr.base, &sync_redis_link);
+	snapshot_save_init(sr.base, sync_redis_meta);
+	if (pthread_create(&sr.thread, NULL, sync_redis_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the Redis thread");
 		return -1;
 	}
 	return 0;
 }
 
+/* Carry on from the snapshot: its Redis, its cursor, its invalid count. */
+static void
+sync_redis_resume(const struct snapshot_meta *from)
+{
+	if (from->run_id[0] != '\0') {
+		memcpy(sr.run_id, from->run_id, sizeof(sr.run_id));
+		sync_state.cursor.ms = from->cursor_ms;
+		sync_state.cursor.seq = from->cursor_seq;
+		sync_state.consumed = from->cursor_count;
+		sync_state.have_cursor = 1;
+	}
+	atomic_store(&sync_state.invalid, from->invalid);
+}
+
 /* The follower thread. */
 static void *
-sync_main(void *arg)
+sync_redis_main(void *arg)
 {
-	struct timeval now = { 0, 0 }, snap = { settings.snapshot_interval, 0 };
-
 	(void)arg;
-	evtimer_add(sy.retry, &now);
-	if (settings.snapshot != NULL)
-		event_add(sy.snap_timer, &snap);
-	event_base_dispatch(sy.base);
-	sy.stopping = 1;
-	if (sy.ac != NULL) {
-		redisAsyncContext *ac = sy.ac;
-
-		sy.ac = NULL;
-		redisAsyncFree(ac);
-	}
-	sync_abandon();
-	sync_snapshot_join();
-	if (sy.dirty)
-		sync_snapshot(1);
-	atomic_store(&sy.phase, PHASE_STOPPED);
+	sync_link_open();
+	snapshot_save_arm();
+	event_base_dispatch(sr.base);
+	sync_link_close();
+	sync_redis_abandon();
+	snapshot_save_final();
+	atomic_store(&sync_state.phase, SYNC_PHASE_STOPPED);
 	return NULL;
 }
 
@@ -324,943 +136,87 @@ sync_main(void *arg)
 void
 sync_redis_stop(void)
 {
-	if (sy.base == NULL)
+	if (sr.base == NULL)
 		return;
-	event_base_loopbreak(sy.base);
-	pthread_join(sy.thread, NULL);
-	event_free(sy.retry);
-	event_free(sy.connect_timeout);
-	event_free(sy.snap_timer);
-	event_free(sy.deadline);
-	event_free(sy.snap_wait);
-	event_base_free(sy.base);
-	free(sy.fifo);
-	free(sy.seen);
-	sy.base = NULL;
+	event_base_loopbreak(sr.base);
+	pthread_join(sr.thread, NULL);
+	sync_link_free();
+	snapshot_save_free();
+	event_base_free(sr.base);
+	sync_fetch_free();
+	sync_reject_free();
+	sr.base = NULL;
 }
 
-/* Connect, then AUTH, SELECT and INFO, queued until the link is up. */
+/* The link is set up: follow on if this is the Redis we knew, else sync. */
 static void
-sync_connect(evutil_socket_t fd, short what, void *arg)
+sync_redis_on_ready(const char *run_id)
 {
-	struct timeval tv = { SYNC_CONNECT_MS / 1000, 0 };
-	char db[16];
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	atomic_store(&sy.phase, PHASE_CONNECTING);
-	sy.ac = redisAsyncConnect(sy.host, sy.port);
-	if (sy.ac == NULL || sy.ac->err) {
-		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\"",
-		    sy.host, sy.port, sy.ac ? sy.ac->errstr : "out of memory");
-		if (sy.ac != NULL)
-			redisAsyncFree(sy.ac);
-		sy.ac = NULL;
-		sync_retry();
-		return;
-	}
-	redisLibeventAttach(sy.ac, sy.base);
-	redisAsyncSetConnectCallback(sy.ac, sync_on_connect);
-	redisAsyncSetDisconnectCallback(sy.ac, sync_on_disconnect);
-	evtimer_add(sy.connect_timeout, &tv);
-	if (settings.redis_password != NULL && settings.redis_user != NULL)
-		sync_cmd(sync_on_setup, NULL, 3, "AUTH", settings.redis_user,
-		    settings.redis_password);
-	else if (settings.redis_password != NULL)
-		sync_cmd(sync_on_setup, NULL, 2, "AUTH",
-		    settings.redis_password);
-	snprintf(db, sizeof(db), "%d", sy.db);
-	if (sy.db != 0)
-		sync_cmd(sync_on_setup, NULL, 2, "SELECT", db);
-	sync_cmd(sync_on_info, NULL, 2, "INFO", "server");
+	snprintf(sr.new_run_id, sizeof(sr.new_run_id), "%s", run_id);
+	if (!sync_state.have_cursor || strcmp(sr.new_run_id, sr.run_id) != 0) {
+		if (sync_state.have_cursor)
+			log_info("msg=\"redis restarted or replaced; full sync\"");
+		sync_redis_full();
+	} else
+		sync_follow_begin(sync_redis_full);
 }
 
-/* Try again later, waiting twice as long each time (with jitter). */
+/* Start a full sync afresh (also when the follow finds a gap). */
 static void
-sync_retry(void)
+sync_redis_full(void)
 {
-	uint32_t jitter = 0;
-	struct timeval tv;
-	int ms;
+	sync_link_deadline_stop();
+	sync_redis_abandon();
+	sync_full_begin(sync_redis_on_full_done);
+}
 
-	if (sy.stopping)
-		return;
-	atomic_store(&sy.phase, PHASE_DOWN);
-	(void)!getrandom(&jitter, sizeof(jitter), 0);
-	ms = sy.backoff_ms + (int)(jitter % (uint32_t)(sy.backoff_ms / 2 + 1));
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = ms % 1000 * 1000;
-	evtimer_add(sy.retry, &tv);
-	if (sy.backoff_ms < SYNC_BACKOFF_MAX_MS)
-		sy.backoff_ms *= 2;
+/* A full sync is done: in step with this Redis; save, then follow. */
+static void
+sync_redis_on_full_done(void)
+{
+	memcpy(sr.run_id, sr.new_run_id, sizeof(sr.run_id));
+	snapshot_save_changed();
+	snapshot_save_now();
+	sync_follow_begin(sync_redis_full);
 }
 
 /* Forget a full sync or follow round in progress. */
 static void
-sync_abandon(void)
+sync_redis_abandon(void)
 {
-	evtimer_del(sy.deadline);
-	index_free(sy.building);
-	sy.building = NULL;
-	sy.fifo_head = sy.fifo_len = sy.inflight = 0;
-	sy.scan_done = sy.scan_waiting = sy.resync = sy.caught_up = 0;
+	sync_full_abandon();
+	sync_fetch_abandon();
+	sync_follow_abandon();
 }
 
-/* Give up this connection (the disconnect callback retries). */
-static void
-sync_drop(const char *why)
-{
-	log_warn("msg=\"dropping the redis link\" reason=\"%s\"", why);
-	if (sy.ac != NULL)
-		redisAsyncDisconnect(sy.ac);
-}
-
-/* The link is up (or failed to come up). */
-static void
-sync_on_connect(const redisAsyncContext *ac, int status)
-{
-	evtimer_del(sy.connect_timeout);
-	if (ac != sy.ac)
-		return;
-	if (status != REDIS_OK) {
-		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\""
-		    "%s", sy.host, sy.port, ac->errstr, live_index() == NULL ?
-		    " state=\"not ready until the first full sync\"" : "");
-		sy.ac = NULL;	/* hiredis frees it */
-		sync_abandon();
-		sync_retry();
-		return;
-	}
-	redisEnableKeepAlive(&sy.ac->c);
-	sync_heard();
-	log_info("msg=\"redis connected\" host=%s port=%d db=%d", sy.host,
-	    sy.port, sy.db);
-}
-
-/* The link went down: keep answering, reconnect later. */
-static void
-sync_on_disconnect(const redisAsyncContext *ac, int status)
-{
-	(void)status;
-	if (ac != sy.ac)
-		return;
-	sy.ac = NULL;
-	sync_abandon();
-	if (sy.stopping)
-		return;
-	log_warn("msg=\"redis link lost; answering from the index\" error=\"%s\"",
-	    ac->errstr[0] ? ac->errstr : "closed");
-	sync_retry();
-}
-
-/*
- * Drop this link at once, without waiting for pending replies (a silent
- * link would never send them), and try again later.
- */
-static void
-sync_give_up(const char *why)
-{
-	redisAsyncContext *ac = sy.ac;
-
-	if (ac == NULL)
-		return;
-	log_warn("msg=\"%s; reconnecting\" host=%s port=%d", why, sy.host,
-	    sy.port);
-	sy.ac = NULL;
-	redisAsyncFree(ac);
-	sync_abandon();
-	sync_retry();
-}
-
-/* Connecting took too long. */
-static void
-sync_on_connect_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	sync_give_up("redis connect timed out");
-}
-
-/*
- * A reply arrived: the link is alive. A link that goes silent (no FIN, no
- * RST) would otherwise leave a blocking XREAD waiting for ever.
- */
-static void
-sync_heard(void)
-{
-	struct timeval tv = { (SYNC_REPLY_MS + 1000) / 1000, 0 };
-
-	evtimer_add(sy.deadline, &tv);
-}
-
-/* The reply if it answers the live link (proof the link lives), else NULL. */
-static const redisReply *
-sync_reply_for(redisAsyncContext *ac, void *reply)
-{
-	if (ac != sy.ac || reply == NULL)
-		return NULL;
-	sync_heard();
-	return reply;
-}
-
-/* No reply within the deadline: give up this link and reconnect. */
-static void
-sync_on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	sync_give_up("redis stopped answering");
-}
-
-/* AUTH and SELECT must succeed. */
-static void
-sync_on_setup(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r;
-
-	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	if (r->type == REDIS_REPLY_ERROR) {
-		log_error("msg=\"redis refused the connection setup\" "
-		    "error=\"%s\"", r->str);
-		sync_drop("setup refused");
-	}
-}
-
-/* INFO server: the run_id tells whether this is the Redis we knew. */
-static void
-sync_on_info(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r;
-	const char *p;
-
-	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	if (r->type != REDIS_REPLY_STRING ||
-	    (p = strstr(r->str, "run_id:")) == NULL) {
-		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
-		    "INFO gave no run_id");
-		return;
-	}
-	snprintf(sy.new_run_id, sizeof(sy.new_run_id), "%.40s", p + 7);
-	sy.backoff_ms = SYNC_BACKOFF_MIN_MS;
-	if (!sy.have_cursor || strcmp(sy.new_run_id, sy.run_id) != 0) {
-		if (sy.have_cursor)
-			log_info("msg=\"redis restarted or replaced; full sync\"");
-		sync_full_begin();
-	} else
-		sync_follow();
-}
-
-/* Full sync, step 1: note where the stream ends now. */
-static void
-sync_full_begin(void)
-{
-	sync_abandon();
-	atomic_store(&sy.phase, PHASE_FULL);
-	sy.full_t0 = clock_now_ms();
-	sync_cmd(sync_on_full_xinfo, NULL, 3, "XINFO", "STREAM",
-	    settings.stream);
-}
-
-/* Find a field of an XINFO STREAM reply (a flat list of pairs). */
-static const redisReply *
-sync_xinfo_get(const redisReply *r, const char *key)
-{
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < r->elements; i += 2)
-		if (r->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(r->element[i]->str, key) == 0)
-			return r->element[i + 1];
-	return NULL;
-}
-
-/* Full sync, step 2: a new index, then SCAN. */
-static void
-sync_on_full_xinfo(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r, *last, *added;
-	uint64_t seed;
-
-	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	memset(&sy.noted, 0, sizeof(sy.noted));
-	if (sync_is_error(r, NULL) && strstr(r->str, "no such key") == NULL) {
-		sync_drop(r->str);
-		return;
-	}
-	sy.noted_count = 0;
-	last = sync_xinfo_get(r, "last-generated-id");
-	added = sync_xinfo_get(r, "entries-added");
-	if (last != NULL && (last->type != REDIS_REPLY_STRING ||
-	    sync_stream_id(last->str, last->len, &sy.noted) != 0 ||
-	    added == NULL || added->type != REDIS_REPLY_INTEGER)) {
-		sync_drop("XINFO STREAM lacks last-generated-id or "
-		    "entries-added (Redis 7 or later is needed)");
-		return;
-	}
-	if (added != NULL)
-		sy.noted_count = (uint64_t)added->integer;
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)clock_now_ms();
-	sy.building = index_new(live_count() + 1024, seed);
-	if (sy.building == NULL) {
-		sync_drop("out of memory");
-		return;
-	}
-	atomic_store(&sy.invalid, 0);
-	strcpy(sy.scan_cursor, "0");
-	sync_scan_next();
-}
-
-/* Ask for the next batch of card keys. */
-static void
-sync_scan_next(void)
-{
-	char pattern[300];
-	size_t n = 0;
-
-	for (const char *p = settings.key_prefix; *p && n < 290; p++) {
-		if (strchr("*?[]\\", *p) != NULL)
-			pattern[n++] = '\\';
-		pattern[n++] = *p;
-	}
-	pattern[n++] = '*';
-	pattern[n] = '\0';
-	sync_cmd(sync_on_scan, NULL, 6, "SCAN", sy.scan_cursor, "MATCH",
-	    pattern, "COUNT", SYNC_SCAN_COUNT);
-}
-
-/* A SCAN batch: fetch each card; go on while few are in flight. */
-static void
-sync_on_scan(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r, *keys;
-	size_t plen = strlen(settings.key_prefix);
-
-	(void)priv;
-	if (sy.building == NULL || (r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[1]->type != REDIS_REPLY_ARRAY ||
-	    r->element[0]->len >= sizeof(sy.scan_cursor)) {
-		sync_drop("unexpected SCAN reply");
-		return;
-	}
-	keys = r->element[1];
-	for (size_t i = 0; i < keys->elements; i++) {
-		const redisReply *k = keys->element[i];
-
-		if (k->type == REDIS_REPLY_STRING && k->len > plen)
-			sync_fetch(k->str + plen, k->len - plen);
-	}
-	memcpy(sy.scan_cursor, r->element[0]->str, r->element[0]->len + 1);
-	sy.scan_done = strcmp(sy.scan_cursor, "0") == 0;
-	if (sy.scan_done && sy.inflight == 0)
-		sync_full_finish();
-	else if (!sy.scan_done && sy.inflight < SYNC_INFLIGHT)
-		sync_scan_next();
-	else if (!sy.scan_done)
-		sy.scan_waiting = 1;
-}
-
-/*
- * HMGET one card, its number queued in the FIFO. A number that is not in
- * normal form (6-32 of 0-9A-Z) cannot be a card key: logged, counted.
- */
-static void
-sync_fetch(const char *id, size_t len)
-{
-	static const char *argv[2 + RECORD_NFIELDS];
-	static size_t lens[2 + RECORD_NFIELDS];
-	struct sync_fetch *f;
-	char key[512], tag[17];
-	int n;
-
-	if (sy.fifo_len == SYNC_INFLIGHT * 2) {
-		sync_drop("too many fetches in flight");
-		return;
-	}
-	if ((n = record_id_normalize(id, len, key)) < 0 ||
-	    memcmp(key, id, len) != 0) {
-		log_warn("msg=\"key is not a card number in normal form; "
-		    "skipped\" card=%s", log_id_tag(id, len, tag));
-		atomic_fetch_add(&sy.rejected, 1);
-		return;
-	}
-	f = &sy.fifo[(sy.fifo_head + sy.fifo_len++) % (SYNC_INFLIGHT * 2)];
-	memcpy(f->id, id, len);
-	f->len = (uint8_t)len;
-	snprintf(key, sizeof(key), "%s%.*s", settings.key_prefix, (int)len, id);
-	argv[0] = "HMGET";
-	argv[1] = key;
-	lens[0] = 5;
-	lens[1] = strlen(key);
-	for (int i = 0; i < RECORD_NFIELDS; i++) {
-		argv[2 + i] = record_field_name(i);
-		lens[2 + i] = strlen(argv[2 + i]);
-	}
-	sy.inflight++;
-	redisAsyncCommandArgv(sy.ac, sync_on_fetch, NULL, 2 + RECORD_NFIELDS,
-	    argv, lens);
-}
-
-/*
- * A card from its HMGET reply. Returns 1 for a card, 0 when the key is
- * gone (every field nil). A key that is not a hash answers
- * record_invalid rather than vanish.
- */
+/* The snapshot's header fields for the live index (-1: not in step yet). */
 static int
-sync_card(const redisReply *r, const struct sync_fetch *f, struct card *c)
+sync_redis_meta(struct snapshot_meta *m)
 {
-	struct record_value v[RECORD_NFIELDS];
-	int any = 0;
-
-	memset(v, 0, sizeof(v));
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == RECORD_NFIELDS) {
-		for (int i = 0; i < RECORD_NFIELDS; i++) {
-			const redisReply *e = r->element[i];
-
-			if (e->type != REDIS_REPLY_STRING)
-				continue;
-			v[i].p = e->str;
-			v[i].len = e->len;
-			any = 1;
-		}
-		if (!any)
-			return 0;
-		record_build(c, f->id, f->len, v);
-	} else {
-		memset(c, 0, sizeof(*c) - sizeof(c->xregion));
-		record_invalid(c, f->id, f->len, "key is not a hash");
-	}
-	if (c->flags & CARD_INVALID)
-		sync_note_reject(c);
-	return 1;
-}
-
-/* Log and count a rejected record once per (card, revision). */
-static void
-sync_note_reject(const struct card *c)
-{
-	uint64_t h = XXH3_64bits(c->id, c->id_len) ^
-	    (c->rev * 0x9e3779b97f4a7c15ull), *slot;
-	char tag[17];
-	size_t i;
-
-	h |= 1;		/* 0 marks an empty slot */
-	for (i = h % SYNC_SEEN_MAX; sy.seen[i] != 0 && sy.seen[i] != h;
-	    i = (i + 1) % SYNC_SEEN_MAX)
-		;
-	slot = &sy.seen[i];
-	if (*slot == h)
-		return;
-	if (sy.nseen < SYNC_SEEN_MAX / 2) {
-		*slot = h;
-		sy.nseen++;
-	}
-	atomic_fetch_add(&sy.rejected, 1);
-	log_warn("msg=\"record rejected; the card answers record_invalid\" "
-	    "card=%s rev=%llu problem=\"%s\"", log_id_tag(c->id, c->id_len,
-	    tag), (unsigned long long)c->rev, c->why ? c->why : "invalid");
-}
-
-/* An HMGET reply, for a full sync or a follow round. */
-static void
-sync_on_fetch(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r;
-	struct sync_fetch *f;
-	struct card c;
-	int have;
-
-	(void)priv;
-	if (sy.fifo_len == 0 || (r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	f = &sy.fifo[sy.fifo_head];
-	sy.fifo_head = (sy.fifo_head + 1) % (SYNC_INFLIGHT * 2);
-	sy.fifo_len--;
-	sy.inflight--;
-	have = sync_card(r, f, &c);
-	if (sy.building != NULL) {
-		if (have && index_put(sy.building, &c) != 0) {
-			sync_drop("out of memory");
-			return;
-		}
-		if (have && (c.flags & CARD_INVALID))
-			atomic_fetch_add(&sy.invalid, 1);
-		if (sy.scan_waiting && sy.inflight < SYNC_INFLIGHT / 2) {
-			sy.scan_waiting = 0;
-			sync_scan_next();
-		} else if (sy.scan_done && sy.inflight == 0)
-			sync_full_finish();
-		return;
-	}
-	sync_apply(&c, !have, f->id, f->len);
-	if (sy.inflight == 0)
-		sync_follow_done();
-}
-
-/* Full sync, last step: swap the new index in and follow the stream. */
-static void
-sync_full_finish(void)
-{
-	struct index *idx = sy.building, *old;
-	size_t n;
-
-	sy.building = NULL;
-	index_trim(idx);
-	n = index_count(idx);
-	old = live_set_index(idx);
-	live_set_count(n);
-	live_synced(clock_now_ms());
-	index_free(old);
-	sy.cursor = sy.noted;
-	sy.consumed = sy.noted_count;
-	sy.have_cursor = 1;
-	memcpy(sy.run_id, sy.new_run_id, sizeof(sy.run_id));
-	atomic_fetch_add(&sy.full_syncs, 1);
-	atomic_store(&sy.last_full_ms, clock_now_ms());
-	log_info("msg=\"full sync done\" cards=%zu invalid=%llu ms=%lld "
-	    "stream_id=%llu-%llu", n, (unsigned long long)atomic_load(
-	    &sy.invalid), (long long)(clock_now_ms() - sy.full_t0),
-	    (unsigned long long)sy.cursor.ms, (unsigned long long)sy.cursor.seq);
-	sy.dirty = 1;
-	sync_snapshot(0);
-	sync_follow();
-}
-
-/* The stream cursor as "ms-seq". */
-static void
-sync_cursor_text(char *id, size_t len)
-{
-	snprintf(id, len, "%llu-%llu", (unsigned long long)sy.cursor.ms,
-	    (unsigned long long)sy.cursor.seq);
-}
-
-/*
- * How long XREAD may block: a quarter of max_staleness, at most a
- * second, so that an idle stream still confirms the index well within
- * max_staleness.
- */
-static void
-sync_block_text(char *ms, size_t len)
-{
-	long block = (long)settings.max_staleness * 250;
-
-	snprintf(ms, len, "%ld", block < 1000 ? block : 1000);
-}
-
-/*
- * Follow: wait until something follows the cursor (or the block time
- * passes), then read it. The first round after a (re)connect or a full
- * sync reads at once.
- */
-static void
-sync_follow(void)
-{
-	char id[48], block[24];
-
-	atomic_store(&sy.phase, PHASE_FOLLOW);
-	if (!sy.caught_up) {
-		sy.caught_up = 1;
-		sync_read();
-		return;
-	}
-	sync_cursor_text(id, sizeof(id));
-	sync_block_text(block, sizeof(block));
-	sync_cmd(sync_on_wait, NULL, 8, "XREAD", "COUNT", "1", "BLOCK", block,
-	    "STREAMS", settings.stream, id);
-}
-
-/* The wait ended (an entry, or the block time): read atomically. */
-static void
-sync_on_wait(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r;
-
-	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	if (r->type == REDIS_REPLY_ERROR) {
-		sync_drop(r->str);
-		return;
-	}
-	sync_read();
-}
-
-/*
- * Read the stream's counters and the entries after the cursor in one
- * transaction, so the gap check sees exactly the stream those entries
- * came from.
- */
-static void
-sync_read(void)
-{
-	char id[48];
-
-	sy.before = sy.next = sy.cursor;
-	sy.read = 0;
-	sy.resync = 0;
-	sync_cursor_text(id, sizeof(id));
-	sync_cmd(NULL, NULL, 1, "MULTI");
-	sync_cmd(NULL, NULL, 3, "XINFO", "STREAM", settings.stream);
-	sync_cmd(NULL, NULL, 6, "XREAD", "COUNT", SYNC_XREAD_COUNT, "STREAMS",
-	    settings.stream, id);
-	sync_cmd(sync_on_read, NULL, 1, "EXEC");
-}
-
-/* Queue the card each entry names; note resync entries. */
-static void
-sync_entries(const redisReply *r)
-{
-	const redisReply *entries;
-	char id[STMT_ID_MAX];
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
-	    r->element[0]->type != REDIS_REPLY_ARRAY ||
-	    r->element[0]->elements != 2)
-		return;
-	entries = r->element[0]->element[1];
-	for (size_t i = 0; i < entries->elements; i++) {
-		const redisReply *e = entries->element[i], *kv;
-
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    sync_stream_id(e->element[0]->str, e->element[0]->len,
-		    &sy.next) != 0)
-			continue;
-		sy.read++;
-		kv = e->element[1];
-		for (size_t k = 0; kv->type == REDIS_REPLY_ARRAY &&
-		    k + 1 < kv->elements; k += 2) {
-			const redisReply *f = kv->element[k],
-			    *v = kv->element[k + 1];
-
-			if (f->type != REDIS_REPLY_STRING ||
-			    v->type != REDIS_REPLY_STRING)
-				continue;
-			if (strcmp(f->str, "resync") == 0)
-				sy.resync = 1;
-			else if (strcmp(f->str, "card") != 0)
-				continue;
-			else if (record_id_normalize(v->str, v->len, id) < 0)
-				log_warn("msg=\"change entry with a bad card "
-				    "number ignored\"");
-			else if (sy.fifo_len < SYNC_INFLIGHT * 2) {
-				struct sync_fetch *q = &sy.fifo[(sy.fifo_head +
-				    sy.fifo_len++) % (SYNC_INFLIGHT * 2)];
-
-				memcpy(q->id, id, v->len);
-				q->len = (uint8_t)v->len;
-			}
-		}
-	}
-}
-
-/*
- * Did entries we never read leave the stream? Redis 7 counts the entries
- * ever added (entries-added) and the stream holds the last `length` of
- * them: if the first it holds comes after the last we had consumed,
- * entries after our cursor were trimmed before we read them. A deletion
- * after the cursor (max-deleted-entry-id), a stream that is gone, or one
- * younger than the cursor (Redis emptied, stream recreated) are gaps too.
- * r is XINFO STREAM from the same transaction as the entries.
- */
-static const char *
-sync_gap(const redisReply *r, struct stream_id *last)
-{
-	const redisReply *l = sync_xinfo_get(r, "last-generated-id"),
-	    *del = sync_xinfo_get(r, "max-deleted-entry-id"),
-	    *added = sync_xinfo_get(r, "entries-added"),
-	    *len = sync_xinfo_get(r, "length");
-	static const struct stream_id zero = { 0, 0 };
-	struct stream_id d = { 0, 0 };
-
-	if (sync_is_error(r, NULL))
-		return sync_id_cmp(&sy.before, &zero) != 0 || sy.consumed ?
-		    "the stream is gone" : NULL;
-	if (l == NULL || l->type != REDIS_REPLY_STRING ||
-	    sync_stream_id(l->str, l->len, last) != 0 || added == NULL ||
-	    added->type != REDIS_REPLY_INTEGER || len == NULL ||
-	    len->type != REDIS_REPLY_INTEGER)
-		return "XINFO STREAM lacks the Redis 7 fields";
-	if (sync_id_cmp(last, &sy.before) < 0 ||
-	    (uint64_t)added->integer < sy.consumed)
-		return "the stream is younger than our cursor";
-	if ((uint64_t)(added->integer - len->integer) > sy.consumed)
-		return "entries after our cursor were trimmed before they were "
-		    "read";
-	if (del != NULL && del->type == REDIS_REPLY_STRING &&
-	    sync_stream_id(del->str, del->len, &d) == 0 &&
-	    sync_id_cmp(&d, &sy.before) > 0)
-		return "entries after our cursor were deleted";
-	return NULL;
-}
-
-/* EXEC of the atomic read: gap check, then fetch the changed cards. */
-static void
-sync_on_read(redisAsyncContext *ac, void *reply, void *priv)
-{
-	const redisReply *r;
-	struct stream_id last = { 0, 0 };
-	const char *gap;
-	size_t n;
-
-	(void)priv;
-	if ((r = sync_reply_for(ac, reply)) == NULL)
-		return;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type == REDIS_REPLY_ERROR) {
-		sync_drop(r->type == REDIS_REPLY_ERROR ? r->str :
-		    "unexpected reply to the stream read");
-		return;
-	}
-	sync_entries(r->element[1]);
-	gap = sync_gap(r->element[0], &last);
-	if (gap != NULL || sy.resync) {
-		log_info("msg=\"full sync needed\" reason=\"%s\"",
-		    gap ? gap : "resync entry");
-		sync_full_begin();
-		return;
-	}
-	atomic_store(&sy.lag_ms, (int64_t)(last.ms > sy.next.ms ?
-	    last.ms - sy.next.ms : 0));
-	if (sy.fifo_len == 0) {
-		sync_follow_done();
-		return;
-	}
-	n = sy.fifo_len;
-	sy.fifo_len = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct sync_fetch q = sy.fifo[(sy.fifo_head + i) %
-		    (SYNC_INFLIGHT * 2)];
-
-		sync_fetch(q.id, q.len);
-	}
-}
-
-/* Apply one changed card to the live index. */
-static void
-sync_apply(const struct card *c, int gone, const char *id, size_t len)
-{
-	struct index *idx = live_index();
-	const uint8_t *old;
-	struct card prev;
-	int rc;
-
-	if (idx == NULL)
-		return;
-	old = index_get(idx, id, len);
-	if (old != NULL) {
-		record_decode(old, &prev);
-		if (prev.flags & CARD_INVALID)
-			atomic_fetch_sub(&sy.invalid, 1);
-	}
-	live_write_begin();
-	rc = gone ? (old != NULL ? index_del(idx, id, len) : 0) :
-	    index_put(idx, c);
-	live_write_end();
-	if (rc != 0)
-		log_error("msg=\"cannot apply a change (out of memory)\"");
-	if (!gone && (c->flags & CARD_INVALID))
-		atomic_fetch_add(&sy.invalid, 1);
-	live_set_count(index_count(idx));
-	sy.dirty = 1;
-}
-
-/*
- * When replaced records make up most of the arena, copy the live cards
- * into a fresh index and swap it in. Only this thread changes the live
- * index, so it may read it without the lock.
- */
-static void
-sync_compact(void)
-{
-	struct index *idx = live_index(), *fresh;
-	uint64_t seed;
-
-	if (idx == NULL || index_garbage(idx) < (32u << 20) ||
-	    index_garbage(idx) < index_bytes(idx) / 2)
-		return;
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)clock_now_ms();
-	if ((fresh = index_copy(idx, seed)) == NULL)
-		return;
-	index_free(live_set_index(fresh));
-	log_info("msg=\"index compacted\" cards=%zu", index_count(fresh));
-}
-
-/* A follow round is complete: the index is in step at the new cursor. */
-static void
-sync_follow_done(void)
-{
-	sy.cursor = sy.next;
-	sy.consumed += sy.read;
-	live_synced(clock_now_ms());
-	sync_compact();
-	sync_follow();
-}
-
-/* Every snapshot_interval: save when something changed. */
-static void
-sync_on_snap_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (sy.dirty)
-		sync_snapshot(0);
-}
-
-/* The snapshot's header fields for the live index. */
-static void
-sync_snapshot_meta(struct snapshot_meta *m)
-{
+	if (!sync_state.have_cursor)
+		return -1;
 	memset(m, 0, sizeof(*m));
 	m->synced_at_ms = live_synced_at();
-	m->cursor_ms = sy.cursor.ms;
-	m->cursor_seq = sy.cursor.seq;
-	m->cursor_count = sy.consumed;
-	memcpy(m->run_id, sy.run_id, sizeof(m->run_id));
-}
-
-/*
- * Save the live index. Only this thread changes it, so it may read it
- * without the lock; but writing a few hundred MB would stop the changes
- * for as long, so (as Redis's BGSAVE does) a child process writes its
- * copy-on-write view of the index while this thread goes on. The child
- * only writes the file and leaves with _exit(). wait_for_it saves in this
- * thread (at shutdown).
- */
-static void
-sync_snapshot(int wait_for_it)
-{
-	struct snapshot_meta m;
-	struct index *idx = live_index();
-	char err[512];
-	pid_t pid;
-
-	if (settings.snapshot == NULL || idx == NULL || !sy.have_cursor ||
-	    sy.snap_child > 0)
-		return;
-	sync_snapshot_meta(&m);
-	sy.snap_t0 = clock_now_ms();
-	pid = wait_for_it ? 0 : fork();
-	if (pid == 0) {
-		int rc = snapshot_save(settings.snapshot, idx, &m, err,
-		    sizeof(err));
-
-		if (rc != 0)
-			log_error("msg=\"cannot save the snapshot\" error=\"%s\"",
-			    err);
-		if (!wait_for_it)
-			_exit(rc == 0 ? 0 : 1);
-		if (rc == 0) {
-			sy.dirty = 0;
-			log_info("msg=\"snapshot saved\" path=\"%s\" cards=%zu "
-			    "ms=%lld", settings.snapshot, index_count(idx),
-			    (long long)(clock_now_ms() - sy.snap_t0));
-		}
-		return;
-	}
-	if (pid < 0) {
-		log_error("msg=\"cannot fork to save the snapshot\" error=\"%s\"",
-		    strerror(errno));
-		return;
-	}
-	sy.snap_child = pid;
-	sy.dirty = 0;	/* changes from now on make it dirty again */
-	{
-		struct timeval tv = { 0, 20000 };
-
-		event_add(sy.snap_wait, &tv);
-	}
-}
-
-/*
- * Reap the snapshot child if it has finished, or kill it once it has run
- * limit_ms since the fork: a hung child would hold up every later
- * snapshot, or the shutdown. Returns 0 while it runs, 1 once it is gone
- * (*ok: it saved the file).
- */
-static int
-sync_snapshot_reap(int64_t limit_ms, int *ok)
-{
-	int64_t ran = clock_now_ms() - sy.snap_t0;
-	int status = 0;
-	pid_t r = waitpid(sy.snap_child, &status, WNOHANG);
-
-	if (r == 0) {
-		if (ran < limit_ms)
-			return 0;
-		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
-		    "ms=%lld", (int)sy.snap_child, (long long)ran);
-		kill(sy.snap_child, SIGKILL);
-		r = waitpid(sy.snap_child, &status, 0);
-	}
-	*ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	sy.snap_child = 0;
-	return 1;
-}
-
-/* Has the snapshot child finished? */
-static void
-sync_on_snap_wait(evutil_socket_t fd, short what, void *arg)
-{
-	int ok;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (sy.snap_child <= 0 || !sync_snapshot_reap(SYNC_SNAP_CHILD_MS, &ok))
-		return;
-	event_del(sy.snap_wait);
-	if (ok)
-		log_info("msg=\"snapshot saved\" path=\"%s\" cards=%llu ms=%lld",
-		    settings.snapshot, (unsigned long long)live_count(),
-		    (long long)(clock_now_ms() - sy.snap_t0));
-	else
-		sy.dirty = 1;	/* try again at the next interval */
-}
-
-/* Wait for a snapshot child still writing (at shutdown), a bounded time. */
-static void
-sync_snapshot_join(void)
-{
-	struct timespec nap = { 0, 10 * 1000000 };
-	int64_t limit;
-	int ok;
-
-	if (sy.snap_child <= 0)
-		return;
-	limit = clock_now_ms() - sy.snap_t0 + SYNC_SNAP_JOIN_MS;
-	while (!sync_snapshot_reap(limit, &ok))
-		nanosleep(&nap, NULL);
-	if (!ok)
-		sy.dirty = 1;	/* the old snapshot stands; save again */
+	m->cursor_ms = sync_state.cursor.ms;
+	m->cursor_seq = sync_state.cursor.seq;
+	m->cursor_count = sync_state.consumed;
+	memcpy(m->run_id, sr.run_id, sizeof(m->run_id));
+	return 0;
 }
 
 /* The follower's figures for /metrics and INFO. */
 void
 sync_redis_gauges(struct stats_gauges *g)
 {
-	int64_t last = atomic_load(&sy.last_full_ms);
+	int64_t last = atomic_load(&sync_state.last_full_ms);
+	int phase = atomic_load(&sync_state.phase);
 
-	g->sync_state = sync_phases[atomic_load(&sy.phase)];
-	g->link_up = atomic_load(&sy.phase) == PHASE_FOLLOW ||
-	    atomic_load(&sy.phase) == PHASE_FULL;
-	g->full_syncs = atomic_load(&sy.full_syncs);
-	g->records_rejected = atomic_load(&sy.rejected);
-	g->records_invalid = atomic_load(&sy.invalid);
-	g->sync_lag = (double)atomic_load(&sy.lag_ms) / 1000.0;
+	g->sync_state = sync_redis_phases[phase];
+	g->link_up = phase == SYNC_PHASE_FOLLOW || phase == SYNC_PHASE_FULL;
+	g->full_syncs = atomic_load(&sync_state.full_syncs);
+	g->records_rejected = atomic_load(&sync_state.rejected);
+	g->records_invalid = atomic_load(&sync_state.invalid);
+	g->sync_lag = (double)atomic_load(&sync_state.lag_ms) / 1000.0;
 	g->last_full_sync_age = last ? (double)(clock_now_ms() - last) /
 	    1000.0 : -1;
 }

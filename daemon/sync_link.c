@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The link with Redis: which node to dial, connecting (with a time
+ * limit), AUTH, SELECT and INFO server, a deadline on every reply, and
+ * exponential backoff between attempts. It does not know what the
+ * commands it carries are for: once INFO has named the Redis (run_id)
+ * it calls hooks->ready, and whenever a link goes, hooks->lost before
+ * the next attempt; the owner (sync_redis.c) decides what comes next.
+ *
+ * The node to dial is decided here and only here (ln.host, ln.port,
+ * from the URL), so that a source that must first ask Redis Sentinel
+ * which node to follow changes this file alone; the stream cursor is
+ * not the link's, so it carries over to whichever node comes next.
+ */
+#include <sys/random.h>
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "config.h"
+#include "live.h"
+#include "log.h"
+#include "sync_link.h"
+#include "sync_priv.h"
+
+#define SYNC_REPLY_MS		3000	/* beyond the block time */
+#define SYNC_BACKOFF_MIN_MS	100
+#define SYNC_BACKOFF_MAX_MS	5000
+#define SYNC_CONNECT_MS		3000
+
+struct sync_link {
+	struct event_base	*base;
+	const struct sync_link_hooks *hooks;
+	redisAsyncContext	*ac;
+	struct event		*retry;
+	struct event		*connect_timeout;
+	struct event		*deadline;	/* no reply for too long */
+	int			 backoff_ms;
+	int			 stopping;
+	char			 host[256];	/* the node to dial */
+	int			 port;
+	int			 db;
+};
+
+static struct sync_link ln;
+
+static void	sync_link_connect(evutil_socket_t, short, void *);
+static void	sync_link_setup(void);
+static void	sync_link_retry(void);
+static void	sync_link_lost(void);
+static void	sync_link_on_connect(const redisAsyncContext *, int);
+static void	sync_link_on_disconnect(const redisAsyncContext *, int);
+static void	sync_link_give_up(const char *);
+static void	sync_link_on_connect_timeout(evutil_socket_t, short, void *);
+static void	sync_link_heard(void);
+static void	sync_link_on_deadline(evutil_socket_t, short, void *);
+static void	sync_link_on_setup(redisAsyncContext *, void *, void *);
+static void	sync_link_on_info(redisAsyncContext *, void *, void *);
+
+/* Parse redis://HOST:PORT[/DB]: the node to dial. */
+int
+sync_link_parse(const char *url, char *err, size_t errlen)
+{
+	const char *hp = url + 8, *colon, *slash;
+	char *end;
+
+	slash = strchr(hp, '/');
+	colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
+	if (colon != NULL && hp[0] == '[')
+		colon++;
+	if (colon == NULL || (slash != NULL && colon > slash) ||
+	    (size_t)(colon - hp) >= sizeof(ln.host)) {
+		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
+		return -1;
+	}
+	memcpy(ln.host, hp[0] == '[' ? hp + 1 : hp, (size_t)(colon - hp));
+	ln.host[colon - hp - (hp[0] == '[' ? 2 : 0)] = '\0';
+	ln.port = (int)strtol(colon + 1, &end, 10);
+	ln.db = slash != NULL ? (int)strtol(slash + 1, &end, 10) : 0;
+	if (ln.port < 1 || ln.port > 65535 || *end != '\0' || ln.db < 0) {
+		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ready the link's timers on base (nothing is dialled yet). */
+void
+sync_link_init(struct event_base *base, const struct sync_link_hooks *hooks)
+{
+	ln.base = base;
+	ln.hooks = hooks;
+	ln.retry = evtimer_new(base, sync_link_connect, NULL);
+	ln.connect_timeout = evtimer_new(base, sync_link_on_connect_timeout,
+	    NULL);
+	ln.deadline = evtimer_new(base, sync_link_on_deadline, NULL);
+	ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
+}
+
+/* Dial as soon as the loop runs. */
+void
+sync_link_open(void)
+{
+	struct timeval now = { 0, 0 };
+
+	evtimer_add(ln.retry, &now);
+}
+
+/* Close the link for good (the loop has ended): no retry, no hooks. */
+void
+sync_link_close(void)
+{
+	redisAsyncContext *ac = ln.ac;
+
+	ln.stopping = 1;
+	if (ac == NULL)
+		return;
+	ln.ac = NULL;	/* so the disconnect callback ignores it */
+	redisAsyncFree(ac);
+}
+
+/* Free the timers (the thread has ended). */
+void
+sync_link_free(void)
+{
+	event_free(ln.retry);
+	event_free(ln.connect_timeout);
+	event_free(ln.deadline);
+}
+
+/* Connect, then AUTH, SELECT and INFO, queued until the link is up. */
+static void
+sync_link_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { SYNC_CONNECT_MS / 1000, 0 };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	atomic_store(&sync_state.phase, SYNC_PHASE_CONNECTING);
+	ln.ac = redisAsyncConnect(ln.host, ln.port);
+	if (ln.ac == NULL || ln.ac->err) {
+		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\"",
+		    ln.host, ln.port, ln.ac ? ln.ac->errstr : "out of memory");
+		if (ln.ac != NULL)
+			redisAsyncFree(ln.ac);
+		ln.ac = NULL;
+		sync_link_retry();
+		return;
+	}
+	redisLibeventAttach(ln.ac, ln.base);
+	redisAsyncSetConnectCallback(ln.ac, sync_link_on_connect);
+	redisAsyncSetDisconnectCallback(ln.ac, sync_link_on_disconnect);
+	evtimer_add(ln.connect_timeout, &tv);
+	sync_link_setup();
+}
+
+/* Queue AUTH and SELECT (when configured), then INFO server. */
+static void
+sync_link_setup(void)
+{
+	char db[16];
+
+	if (settings.redis_password != NULL && settings.redis_user != NULL)
+		sync_link_cmd(sync_link_on_setup, NULL, 3, "AUTH",
+		    settings.redis_user, settings.redis_password);
+	else if (settings.redis_password != NULL)
+		sync_link_cmd(sync_link_on_setup, NULL, 2, "AUTH",
+		    settings.redis_password);
+	snprintf(db, sizeof(db), "%d", ln.db);
+	if (ln.db != 0)
+		sync_link_cmd(sync_link_on_setup, NULL, 2, "SELECT", db);
+	sync_link_cmd(sync_link_on_info, NULL, 2, "INFO", "server");
+}
+
+/* Try again later, waiting twice as long each time (with jitter). */
+static void
+sync_link_retry(void)
+{
+	uint32_t jitter = 0;
+	struct timeval tv;
+	int ms;
+
+	if (ln.stopping)
+		return;
+	atomic_store(&sync_state.phase, SYNC_PHASE_DOWN);
+	(void)!getrandom(&jitter, sizeof(jitter), 0);
+	ms = ln.backoff_ms + (int)(jitter % (uint32_t)(ln.backoff_ms / 2 + 1));
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = ms % 1000 * 1000;
+	evtimer_add(ln.retry, &tv);
+	if (ln.backoff_ms < SYNC_BACKOFF_MAX_MS)
+		ln.backoff_ms *= 2;
+}
+
+/* A link went: no reply is awaited now, and the owner forgets its work. */
+static void
+sync_link_lost(void)
+{
+	evtimer_del(ln.deadline);
+	ln.hooks->lost();
+}
+
+/* Give up this connection (the disconnect callback retries). */
+void
+sync_link_drop(const char *why)
+{
+	log_warn("msg=\"dropping the redis link\" reason=\"%s\"", why);
+	if (ln.ac != NULL)
+		redisAsyncDisconnect(ln.ac);
+}
+
+/* The link is up (or failed to come up). */
+static void
+sync_link_on_connect(const redisAsyncContext *ac, int status)
+{
+	evtimer_del(ln.connect_timeout);
+	if (ac != ln.ac)
+		return;
+	if (status != REDIS_OK) {
+		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\""
+		    "%s", ln.host, ln.port, ac->errstr, live_index() == NULL ?
+		    " state=\"not ready until the first full sync\"" : "");
+		ln.ac = NULL;	/* hiredis frees it */
+		sync_link_lost();
+		sync_link_retry();
+		return;
+	}
+	redisEnableKeepAlive(&ln.ac->c);
+	sync_link_heard();
+	log_info("msg=\"redis connected\" host=%s port=%d db=%d", ln.host,
+	    ln.port, ln.db);
+}
+
+/* The link went down: keep answering, reconnect later. */
+static void
+sync_link_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	(void)status;
+	if (ac != ln.ac)
+		return;
+	ln.ac = NULL;
+	sync_link_lost();
+	if (ln.stopping)
+		return;
+	log_warn("msg=\"redis link lost; answering from the index\" error=\"%s\"",
+	    ac->errstr[0] ? ac->errstr : "closed");
+	sync_link_retry();
+}
+
+/*
+ * Drop this link at once, without waiting for pending replies (a silent
+ * link would never send them), and try again later.
+ */
+static void
+sync_link_give_up(const char *why)
+{
+	redisAsyncContext *ac = ln.ac;
+
+	if (ac == NULL)
+		return;
+	log_warn("msg=\"%s; reconnecting\" host=%s port=%d", why, ln.host,
+	    ln.port);
+	ln.ac = NULL;
+	redisAsyncFree(ac);
+	sync_link_lost();
+	sync_link_retry();
+}
+
+/* Connecting took too long. */
+static void
+sync_link_on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sync_link_give_up("redis connect timed out");
+}
+
+/*
+ * A reply arrived: the link is alive. A link that goes silent (no FIN, no
+ * RST) would otherwise leave a blocking XREAD waiting for ever.
+ */
+static void
+sync_link_heard(void)
+{
+	struct timeval tv = { (SYNC_REPLY_MS + 1000) / 1000, 0 };
+
+	evtimer_add(ln.deadline, &tv);
+}
+
+/*
+ * Stop the reply deadline until the next reply arrives (the owner does
+ * so whenever it starts a full sync afresh).
+ */
+void
+sync_link_deadline_stop(void)
+{
+	evtimer_del(ln.deadline);
+}
+
+/* The reply if it answers the live link (proof the link lives), else NULL. */
+const redisReply *
+sync_link_reply(redisAsyncContext *ac, void *reply)
+{
+	if (ac != ln.ac || reply == NULL)
+		return NULL;
+	sync_link_heard();
+	return reply;
+}
+
+/* No reply within the deadline: give up this link and reconnect. */
+static void
+sync_link_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sync_link_give_up("redis stopped answering");
+}
+
+/* AUTH and SELECT must succeed. */
+static void
+sync_link_on_setup(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r;
+
+	(void)priv;
+	if ((r = sync_link_reply(ac, reply)) == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_error("msg=\"redis refused the connection setup\" "
+		    "error=\"%s\"", r->str);
+		sync_link_drop("setup refused");
+	}
+}
+
+/* INFO server: the run_id tells the owner whether this is the Redis it knew. */
+static void
+sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r;
+	const char *p;
+	char run_id[41];
+
+	(void)priv;
+	if ((r = sync_link_reply(ac, reply)) == NULL)
+		return;
+	if (r->type != REDIS_REPLY_STRING ||
+	    (p = strstr(r->str, "run_id:")) == NULL) {
+		sync_link_drop(r->type == REDIS_REPLY_ERROR ? r->str :
+		    "INFO gave no run_id");
+		return;
+	}
+	snprintf(run_id, sizeof(run_id), "%.40s", p + 7);
+	ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
+	ln.hooks->ready(run_id);
+}
+
+/* Send a command of NUL-terminated words (argc of them). */
+int
+sync_link_cmd(redisCallbackFn *fn, void *priv, int argc, ...)
+{
+	const char *argv[32];
+	size_t lens[32];
+	va_list ap;
+
+	va_start(ap, argc);
+	for (int i = 0; i < argc && i < 32; i++) {
+		argv[i] = va_arg(ap, const char *);
+		lens[i] = strlen(argv[i]);
+	}
+	va_end(ap);
+	return sync_link_argv(fn, priv, argc, argv, lens);
+}
+
+/* Send a command of counted words. */
+int
+sync_link_argv(redisCallbackFn *fn, void *priv, int argc, const char **argv,
+    const size_t *lens)
+{
+	if (ln.ac == NULL)
+		return -1;
+	return redisAsyncCommandArgv(ln.ac, fn, priv, argc, argv, lens) ==
+	    REDIS_OK ? 0 : -1;
+}
+
+/* True for an error reply (starting with prefix, when given). */
+int
+sync_link_is_error(const redisReply *r, const char *prefix)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR && (prefix == NULL ||
+	    strncmp(r->str, prefix, strlen(prefix)) == 0);
+}
