@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who may ask what, and how often (DESIGN §7). Each `client` line of the
+ * Who may ask what, and how often (PROTOCOL.md §9). Each `client` line of the
  * config names one client:
  *
  *   client NAME [token=sha256:HEX] [cert=NAME] [allow=LIST] [rate=N] [burst=N]

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The body of POST /v1/check: {"checks":[{...}, ...]} (DESIGN §5). */
+/* The body of POST /v1/check: {"checks":[{...}, ...]} (PROTOCOL.md §5.2). */
 #ifndef CARDD_BATCH_H
 #define CARDD_BATCH_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The checks of DESIGN §3. check_set() validates one request parameter
+ * The checks of PROTOCOL.md §2. check_set() validates one request parameter
  * (whatever protocol carried it), check_finish() the combination, and
  * check_eval() gives the reason for a card, in the order the contract
  * fixes: the first failing reason wins. No sockets, no index, no clock:

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The checks of DESIGN §3: what a request asks, and the answer's reason. */
+/* The checks of PROTOCOL.md §2: what a request asks, the answer's reason. */
 #ifndef CARDD_CHECK_H
 #define CARDD_CHECK_H
 

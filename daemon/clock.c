@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Time for answers. "today" is the civil date in the configured zone
- * (DESIGN §3). glibc's localtime_r() takes a process-wide lock, so each
+ * (PROTOCOL.md §1). glibc's localtime_r() takes a process-wide lock, so each
  * worker recomputes the date and the HTTP Date header once per second
  * and reads the cached values in between.
  */

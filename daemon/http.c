@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The HTTP/1.1 interface (DESIGN §5). Requests are parsed in place from
+ * The HTTP/1.1 interface (PROTOCOL.md §5). Requests are parsed in place from
  * the connection's input (protocol/http1.c); every complete request in
  * the buffer is answered before the worker writes, so a pipelining
  * client gets its answers in one write. Keep-alive is the default for

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The RESP interface (DESIGN §5): any Redis client, redis-cli and
+ * The RESP interface (PROTOCOL.md §6): any Redis client, redis-cli and
  * redis-benchmark can ask cardd. Commands are parsed in place
  * (protocol/resp.c), every complete command in the input is answered
  * before the worker writes (pipelining), and a check's reply is an array

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sign_mode batch (DESIGN §4, protocol/PROTOCOL.md §4.3). An answer is
+ * sign_mode batch (protocol/PROTOCOL.md §4.3). An answer is
  * not signed when it is made: its statement is kept, with the place in
  * its connection's output where the reply belongs. While answers wait,
  * the worker's loop turns without sleeping (worker.c) and keeps taking

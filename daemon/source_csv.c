@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Build an index from a CSV file (DESIGN §2): a header naming `card` and
+ * Build an index from a CSV file (PROTOCOL.md §7): a header naming `card` and
  * the record fields, then one card per line. A bad line is not dropped:
  * when its card number can be read, the card answers record_invalid and
  * the loader logs the line; only a line without a usable card number is

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Build an index from a CSV file of cards (DESIGN §2). */
+/* Build an index from a CSV file of cards (PROTOCOL.md §7). */
 #ifndef CARDD_SOURCE_CSV_H
 #define CARDD_SOURCE_CSV_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Following Redis: full sync, change stream, outages (DESIGN §6). */
+/* Following Redis: full sync, change stream, outages (README.md, Sources). */
 #ifndef CARDD_SYNC_REDIS_H
 #define CARDD_SYNC_REDIS_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TLS on the listeners (DESIGN §7), through OpenSSL. One server context
+ * TLS on the listeners (PROTOCOL.md §9), through OpenSSL. One server context
  * holds the certificate chain, its key and, for mutual TLS, the CA that
  * client certificates must chain to; TLS 1.2 is the least version, the
  * cipher list is OpenSSL's (Debian's security level 2), renegotiation

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* CSV records (RFC 4180): the interchange format of card data (DESIGN §2). */
+/* CSV records (RFC 4180): the card data format of PROTOCOL.md §7. */
 #ifndef CARDD_CSV_H
 #define CARDD_CSV_H
 

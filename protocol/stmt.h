@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The statement: the signed JSON object that is every answer (DESIGN §4). */
+/* The statement: the signed JSON object of every answer (PROTOCOL.md §3). */
 #ifndef CARDD_STMT_H
 #define CARDD_STMT_H
 
@@ -13,7 +13,7 @@ enum stmt_scheme {
 	SCHEME_MATERNITY, SCHEME_COUNT
 };
 
-/* In precedence order (DESIGN §3): the first failing reason wins. */
+/* In precedence order (PROTOCOL.md §2): the first failing reason wins. */
 enum stmt_reason {
 	REASON_OK,
 	REASON_UNKNOWN_CARD,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One card record. record_build() turns the text fields of DESIGN §2 (from
+ * One card record. record_build() turns the text fields of PROTOCOL.md §7 (from
  * a CSV line or a Redis hash) into a struct card, marking it invalid with
  * the first problem found instead of dropping it. record_encode() packs a
  * card into the few dozen bytes the index keeps per card:

@@ -12,7 +12,7 @@ enum card_status {
 	STATUS_ACTIVE, STATUS_SUSPENDED, STATUS_LOST, STATUS_REVOKED
 };
 
-/* The fields of DESIGN §2 other than the card number itself. */
+/* The fields of PROTOCOL.md §7 other than the card number itself. */
 enum record_field {
 	F_STATUS, F_PERMIT, F_CLASS, F_PERMIT_FROM, F_PERMIT_UNTIL, F_BIRTH,
 	F_REGION, F_XREGION, F_MEDICAL, F_PENSION, F_UNEMPLOYMENT, F_INJURY,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The local snapshot of the index (DESIGN §6), so that a restarted daemon
+ * The snapshot of the index (README.md, Sources), so that a restarted daemon
  * answers at once, even while Redis is away. Layout, little-endian:
  *
  *    0  "CARDSNAP"            8  u32 version (1)     12  u32 0

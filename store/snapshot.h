@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The local snapshot of the index (DESIGN §6): atomic, checksummed. */
+/* The local snapshot of the index (README.md, Sources): atomic, checksummed. */
 #ifndef CARDD_SNAPSHOT_H
 #define CARDD_SNAPSHOT_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cardctl: the operator's command line (DESIGN §1). */
+/* cardctl: the operator's command line (man/cardctl.1). */
 #ifndef CARDCTL_H
 #define CARDCTL_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cardctl gen: N synthetic cards from a seed, as CSV (DESIGN §2). Card
+ * cardctl gen: N synthetic cards from a seed, as CSV (PROTOCOL.md §7). Card
  * numbers are %012d from 0, so `redis-benchmark -r N` and cardbench hit
  * real cards. The mix is meant to look like a real register: most cards
  * active and covered, some suspended, lost or revoked, permits expired

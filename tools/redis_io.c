@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cardctl import and publish: the writer's side of DESIGN §2. import
+ * cardctl import and publish: the writer's side of PROTOCOL.md §7. import
  * loads a CSV into Redis as one hash per card, pipelined, and ends with a
  * `resync 1` entry so every daemon re-reads; publish changes or removes
  * one card and announces it in the same transaction (MULTI, HSET or DEL,
