@@ -676,7 +676,7 @@ config_apply(struct settings *live, struct settings *next)
 		if (cfg_same(live, next, k))
 			continue;
 		if (!k->live) {
-			log_warn("msg=\"changed key takes effect after a restart\" "
+			log_warnx("msg=\"changed key takes effect after a restart\" "
 			    "key=%s", k->name);
 			continue;
 		}

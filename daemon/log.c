@@ -9,6 +9,7 @@
  */
 #include <sys/random.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,8 +29,8 @@ static _Atomic int log_threshold = LOGL_INFO;
 static int log_journal;
 static XXH64_hash_t log_key;
 
-static void	log_vwrite(int level, const char *fmt, va_list ap)
-		    __attribute__((format(printf, 2, 0)));
+static void	log_vwrite(int level, int err, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 3, 0)));
 
 /* Set the threshold, note journald, draw the hash key. */
 void
@@ -59,9 +60,9 @@ log_level_lookup(const char *name)
 	return -1;
 }
 
-/* Format one line and write it whole. */
+/* Format one line (err: an errno to name at its end, or 0); write it whole. */
 static void
-log_vwrite(int level, const char *fmt, va_list ap)
+log_vwrite(int level, int err, const char *fmt, va_list ap)
 {
 	char line[1024];
 	int n = 0, m;
@@ -74,6 +75,9 @@ log_vwrite(int level, const char *fmt, va_list ap)
 	if (m < 0)
 		return;
 	n += m;
+	if (err != 0 && (size_t)n < sizeof(line) - 2)
+		n += snprintf(line + n, sizeof(line) - (size_t)n - 1,
+		    " error=\"%s\"", strerror(err));
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
@@ -89,7 +93,21 @@ log_msg(int level, const char *fmt, ...)
 	if (level > atomic_load_explicit(&log_threshold, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
-	log_vwrite(level, fmt, ap);
+	log_vwrite(level, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* log_msg with the error errno names now appended as error="…". */
+void
+log_msg_errno(int level, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	if (level > atomic_load_explicit(&log_threshold, memory_order_relaxed))
+		return;
+	va_start(ap, fmt);
+	log_vwrite(level, err, fmt, ap);
 	va_end(ap);
 }
 
@@ -100,7 +118,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOGL_ERROR, fmt, ap);
+	log_vwrite(LOGL_ERROR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

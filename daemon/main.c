@@ -345,7 +345,7 @@ main_live_start(const char *conf)
 	live_swap_tls(tc);
 	live_write_end();
 	if (settings.auth == AUTH_NONE)
-		log_warn("msg=\"auth none: anyone who reaches the loopback "
+		log_warnx("msg=\"auth none: anyone who reaches the loopback "
 		    "listeners may ask\"");
 	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d",
 	    CARDD_VERSION, conf, sign_kid(kr, &len), settings.threads);
@@ -431,7 +431,7 @@ main(int argc, char **argv)
 	log_init(LOGL_INFO);
 	evthread_use_pthreads();
 	if (notify_init() != 0)
-		log_warn("msg=\"NOTIFY_SOCKET is unusable; not talking to "
+		log_warnx("msg=\"NOTIFY_SOCKET is unusable; not talking to "
 		    "systemd\"");
 	if (config_load(conf, &settings, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cardd: %s\n", err);

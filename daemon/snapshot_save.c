@@ -140,8 +140,8 @@ snapshot_save_begin(int here)
 		return;
 	}
 	if (pid < 0) {
-		log_error("msg=\"cannot fork to save the snapshot\" error=\"%s\"",
-		    strerror(errno));
+		log_warn("msg=\"cannot fork to save the snapshot\" "
+		    "action=\"retry at the next interval\"");
 		return;
 	}
 	ss.child = pid;
@@ -184,7 +184,7 @@ snapshot_save_reap(int64_t limit_ms, int *ok)
 	if (r == 0) {
 		if (ran < limit_ms)
 			return 0;
-		log_warn("msg=\"snapshot child did not finish; killed\" pid=%d "
+		log_warnx("msg=\"snapshot child did not finish; killed\" pid=%d "
 		    "ms=%lld", (int)ss.child, (long long)ran);
 		kill(ss.child, SIGKILL);
 		r = waitpid(ss.child, &status, 0);

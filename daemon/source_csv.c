@@ -69,7 +69,7 @@ csv_load_note(struct csv_load *l, unsigned long line, const char *id,
 
 	if (l->logged++ >= CSV_LOG_LINES)
 		return;
-	log_warn("msg=\"bad card line\" file=\"%s\" line=%lu card=%s "
+	log_warnx("msg=\"bad card line\" file=\"%s\" line=%lu card=%s "
 	    "problem=\"%s\"", l->path, line,
 	    id != NULL ? log_id_tag(id, id_len, tag) : "-", why);
 }
@@ -88,7 +88,7 @@ csv_load_column(struct csv_load *l, size_t i, const struct csv_field *f)
 		return 0;
 	}
 	if ((k = record_field_lookup(f->p, f->len)) < 0) {
-		log_warn("msg=\"unknown column ignored\" file=\"%s\" "
+		log_warnx("msg=\"unknown column ignored\" file=\"%s\" "
 		    "column=%zu", l->path, i + 1);
 		return 0;
 	}
@@ -225,7 +225,7 @@ source_csv_parse(const char *data, size_t len, const char *name,
 	while (l.at < l.len)
 		csv_load_row(&l);
 	if (l.logged > CSV_LOG_LINES)
-		log_warn("msg=\"more bad card lines\" file=\"%s\" count=%llu",
+		log_warnx("msg=\"more bad card lines\" file=\"%s\" count=%llu",
 		    name, (unsigned long long)(l.logged - CSV_LOG_LINES));
 	index_trim(l.idx);
 	free(l.scratch);

@@ -228,7 +228,7 @@ sync_follow_fields(const redisReply *kv)
 		else if (strcmp(f->str, "card") != 0)
 			continue;
 		else if (record_id_normalize(v->str, v->len, id) < 0)
-			log_warn("msg=\"change entry with a bad card number "
+			log_warnx("msg=\"change entry with a bad card number "
 			    "ignored\"");
 		else
 			sync_fetch_queue(id, v->len);

@@ -149,7 +149,7 @@ sync_link_connect(evutil_socket_t fd, short what, void *arg)
 	atomic_store(&sync_state.phase, SYNC_PHASE_CONNECTING);
 	ln.ac = redisAsyncConnect(ln.host, ln.port);
 	if (ln.ac == NULL || ln.ac->err) {
-		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\"",
+		log_warnx("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\"",
 		    ln.host, ln.port, ln.ac ? ln.ac->errstr : "out of memory");
 		if (ln.ac != NULL)
 			redisAsyncFree(ln.ac);
@@ -214,7 +214,7 @@ sync_link_lost(void)
 void
 sync_link_drop(const char *why)
 {
-	log_warn("msg=\"dropping the redis link\" reason=\"%s\"", why);
+	log_warnx("msg=\"dropping the redis link\" reason=\"%s\"", why);
 	if (ln.ac != NULL)
 		redisAsyncDisconnect(ln.ac);
 }
@@ -227,7 +227,7 @@ sync_link_on_connect(const redisAsyncContext *ac, int status)
 	if (ac != ln.ac)
 		return;
 	if (status != REDIS_OK) {
-		log_warn("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\""
+		log_warnx("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\""
 		    "%s", ln.host, ln.port, ac->errstr, live_index() == NULL ?
 		    " state=\"not ready until the first full sync\"" : "");
 		ln.ac = NULL;	/* hiredis frees it */
@@ -252,7 +252,7 @@ sync_link_on_disconnect(const redisAsyncContext *ac, int status)
 	sync_link_lost();
 	if (ln.stopping)
 		return;
-	log_warn("msg=\"redis link lost; answering from the index\" error=\"%s\"",
+	log_warnx("msg=\"redis link lost; answering from the index\" error=\"%s\"",
 	    ac->errstr[0] ? ac->errstr : "closed");
 	sync_link_retry();
 }
@@ -268,7 +268,7 @@ sync_link_give_up(const char *why)
 
 	if (ac == NULL)
 		return;
-	log_warn("msg=\"%s; reconnecting\" host=%s port=%d", why, ln.host,
+	log_warnx("msg=\"%s; reconnecting\" host=%s port=%d", why, ln.host,
 	    ln.port);
 	ln.ac = NULL;
 	redisAsyncFree(ac);

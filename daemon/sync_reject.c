@@ -51,7 +51,7 @@ sync_reject_key(const char *id, size_t len)
 {
 	char tag[17];
 
-	log_warn("msg=\"key is not a card number in normal form; "
+	log_warnx("msg=\"key is not a card number in normal form; "
 	    "skipped\" card=%s", log_id_tag(id, len, tag));
 	atomic_fetch_add(&sync_state.rejected, 1);
 }
@@ -77,7 +77,7 @@ sync_reject_record(const struct card *c)
 		rj.nseen++;
 	}
 	atomic_fetch_add(&sync_state.rejected, 1);
-	log_warn("msg=\"record rejected; the card answers record_invalid\" "
+	log_warnx("msg=\"record rejected; the card answers record_invalid\" "
 	    "card=%s rev=%llu problem=\"%s\"", log_id_tag(c->id, c->id_len,
 	    tag), (unsigned long long)c->rev, c->why ? c->why : "invalid");
 }

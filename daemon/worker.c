@@ -176,8 +176,7 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
-			log_warn("msg=\"cannot accept\" error=\"%s\" "
-			    "action=\"pause 100ms\"", strerror(errno));
+			log_warn("msg=\"cannot accept\" action=\"pause 100ms\"");
 			worker_accept_pause(w);
 		}
 		return;
