@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Cards by HMGET, in order, for the full sync and the follow alike. */
+/* Cards by HGETALL, in order, for the full sync and the follow alike. */
 #ifndef CARDD_SYNC_FETCH_H
 #define CARDD_SYNC_FETCH_H
 
@@ -7,7 +7,7 @@
 
 struct card;
 
-#define SYNC_INFLIGHT		16384	/* HMGETs outstanding in a full sync */
+#define SYNC_INFLIGHT		16384	/* fetches outstanding in a full sync */
 
 /* A card fetched (NULL: the key is gone) and the number it was asked as. */
 typedef void (*sync_fetch_got)(const struct card *, const char *id,

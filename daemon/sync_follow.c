@@ -2,7 +2,7 @@
 /*
  * The stream follow (protocol/PROTOCOL.md §7): wait with a blocking
  * XREAD until something follows the cursor, read the stream's counters
- * and the entries in one transaction, check for a gap, HMGET each card
+ * and the entries in one transaction, check for a gap, HGETALL each card
  * the entries name, apply each to the live index under the write lock,
  * move the cursor on, repeat. Every completed round confirms the index
  * is in step (live_synced). A gap, or a `resync` entry, is not handled

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The full sync: note where the stream ends (XINFO STREAM), SCAN the
- * card keys and HMGET each into a new index, at most SYNC_INFLIGHT in
+ * card keys and HGETALL each into a new index, at most SYNC_INFLIGHT in
  * flight, then swap the new index in whole and set the cursor to the
  * noted end. A card changed during the scan is announced after that
  * point, so the follow re-reads it (re-reads are idempotent, see

@@ -10,11 +10,11 @@
  *      │ new Redis (run_id differs) or nothing synced yet
  *      ▼
  *   full sync: XINFO STREAM (note the last id) ─ SCAN card:* with
- *      pipelined HMGETs into a new index ─ swap it in ─      sync_full.c
+ *      pipelined HGETALLs into a new index ─ swap it in ─      sync_full.c
  *      cursor = noted id ─ save a snapshot              snapshot_save.c
  *      ▼
  *   follow: XREAD BLOCK from the cursor ─ XINFO STREAM (gap check) ─
- *      HMGET each changed card ─ apply ─ cursor = last entry ─ repeat
+ *      HGETALL each changed card ─ apply ─ cursor = last entry ─ repeat
  *                                                          sync_follow.c
  *
  * A gap (stream trimmed past the cursor, stream gone or reset, a
@@ -100,6 +100,7 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 		snprintf(err, errlen, "cannot start the Redis thread");
 		return -1;
 	}
+	pthread_setname_np(sr.thread, "cardd-sync");	/* top -H, perf */
 	return 0;
 }
 

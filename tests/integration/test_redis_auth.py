@@ -52,7 +52,7 @@ class RedisAuthTest(RedisSyncCase):
         redis = self.loaded_redis()
         self.assertEqual(redis.command(
             "ACL", "SETUSER", "cardd", "on", ">reader-pw", "~card:*",
-            "~cards:changes", "-@all", "+hmget", "+scan", "+xread",
+            "~cards:changes", "-@all", "+hgetall", "+scan", "+xread",
             "+xinfo|stream", "+info", "+select", "+ping", "+multi", "+exec",
             "+auth"), "OK")
         d = self.make_daemon(redis, redis_user="cardd",
