@@ -24,7 +24,7 @@ STORE  = record index snapshot mapfile
 DAEMON = log config live check sign buf clock stats net_tcp \
          worker http resp_cmd answer batch source source_csv \
          snapshot_save sync_redis sync_link sync_stream sync_fetch sync_full \
-         sync_follow sync_reject sign_batch notify auth tls
+         sync_follow sync_reject sign_job sign_queue signer notify auth tls
 TOOLS  = cardctl gen client keys redis_io export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \

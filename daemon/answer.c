@@ -2,7 +2,7 @@
 /*
  * Answering one check, whatever protocol asked: find the card in the live
  * index, decide the reason (check.c), write the statement (protocol/
- * stmt.c) and sign it with the live key. The caller holds the live state
+ * stmt.c); sign_queue.c has it signed. The caller holds the live state
  * (live_enter) and has refreshed its worker's clock.
  */
 #include <string.h>
@@ -88,13 +88,4 @@ answer_statement(struct worker *w, const struct check_req *r,
 	}
 	STAT_ADD(w->stats.answers[iface][s.check][s.reason], 1);
 	return stmt_write(&s, out, STMT_MAX);
-}
-
-/* Sign bytes with the live key as a detached JWS (JWS_DETACHED_MAX). */
-int
-answer_sign(struct worker *w, const void *msg, size_t len, char *jws,
-    size_t *jws_len)
-{
-	STAT_ADD(w->stats.signatures, 1);
-	return sign_jws(w->sign, live_keys(), msg, len, jws, jws_len);
 }

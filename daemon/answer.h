@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Answering a check: look up, decide, write the statement, sign it. */
+/* Answering a check: look up, decide, write the statement. */
 #ifndef CARDD_ANSWER_H
 #define CARDD_ANSWER_H
 
@@ -15,7 +15,5 @@ enum answer_state { ANSWER_READY, ANSWER_NOT_READY, ANSWER_STALE };
 enum answer_state answer_state(const struct worker *);
 size_t	answer_statement(struct worker *, const struct check_req *,
 	    enum stats_iface, char *out);
-int	answer_sign(struct worker *, const void *msg, size_t len, char *jws,
-	    size_t *jws_len);
 
 #endif

@@ -45,6 +45,7 @@ static const char *const cfg_sign_modes[] = { "per-answer", "batch", NULL };
 static const char *const cfg_log_levels[] =
     { "error", "warn", "info", "debug", NULL };
 static const char *const cfg_off[] = { "off", NULL };
+static const char *const cfg_auto[] = { "auto", NULL };	/* CFG_INT: 0 */
 static const char *const cfg_verify[] = { "none", "optional", "required",
     NULL };
 static const char *const cfg_auth[] = { "required", "none", NULL };
@@ -70,7 +71,8 @@ static const struct cfg_key config_keys[] = {
 	    NULL },
 	{ "timezone", CFG_STRING, 0, S(timezone), 0, 0, "Asia/Shanghai", NULL,
 	    cfg_check_timezone },
-	{ "threads", CFG_INT, 0, S(threads), 1, 64, "2", NULL, NULL },
+	{ "threads", CFG_INT, 0, S(threads), 1, 64, "auto", cfg_auto, NULL },
+	{ "signers", CFG_INT, 0, S(signers), 1, 64, "auto", cfg_auto, NULL },
 	{ "max_staleness", CFG_INT, 1, S(max_staleness), 1, 31536000, "300",
 	    NULL, NULL },
 	{ "snapshot", CFG_STRING, 0, S(snapshot), 0, 0, NULL, NULL, NULL },
@@ -303,6 +305,10 @@ cfg_set(struct settings *s, const struct cfg_key *k, const char *v)
 		return "not one of the allowed words (see conf/cardd.conf)";
 	case CFG_INT:
 	case CFG_SIZE:
+		if (k->words != NULL && strcmp(v, k->words[0]) == 0) {
+			atomic_store((_Atomic int *)field, 0);
+			return NULL;
+		}
 		if ((why = cfg_number(v, k->type == CFG_SIZE, &n)) != NULL)
 			return why;
 		if (n < k->min || n > k->max)

@@ -28,7 +28,8 @@ struct settings {
 	char		*key_id;		/* NULL: RFC 7638 thumbprint */
 	char		*publish_keys;		/* FILE[=KID] ..., or NULL */
 	char		*timezone;
-	_Atomic int	 threads;
+	_Atomic int	 threads;		/* 0: auto (main.c) */
+	_Atomic int	 signers;		/* 0: auto (main.c) */
 	_Atomic int	 max_staleness;		/* seconds */
 	char		*snapshot;		/* NULL: none */
 	_Atomic int	 snapshot_interval;	/* seconds */

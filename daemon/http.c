@@ -27,7 +27,7 @@
 #include "live.h"
 #include "net_tcp.h"
 #include "sign.h"
-#include "sign_batch.h"
+#include "sign_queue.h"
 #include "source.h"
 #include "worker.h"
 
@@ -44,7 +44,7 @@
 
 /* What HTTP keeps of one connection between requests. */
 struct http_conn {
-	struct sign_batch_hold	 hold;		/* answers awaiting a signature */
+	struct sign_queue_hold	 hold;		/* answers awaiting a signature */
 	struct auth_id		 id;		/* the last Authorization's */
 	char			 token[HTTP_TOKEN_MAX];
 	size_t			 token_len;
@@ -204,7 +204,7 @@ http_reply(struct http_ctx *x, int status, const char *ctype, const char *sig,
 		x->c->closing = 1;
 }
 
-/* sign_batch callback: the signed answer, once its proof is known. */
+/* sign_queue callback: the signed answer, once its proof is known. */
 static void
 http_render_signed(struct conn *c, struct buf *out, unsigned flags,
     const char *body, size_t len, const char *sig, size_t siglen)
@@ -241,7 +241,7 @@ http_input(struct conn *c)
 
 	clock_update(&worker_of(c)->clock);
 	while (!c->closing && c->in.len > 0 &&
-	    c->out.len < (size_t)settings.client_max_output) {
+	    net_tcp_room(c, settings.client_max_output)) {
 		if (http_request(c, &used) != 0)
 			break;
 		buf_consume(&c->in, used);
@@ -478,28 +478,18 @@ http_params(struct http_ctx *x, struct check_req *r, const char **err)
 	return check_finish(r, err);
 }
 
-/* Answer a signed statement (or batch body) with its signature. */
+/*
+ * Answer a signed statement (or batch body): its reply is written once
+ * a signer has signed it (sign_queue.c).
+ */
 static void
 http_answer(struct http_ctx *x, const char *body, size_t len)
 {
-	char jws[JWS_DETACHED_MAX];
-	size_t jws_len;
+	struct http_conn *hc = x->c->state;
 
-	if (settings.sign_mode == SIGN_BATCH) {
-		struct http_conn *hc = x->c->state;
-
-		if (sign_batch_add(x->w->batch, x->c, &hc->hold,
-		    http_render_signed, http_flags(x), body, len, &x->t0,
-		    IFACE_HTTP) != 0)
-			http_error(x, 500, ERR_INTERNAL, "out of memory");
-		return;
-	}
-	if (answer_sign(x->w, body, len, jws, &jws_len) != 0) {
-		http_error(x, 500, ERR_INTERNAL, "signing failed");
-		return;
-	}
-	http_reply(x, 200, "application/json", jws, jws_len, body, len);
-	stats_latency(&x->w->stats, IFACE_HTTP, clock_elapsed_us(&x->t0));
+	if (sign_queue_add(x->w->queue, x->c, &hc->hold, http_render_signed,
+	    http_flags(x), body, len, &x->t0, IFACE_HTTP) != 0)
+		http_error(x, 500, ERR_INTERNAL, "out of memory");
 }
 
 /* GET /v1/validity and /v1/coverage. */
@@ -648,6 +638,6 @@ http_close(struct conn *c)
 {
 	struct http_conn *hc = c->state;
 
-	sign_batch_forget(worker_of(c)->batch, &hc->hold);
+	sign_queue_forget(worker_of(c)->queue, &hc->hold);
 	OPENSSL_cleanse(hc, sizeof(*hc));
 }

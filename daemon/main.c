@@ -9,11 +9,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -28,6 +30,7 @@
 #include "notify.h"
 #include "resp_cmd.h"
 #include "sign.h"
+#include "signer.h"
 #include "tls.h"
 #include "source.h"
 #include "worker.h"
@@ -53,6 +56,7 @@ static int	main_options(int, char **, const char **, int *);
 static int	main_check(const char *);
 static int	main_security(const struct settings *, struct auth_table **,
 		    struct tls_ctx **, char *, size_t);
+static void	main_threads(void);
 static void	main_live_start(const char *);
 static int	main_listen_one(const char *, int, const struct conn_ops *,
 		    struct net_listener *, size_t);
@@ -331,6 +335,7 @@ main_live_start(const char *conf)
 	char err[512];
 	size_t len;
 
+	main_threads();
 	if (clock_set_zone(settings.timezone) != 0 ||
 	    live_init(settings.threads) != 0)
 		fatalx("msg=\"out of memory\"");
@@ -347,8 +352,30 @@ main_live_start(const char *conf)
 	if (settings.auth == AUTH_NONE)
 		log_warnx("msg=\"auth none: anyone who reaches the loopback "
 		    "listeners may ask\"");
-	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d",
-	    CARDD_VERSION, conf, sign_kid(kr, &len), settings.threads);
+	log_info("msg=starting version=%s config=\"%s\" kid=%s threads=%d "
+	    "signers=%d", CARDD_VERSION, conf, sign_kid(kr, &len),
+	    settings.threads, settings.signers);
+}
+
+/*
+ * threads and signers "auto": one of each per two CPUs this process may
+ * run on, at least one. Signing is most of an answer's cost and a worker
+ * sleeps while its job is signed, so on two cores one worker and one
+ * signer keep both busy without fighting over them (bench/RESULTS.md,
+ * issue 11, has the measurements behind this).
+ */
+static void
+main_threads(void)
+{
+	cpu_set_t set;
+	int ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+	    CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int half = ncpu / 2 > 1 ? ncpu / 2 : 1;
+
+	if (settings.threads == 0)
+		settings.threads = half > 64 ? 64 : half;
+	if (settings.signers == 0)
+		settings.signers = half > 64 ? 64 : half;
 }
 
 /* The main loop, the source on it, the listeners and the workers. */
@@ -366,6 +393,8 @@ main_serve(void)
 	ls = calloc((size_t)settings.threads * MAIN_NLISTEN, sizeof(*ls));
 	if (ls == NULL || main_listeners(ls) != 0)
 		fatalx("msg=\"cannot start listeners\"");
+	if (signer_start(settings.signers) != 0)
+		fatalx("msg=\"cannot start signer threads\"");
 	if (worker_start(settings.threads, ls, MAIN_NLISTEN) != 0)
 		fatalx("msg=\"cannot start worker threads\"");
 	free(ls);
@@ -386,7 +415,8 @@ main_events_add(struct event_base *base, struct main_events *ev)
 	event_add(ev->term, NULL);
 	event_add(ev->intr, NULL);
 	event_add(ev->hup, NULL);
-	event_add(ev->tick, &tick);
+	if (notify_active())	/* STATUS= is for systemd only */
+		event_add(ev->tick, &tick);
 	ev->watchdog = NULL;
 	if (half == 0)
 		return;
@@ -401,6 +431,7 @@ static void
 main_teardown(struct event_base *base, struct main_events *ev)
 {
 	worker_stop(MAIN_DRAIN_MS);
+	signer_stop();
 	source_stop();
 	event_free(ev->term);
 	event_free(ev->intr);

@@ -7,9 +7,9 @@
  * through the ops table its listener gave it (struct conn_ops: this file
  * knows no protocol), and writes the answers with one write(2) when the
  * loop pass ends (worker.c), together with every other connection's.
- * While a protocol holds replies whose bytes are not final (c->held, a
- * batch signature to come), the connection is neither written nor closed
- * for being done.
+ * While replies wait for their signature (c->held, sign_queue.c), the
+ * output is written up to the first of them, and the connection is not
+ * closed for being done.
  *
  * Bounds: an idle connection is closed after idle_timeout; when the
  * client does not read its answers and the output passes
@@ -52,7 +52,9 @@ static int	net_tcp_addr(const char *, struct sockaddr_storage *,
 static void	net_tcp_on_read(evutil_socket_t, short, void *);
 static void	net_tcp_on_write(evutil_socket_t, short, void *);
 static void	net_tcp_input(struct conn *);
+static size_t	net_tcp_final(const struct conn *);
 static int	net_tcp_write(struct conn *);
+static void	net_tcp_want_write(struct conn *, int);
 static void	net_tcp_pause(struct conn *, int);
 static int	net_tcp_read(struct conn *);
 static int	net_tcp_handshake(struct conn *);
@@ -189,6 +191,7 @@ net_tcp_conn_new(struct net_loop *l, int fd, const struct net_listener *ls,
 	c->loop = l;
 	c->ops = ls->ops;
 	c->state = (char *)c + head;
+	c->hold_at = NET_HOLD_NONE;
 	event_assign(&c->ev_read, l->base, fd, EV_READ | EV_PERSIST,
 	    net_tcp_on_read, c);
 	event_assign(&c->ev_write, l->base, fd, EV_WRITE | EV_PERSIST,
@@ -265,17 +268,29 @@ net_tcp_input(struct conn *c)
 	c->ops->input(c);
 }
 
+/* Bytes of the output that are final: up to the first held reply. */
+static size_t
+net_tcp_final(const struct conn *c)
+{
+	if (c->held == 0)
+		return c->out.len;
+	return (size_t)(c->hold_at + c->out_placed - c->out_sent);
+}
+
 /* Write what we can; returns -1 when the connection is gone. */
 static int
 net_tcp_write(struct conn *c)
 {
-	while (c->out.len > 0) {
+	size_t want;
+
+	while ((want = net_tcp_final(c)) > 0) {
 		ssize_t n = c->ssl != NULL ? tls_write(c->ssl,
-		    buf_head(&c->out), c->out.len) : write(c->fd,
-		    buf_head(&c->out), c->out.len);
+		    buf_head(&c->out), want) : write(c->fd,
+		    buf_head(&c->out), want);
 
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			c->out_sent += (uint64_t)n;
 			continue;
 		}
 		if (n == TLS_WANT || (n < 0 && (errno == EAGAIN ||
@@ -290,49 +305,45 @@ net_tcp_write(struct conn *c)
 
 /*
  * Send pending output, then settle the connection's state: wait for
- * writability while output is pending, read again once it drained, close
- * once a closing connection has said everything.
+ * writability while final output is pending, read again once it drained,
+ * close once a closing connection has said everything. Held replies are
+ * not pending: their signer's mailbox brings the connection back here.
  */
 void
 net_tcp_conn_output(struct conn *c)
 {
-	struct timeval idle = { settings.idle_timeout, 0 };
-
-	/* Replies are not final yet: their owner defers us again. */
-	if (c->held > 0)
-		return;
 	/* A draining worker lets each connection finish its request. */
 	if (c->loop->draining && c->in.len == 0)
 		c->closing = 1;
-	if (net_tcp_write(c) != 0) {
+	if (net_tcp_write(c) != 0 ||
+	    (c->closing && c->out.len == 0 && c->held == 0)) {
 		net_tcp_conn_close(c);
 		return;
 	}
-	if (c->out.len == 0) {
-		if (c->closing) {
-			net_tcp_conn_close(c);
-			return;
-		}
-		if (c->writing) {
-			event_del(&c->ev_write);
-			c->writing = 0;
-		}
-		if (c->paused) {
-			net_tcp_pause(c, 0);
-			/* Requests may be waiting in the input already. */
-			if (c->in.len > 0) {
-				net_tcp_input(c);
-				net_tcp_conn_output(c);
-			}
-		}
-		return;
-	}
-	if (!c->writing) {
-		event_add(&c->ev_write, &idle);
-		c->writing = 1;
-	}
-	if (c->out.len >= (size_t)settings.client_max_output || c->closing)
+	net_tcp_want_write(c, net_tcp_final(c) > 0);
+	if (c->closing || !net_tcp_room(c, settings.client_max_output))
 		net_tcp_pause(c, 1);
+	else if (c->paused && net_tcp_final(c) == 0) {
+		net_tcp_pause(c, 0);
+		/* Requests may be waiting in the input already. */
+		if (c->in.len > 0) {
+			net_tcp_input(c);
+			net_tcp_conn_output(c);
+		}
+	}
+}
+
+/* Watch for writability, or stop. */
+static void
+net_tcp_want_write(struct conn *c, int want)
+{
+	struct timeval idle = { settings.idle_timeout, 0 };
+
+	if (want && !c->writing)
+		event_add(&c->ev_write, &idle);
+	else if (!want && c->writing)
+		event_del(&c->ev_write);
+	c->writing = want ? 1 : 0;
 }
 
 /*
@@ -461,7 +472,7 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
  * out together, so a client with several connections is woken once per
  * pass rather than once per connection (perf: waking a sleeping reader
  * from inside write(2) was 6% of the worker in sign_mode per-answer).
- * sign_batch.c queues its signed replies here too.
+ * sign_queue.c queues its signed replies here too.
  */
 void
 net_tcp_conn_defer(struct conn *c)

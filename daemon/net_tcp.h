@@ -17,6 +17,9 @@
 struct conn;
 struct ssl_st;
 
+#define NET_HOLD_NONE	UINT64_MAX	/* c->hold_at: nothing held */
+#define NET_HELD_MAX	256		/* held replies that stop reading */
+
 /*
  * What a protocol does with its connections, chosen at accept by the
  * listener (as h2o's socket callbacks, OpenSMTPD's per-session handlers):
@@ -67,7 +70,10 @@ struct conn {
 	unsigned	 writing:1;	/* ev_write is added */
 	unsigned	 handshaking:1;	/* TLS handshake under way */
 	unsigned	 deferred:1;	/* on the loop's end-of-pass list */
-	uint32_t	 held;		/* replies in out not final yet: no write */
+	uint32_t	 held;		/* replies not signed yet (sign_queue.c) */
+	uint64_t	 hold_at;	/* the first one's place in raw output */
+	uint64_t	 out_sent;	/* bytes of out written so far */
+	uint64_t	 out_placed;	/* bytes of held replies put into out */
 	struct ssl_st	*ssl;		/* NULL: plain TCP */
 	struct auth_id	 id;		/* certificate or RESP AUTH */
 	int64_t		 partial_ms;	/* since when a request is incomplete */
@@ -77,6 +83,13 @@ struct conn {
 	struct conn	*defer_prev;	/* the end-of-pass list */
 	struct conn	*defer_next;
 };
+
+/* May the protocol answer more of c's requests now? */
+static inline int
+net_tcp_room(const struct conn *c, long max_output)
+{
+	return c->out.len < (size_t)max_output && c->held < NET_HELD_MAX;
+}
 
 int	net_tcp_listen(const char *addr, int backlog, char *err, size_t);
 int	net_tcp_probe(const char *addr, char *err, size_t);

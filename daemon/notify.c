@@ -74,3 +74,10 @@ notify_watchdog_usec(void)
 {
 	return notify_wd_usec;
 }
+
+/* Is systemd listening (NOTIFY_SOCKET)? */
+int
+notify_active(void)
+{
+	return notify_fd >= 0;
+}

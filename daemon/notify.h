@@ -9,5 +9,6 @@ int	notify_init(void);
 void	notify_send(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 uint64_t notify_watchdog_usec(void);
+int	notify_active(void);
 
 #endif

@@ -22,7 +22,7 @@
 #include "resp.h"
 #include "resp_cmd.h"
 #include "sign.h"
-#include "sign_batch.h"
+#include "sign_queue.h"
 #include "source.h"
 #include "worker.h"
 
@@ -32,7 +32,7 @@
 
 /* What RESP keeps of one connection between commands. */
 struct resp_conn {
-	struct sign_batch_hold	 hold;		/* replies awaiting a signature */
+	struct sign_queue_hold	 hold;		/* replies awaiting a signature */
 };
 
 struct resp_ctx {
@@ -141,7 +141,7 @@ resp_cmd_input(struct conn *c)
 
 	clock_update(&x.w->clock);
 	while (!c->closing && c->in.len > 0 &&
-	    c->out.len < (size_t)settings.client_max_output) {
+	    net_tcp_room(c, settings.client_max_output)) {
 		r = resp_parse_command(buf_head(&c->in), c->in.len, &lim, argv,
 		    &x.argc, x.w->scratch, &err);
 		if (r == RESP_PARTIAL)
@@ -220,8 +220,9 @@ resp_cmd_options(struct resp_ctx *x, size_t at, struct check_req *r,
 static void
 resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 {
-	size_t fixed = check == STMT_COVERAGE ? 3 : 2, len, jws_len;
-	char stmt[STMT_MAX], jws[JWS_DETACHED_MAX];
+	size_t fixed = check == STMT_COVERAGE ? 3 : 2, len;
+	struct resp_conn *rc = x->c->state;
+	char stmt[STMT_MAX];
 	struct check_req r;
 	const char *err;
 
@@ -253,21 +254,9 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 		break;
 	}
 	len = answer_statement(x->w, &r, IFACE_RESP, stmt);
-	if (len > 0 && settings.sign_mode == SIGN_BATCH) {
-		struct resp_conn *rc = x->c->state;
-
-		if (sign_batch_add(x->w->batch, x->c, &rc->hold,
-		    resp_cmd_render_signed, 0, stmt, len, &x->t0,
-		    IFACE_RESP) != 0)
-			resp_cmd_error(x, ERR_INTERNAL, "out of memory");
-		return;
-	}
-	if (len == 0 || answer_sign(x->w, stmt, len, jws, &jws_len) != 0) {
+	if (len == 0 || sign_queue_add(x->w->queue, x->c, &rc->hold,
+	    resp_cmd_render_signed, 0, stmt, len, &x->t0, IFACE_RESP) != 0)
 		resp_cmd_error(x, ERR_INTERNAL, "internal error");
-		return;
-	}
-	resp_cmd_render_signed(x->c, &x->c->out, 0, stmt, len, jws, jws_len);
-	stats_latency(&x->w->stats, IFACE_RESP, clock_elapsed_us(&x->t0));
 }
 
 /* The reply to a check: the statement and its signature string. */
@@ -451,5 +440,5 @@ resp_cmd_close(struct conn *c)
 {
 	struct resp_conn *rc = c->state;
 
-	sign_batch_forget(worker_of(c)->batch, &rc->hold);
+	sign_queue_forget(worker_of(c)->queue, &rc->hold);
 }

@@ -38,6 +38,7 @@ struct sign_pub {
 };
 
 struct sign_keyring {
+	_Atomic int	 refs;		/* the live state's, signer jobs' */
 	uint64_t	 generation;	/* tells keyrings apart */
 	struct sign_pub	 others[SIGN_MAX_OTHERS];
 	size_t		 nothers;
@@ -238,6 +239,7 @@ sign_keyring_load(const char *path, const char *kid, const char *publish,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	kr->refs = 1;
 	kr->generation = atomic_fetch_add(&sign_generations, 1) + 1;
 	if ((kr->pkey = sign_read_pem(path, err, errlen)) == NULL)
 		goto fail;
@@ -268,11 +270,19 @@ fail:
 void
 sign_keyring_free(struct sign_keyring *kr)
 {
-	if (kr == NULL)
+	if (kr == NULL || atomic_fetch_sub(&kr->refs, 1) > 1)
 		return;
 	EVP_PKEY_free(kr->pkey);
 	free(kr->jwks);
 	free(kr);
+}
+
+/* One more holder of a keyring (a job signing with it); free drops it. */
+struct sign_keyring *
+sign_keyring_ref(struct sign_keyring *kr)
+{
+	atomic_fetch_add(&kr->refs, 1);
+	return kr;
 }
 
 /* The kid that signs. */

@@ -14,6 +14,7 @@ struct sign_ctx;
 struct sign_keyring *sign_keyring_load(const char *path, const char *kid,
 		    const char *publish, const struct sign_keyring *prev,
 		    char *err, size_t errlen);
+struct sign_keyring *sign_keyring_ref(struct sign_keyring *);
 void		 sign_keyring_free(struct sign_keyring *);
 const char	*sign_kid(const struct sign_keyring *, size_t *len);
 const char	*sign_jwks(const struct sign_keyring *, size_t *len);

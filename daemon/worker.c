@@ -2,8 +2,11 @@
 /*
  * Worker threads, after memcached's thread.c: each worker has its own
  * event_base (no locking inside libevent), its own listening sockets
- * (SO_REUSEPORT), its own connections, signing context, clock and
- * counters. The only state workers share is the live state (live.c).
+ * (SO_REUSEPORT), its own connections, clock and counters. The only state
+ * workers share is the live state (live.c) and the signer pool
+ * (signer.c), whose threads sign what the worker answers; the worker
+ * sleeps in epoll between passes, and a signed job wakes it through its
+ * mailbox's eventfd.
  * The main thread talks to a worker through an eventfd: one write asks
  * it to drain, i.e. stop accepting, finish what it was asked, and end.
  * The worker's loop is the one place where a pass ends: the answers are
@@ -25,8 +28,8 @@
 #include "log.h"
 #include "live.h"
 #include "net_tcp.h"
-#include "sign.h"
-#include "sign_batch.h"
+#include "notify.h"
+#include "sign_queue.h"
 #include "worker.h"
 
 static struct worker *workers;
@@ -50,7 +53,11 @@ worker_init(struct worker *w, int id, const struct net_listener *ls,
     size_t nls)
 {
 	struct event_config *cfg = event_config_new();
-	struct timeval beat = { 0, 250000 };
+	/* Beat four times per watchdog period, and not at all without one:
+	 * an idle daemon should not wake up (issue 11: 0 CPU ticks). */
+	uint64_t wd = notify_watchdog_usec() / 4;
+	struct timeval beat = { (time_t)(wd / 1000000),
+	    (suseconds_t)(wd % 1000000) };
 
 	w->id = id;
 	w->ctl_fd = -1;
@@ -59,21 +66,20 @@ worker_init(struct worker *w, int id, const struct net_listener *ls,
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
 	w->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
-	w->sign = sign_ctx_new();
 	w->scratch_cap = (size_t)settings.resp_max_arg_len * 4 + 64;
 	w->scratch = malloc(w->scratch_cap);
 	w->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	w->batch = sign_batch_new(w->sign, &w->stats);
 	w->net = (struct net_loop){ .base = w->base, .reader = id,
 	    .stats = &w->stats };
-	if (w->base == NULL || w->sign == NULL || w->scratch == NULL ||
-	    w->ctl_fd < 0 || w->batch == NULL)
+	if (w->base == NULL || w->scratch == NULL || w->ctl_fd < 0 ||
+	    (w->queue = sign_queue_new(&w->stats, w->base)) == NULL)
 		return -1;
 	w->ctl_ev = event_new(w->base, w->ctl_fd, EV_READ | EV_PERSIST,
 	    worker_on_ctl, w);
 	w->heartbeat = event_new(w->base, -1, EV_PERSIST, worker_on_heartbeat,
 	    w);
-	event_add(w->heartbeat, &beat);
+	if (wd > 0)
+		event_add(w->heartbeat, &beat);
 	w->accept_resume = evtimer_new(w->base, worker_on_resume, w);
 	event_add(w->ctl_ev, NULL);
 	for (size_t i = 0; i < nls; i++) {
@@ -101,19 +107,20 @@ worker_start(int n, const struct net_listener *ls, size_t per)
 	for (int i = 0; i < n; i++)
 		if (worker_init(&workers[i], i, ls + (size_t)i * per, per) != 0)
 			return -1;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
 		    &workers[i]) != 0)
 			return -1;
+		pthread_setname_np(workers[i].thread, "cardd-worker");
+	}
 	return 0;
 }
 
 /*
- * A worker thread: its loop runs until it has drained. While answers
- * wait for a batch signature the loop turns without sleeping, so
- * requests that arrive meanwhile join the same signature; they are
- * signed once a turn brings nothing new (or sign_batch says they waited
- * long enough). Every turn ends the pass (worker_pass_end).
+ * A worker thread: its loop runs until it has drained, sleeping in epoll
+ * until a socket, a signed job or the main thread wakes it. Every turn
+ * ends the pass (worker_pass_end). Before it ends, every job it handed
+ * the signers comes back.
  */
 static void *
 worker_main(void *arg)
@@ -121,33 +128,34 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	for (;;) {
-		w->net.reads = 0;
-		if (sign_batch_waiting(w->batch)) {
-			event_base_loop(w->base, EVLOOP_NONBLOCK);
-			if (sign_batch_due(w->batch, w->net.reads == 0))
-				sign_batch_flush(w->batch);
-		} else if (event_base_loop(w->base, EVLOOP_ONCE) != 0)
+		if (event_base_loop(w->base, EVLOOP_ONCE) != 0)
 			break;		/* nothing left to wait for */
 		worker_pass_end(w);
 		if (event_base_got_break(w->base))
 			break;
 	}
-	if (sign_batch_waiting(w->batch))
-		sign_batch_flush(w->batch);
+	sign_queue_finish(w->queue);
 	worker_pass_end(w);
 	return NULL;
 }
 
 /*
- * The pass is over: write what it answered, and let writers of the live
- * state in, unless answers wait for their batch signature (the key that
- * named itself in them must be the one that signs them).
+ * The pass is over: hand the signers what it answered, write what came
+ * back signed, and let writers of the live state in (each job holds the
+ * keys its statements named). Writing can answer more (a connection
+ * that paused for its waiting answers reads on), and a lone answer is
+ * signed in place, so the two go round until nothing is left to write.
  */
 static void
 worker_pass_end(struct worker *w)
 {
-	net_tcp_flush_deferred(&w->net);
-	if (w->net.live_held && !sign_batch_waiting(w->batch)) {
+	for (;;) {
+		sign_queue_submit(w->queue);
+		if (w->net.deferred == NULL)
+			break;
+		net_tcp_flush_deferred(&w->net);
+	}
+	if (w->net.live_held) {
 		live_leave(w->id);
 		w->net.live_held = 0;
 	}
@@ -263,7 +271,7 @@ worker_free(struct worker *w)
 {
 	while (w->net.conns != NULL)
 		net_tcp_conn_close(w->net.conns);
-	sign_batch_free(w->batch);
+	sign_queue_free(w->queue);
 	if (w->net.live_held)
 		live_leave(w->id);
 	for (size_t i = 0; i < w->nlisten; i++) {
@@ -280,7 +288,6 @@ worker_free(struct worker *w)
 		close(w->ctl_fd);
 	if (w->base != NULL)
 		event_base_free(w->base);
-	sign_ctx_free(w->sign);
 	free(w->scratch);
 }
 
@@ -302,7 +309,7 @@ worker_stop(int drain_ms)
 	worker_n = 0;
 }
 
-/* Four times a second: the loop turns. */
+/* Four times per watchdog period: the loop turns. */
 static void
 worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {

@@ -10,14 +10,13 @@
 #include "net_tcp.h"
 #include "stats.h"
 
-struct sign_batch;
-struct sign_ctx;
+struct sign_queue;
 
 #define WORKER_LISTEN_MAX	4	/* listeners per worker */
 
 /*
- * One worker thread and what the protocols answer with: its clock,
- * signing context, batch, scratch space and counters.
+ * One worker thread and what the protocols answer with: its clock, the
+ * queue its answers are signed through, scratch space and counters.
  */
 struct worker {
 	int		 id;
@@ -30,8 +29,7 @@ struct worker {
 	struct event	*accept_resume;
 	struct event	*ctl_ev;
 	int		 ctl_fd;
-	struct sign_ctx	*sign;
-	struct sign_batch *batch;		/* sign_mode batch */
+	struct sign_queue *queue;		/* answers to the signers */
 	struct clock	 clock;
 	char		*scratch;		/* per-request decoding */
 	size_t		 scratch_cap;

@@ -82,7 +82,8 @@ test_defaults(void)
 	CHECK(str_is(s.signing_key, "signing.pem"));
 	CHECK(s.key_id == NULL);
 	CHECK(str_is(s.timezone, "Asia/Shanghai"));
-	CHECK_EQ_INT(s.threads, 2);
+	CHECK_EQ_INT(s.threads, 0);		/* auto */
+	CHECK_EQ_INT(s.signers, 0);
 	CHECK_EQ_INT(s.max_staleness, 300);
 	CHECK(s.snapshot == NULL);
 	CHECK_EQ_INT(s.require_birth, 0);
@@ -102,7 +103,16 @@ test_defaults(void)
 	/* Comments and blank lines only: still the defaults. */
 	CHECK_EQ_INT(cfg("# cardd\n\n   \n\t# indented comment\n#threads 9\n"),
 	    0);
-	CHECK_EQ_INT(s.threads, 2);
+	CHECK_EQ_INT(s.threads, 0);
+	/* auto, or a count within bounds. */
+	CHECK_EQ_INT(cfg("threads 3\nsigners auto\n"), 0);
+	CHECK_EQ_INT(s.threads, 3);
+	CHECK_EQ_INT(s.signers, 0);
+	CHECK_EQ_INT(cfg("signers 2\nthreads auto\n"), 0);
+	CHECK_EQ_INT(s.signers, 2);
+	CHECK_EQ_INT(s.threads, 0);
+	CHECK(cfg("signers 0\n") != 0);
+	CHECK(cfg("threads automatic\n") != 0);
 }
 
 /* Every key can be set, with its own type. */
