@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Redis-sync benchmark (issue 3): full sync of N cards (seconds, cardd's
-resident memory next to Redis's used_memory for the same data), update
-propagation latency (XADD to the first answer that shows it, p50/p99 over
-many changes), and start-up from a snapshot of N cards.
+"""Redis-sync benchmark (issues 3 and 11): making and importing N cards,
+full sync of them (seconds, cardd's resident memory next to Redis's
+used_memory for the same data), lookup throughput over all N
+(redis-benchmark -c 50 -P 16, random cards), update propagation latency
+(XADD to the first answer that shows it, p50/p99 over many changes), and
+start-up from a snapshot of N cards. cardd runs its shipped defaults.
 
 Usage: bench/sync_bench.py [--cards 1000000] [--changes 2000] [--build build]
                            [--out bench/results/sync.json]
@@ -117,7 +119,7 @@ def start_cardd(build, tmp, redis_port, http, resp, log):
     with open(conf, "w") as f:
         f.write("http_listen 127.0.0.1:%d\nresp_listen 127.0.0.1:%d\n"
                 "source redis://127.0.0.1:%d\nsigning_key key.pem\n"
-                "snapshot cards.snap\nthreads 2\nmax_staleness 600\n"
+                "snapshot cards.snap\nmax_staleness 600\n"
                 "auth none\n"
                 % (http, resp, redis_port))
     t0 = time.monotonic()
@@ -174,6 +176,22 @@ def propagation(redis, cardd, cards, n):
     return out
 
 
+def lookup_rate(port, cards, n=2000000):
+    """Answers per second of VALIDITY on random cards among all of them
+    (redis-benchmark -c 50 -P 16: card numbers are 12 digits, as
+    __rand_int__ is), median of 3 runs."""
+    rates = []
+    for _ in range(3):
+        out = subprocess.run(
+            ["redis-benchmark", "-p", str(port), "-c", "50", "-P", "16",
+             "-n", str(n), "-r", str(cards), "--csv", "VALIDITY",
+             "__rand_int__"], capture_output=True, text=True, timeout=600,
+            check=True).stdout
+        rates.append(float(out.strip().splitlines()[-1].replace('"', "")
+                           .split(",")[1]))
+    return {"runs": rates, "median": statistics.median(rates)}
+
+
 def pct(values, p):
     """The p-th percentile (nearest rank)."""
     v = sorted(values)
@@ -202,8 +220,10 @@ def main():
             ["redis-cli", "-p", str(rport), "ping"], capture_output=True
         ).stdout.strip() == b"PONG", 10, "redis start")
         csv = os.path.join(tmp, "cards.csv")
+        t = time.monotonic()
         subprocess.run([os.path.join(build, "cardctl"), "gen", str(a.cards),
                         "--seed", "7", "-o", csv], check=True)
+        res["gen_seconds"] = round(time.monotonic() - t, 2)
         subprocess.run([os.path.join(build, "cardctl"), "keygen",
                         os.path.join(tmp, "key.pem")], check=True,
                        stdout=subprocess.DEVNULL)
@@ -233,6 +253,7 @@ def main():
         res["cardd_bytes_per_card"] = round(res["cardd_rss_bytes"] / a.cards,
                                             1)
 
+        res["lookup"] = lookup_rate(resp, a.cards)
         cc = Resp(resp)
         lat = propagation(rc, cc, a.cards, a.changes)
         res["propagation_ms"] = {
