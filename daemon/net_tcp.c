@@ -264,8 +264,13 @@ net_tcp_pause(struct conn *c, int pause)
 static void
 net_tcp_input(struct conn *c)
 {
+	size_t before = c->in.len;
+
 	net_tcp_live_enter(c->loop);
 	c->ops->input(c);
+	/* A request was taken: what is left is a new one, timed afresh. */
+	if (c->in.len < before)
+		c->partial_ms = 0;
 }
 
 /* Bytes of the output that are final: up to the first held reply. */
@@ -415,7 +420,10 @@ net_tcp_handshake(struct conn *c)
 
 /*
  * Slowloris: a request may take request_timeout from its first byte to
- * its last, however often bytes trickle in. Returns -1 when it is late.
+ * its last, however often bytes trickle in. The clock restarts whenever
+ * a request is taken (net_tcp_input), so a client that pipelines without
+ * pause, whose buffer never empties, is not mistaken for a slow one.
+ * Returns -1 when it is late.
  */
 static int
 net_tcp_late(struct conn *c)

@@ -440,6 +440,23 @@ class LimitsTest(unittest.TestCase):
                       self.d.stderr())
         self.answered()
 
+    def test_steady_pipeline_is_not_slowloris(self):
+        """A client whose buffer never empties, because each write ends
+        inside the next request, is served past request_timeout."""
+        req = b"GET /v1/validity?card=000000000001 HTTP/1.1\r\nHost: x\r\n\r\n"
+        with self.d.http(timeout=10) as c:
+            c.send(req[:20])
+            start = time.monotonic()
+            n = 0
+            while time.monotonic() - start < 3.5:  # past request_timeout 2
+                c.send(req[20:] + req[:20])
+                n += 1
+                self.assertEqual(c.read_response().status, 200, n)
+                time.sleep(0.05)
+            c.send(req[20:])
+            self.assertEqual(c.read_response().status, 200)
+        self.assertGreater(n, 10)
+
 
 class AuthNoneTest(unittest.TestCase):
 
