@@ -64,6 +64,11 @@ def fmt(v, digits=0):
     return "{:,.{d}f}".format(v, d=digits)
 
 
+def openssl_multi(r):
+    """The processes openssl speed signed on (before issue 11: threads)."""
+    return r.get("openssl_multi", r["threads"])
+
+
 def ratio_rows(r):
     """The throughput table of bench/compare."""
     rows = [
@@ -75,7 +80,7 @@ def ratio_rows(r):
          "nginx (2 workers), static file of a statement's size", "wrk -t2",
          1.0),
         ("pa", "RESP pipeline 16, sign_mode per-answer",
-         "openssl speed -multi %d ed25519 (signs/s)" % r["threads"],
+         "openssl speed -multi %d ed25519 (signs/s)" % openssl_multi(r),
          "redis-benchmark / openssl", 0.9),
     ]
     out = ["| load | cardd /s (median) | peer | peer /s (median) | "
@@ -114,6 +119,78 @@ def cpu_rows(r):
                    % (name, med(c, "client_cpu"), med(c, "server_cpu"),
                       med(p, "client_cpu"), med(p, "server_cpu")))
     return out
+
+
+def cost_runs(r, key, side):
+    """Server CPU microseconds per answer of each run, None where the run
+    did not record it (results from before issue 11). For the per-answer
+    peer, OpenSSL's CPU per signature: 1e6 / (signs/s per process)."""
+    if key == "pa" and side == "peer":
+        return [x.get("cpu_us_per_sign",
+                      1e6 * x.get("processes", openssl_multi(r)) / x["rps"])
+                for x in r[key][side]]
+    return [x.get("server_cpu_us_per_answer") for x in r[key][side]]
+
+
+def cost_rows(r):
+    """CPU per answer: cardd's next to the peer's per request, medians
+    over the rounds, with the ratio of each round as in ratio_rows; "-"
+    where the results do not have it."""
+    rows = [("p16", "RESP pipeline 16, batch signing",
+             "redis-server, per HGETALL", 1.0),
+            ("p1", "RESP pipeline 1, batch signing",
+             "redis-server, per HGETALL", None),
+            ("http", "HTTP keep-alive, batch signing",
+             "nginx (master + 2 workers), per request", 1.0),
+            ("pa", "RESP pipeline 16, sign_mode per-answer",
+             "openssl speed, per signature on one core", None)]
+    out = ["| load | cardd us CPU per answer (median) | peer | peer us CPU "
+           "per request (median) | ratios per round | median ratio cardd / "
+           "peer | target | met |", "|---|---|---|---|---|---|---|---|"]
+
+    def med(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    def show(v, form="%.2f"):
+        return "-" if v is None else form % v
+    for key, what, peer, target in rows:
+        c, p = cost_runs(r, key, "cardd"), cost_runs(r, key, "peer")
+        ratios = [a / b for a, b in zip(c, p) if a is not None and b]
+        ratio = med(ratios)
+        met = "-" if target is None or ratio is None else (
+            "yes" if ratio <= target else "**no**")
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s |"
+                   % (what, show(med(c)), peer, show(med(p)),
+                      " ".join("%.2f" % x for x in ratios) or "-",
+                      show(ratio, "**%.2f**"),
+                      "-" if target is None else "<= %.1f" % target, met))
+    return out
+
+
+def cardd_setup(r):
+    """How cardd's threads and signers were set: its shipped defaults
+    (auto, and what auto gave on this machine) or by hand. Results from
+    before issue 11 always set threads by hand."""
+    if "threads_override" not in r:
+        return "`threads %d` (hand-set)" % r["threads"]
+    keys = ("threads", "signers")
+    if all(r[k + "_override"] is None for k in keys):
+        return ("its shipped defaults (threads auto, signers auto; here "
+                "that gave threads %d, signers %d)"
+                % (r["threads"], r["signers"]))
+    return ", ".join("`%s %d` (hand-set)" % (k, r[k])
+                     if r[k + "_override"] is not None else
+                     "%s auto (here %d)" % (k, r[k]) for k in keys)
+
+
+def reproduce_opts(r):
+    """The --threads / --signers options that ran these results."""
+    if "threads_override" not in r:
+        return " --threads %d" % r["threads"]
+    return "".join(" --%s %d" % (k, r[k + "_override"])
+                   for k in ("threads", "signers")
+                   if r[k + "_override"] is not None)
 
 
 def open_rows(r):
@@ -231,15 +308,23 @@ def compare_section(r, name):
     mem = r["cardd_rss_bytes"] / r["cards"]
     return [
         "Run: %s, on %s. %s cards; %d rounds of %d s, alternating cardd "
-        "and peer; cardd with `threads %d`. Raw data: `bench/results/%s`."
+        "and peer; cardd with %s. Raw data: `bench/results/%s`."
         % (r["date"], r["machine"], fmt(r["cards"]), r["rounds"],
-           r["seconds"], r["threads"], name), "",
-        "Reproduce: `bench/compare --rounds %d --seconds %d --threads %d` "
-        "(or `make bench`)." % (r["rounds"], r["seconds"], r["threads"]), "",
+           r["seconds"], cardd_setup(r), name), "",
+        "Reproduce: `bench/compare --rounds %d --seconds %d%s` "
+        "(or `make bench`)." % (r["rounds"], r["seconds"], reproduce_opts(r)),
+        "",
         "### Throughput, side by side", ""] + ratio_rows(r) + [
         "", "CPU in the same runs, in % of one core (the box has two; "
         "a load tool near 100% is what holds that figure, not the server):",
         ""] + cpu_rows(r) + [
+        "", "### CPU per answer", "",
+        "The server's CPU time over each throughput run (user + system, all "
+        "its threads and processes, from /proc), divided by the answers it "
+        "completed (redis-benchmark's -n, wrk's request count). For "
+        "per-answer the peer is `openssl speed`: its time per signature on "
+        "one core, 1e6 / (signs/s per process). Medians over the rounds; "
+        "\"-\" where the run did not record it.", ""] + cost_rows(r) + [
         "", "### Open loop at half the peak (cardbench, 50 conns, pipeline "
         "1: the closed-loop peak first, with 2 client threads; then a "
         "fixed rate of half of it from 1 client thread, cardd and the "
