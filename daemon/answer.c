@@ -21,11 +21,18 @@ static enum stmt_reason answer_lookup(const struct check_req *,
 enum answer_state
 answer_state(const struct worker *w)
 {
+	return answer_state_at(w->clock.ms);
+}
+
+/* The same at a given time, for threads without a worker's clock. */
+enum answer_state
+answer_state_at(int64_t now_ms)
+{
 	int64_t synced = live_synced_at();
 
 	if (live_index() == NULL || synced == 0)
 		return ANSWER_NOT_READY;
-	if (w->clock.ms - synced > (int64_t)settings.max_staleness * 1000)
+	if (now_ms - synced > (int64_t)settings.max_staleness * 1000)
 		return ANSWER_STALE;
 	return ANSWER_READY;
 }

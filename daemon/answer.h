@@ -4,6 +4,7 @@
 #define CARDD_ANSWER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "check.h"
 #include "stats.h"
@@ -13,6 +14,7 @@ struct worker;
 enum answer_state { ANSWER_READY, ANSWER_NOT_READY, ANSWER_STALE };
 
 enum answer_state answer_state(const struct worker *);
+enum answer_state answer_state_at(int64_t);
 size_t	answer_statement(struct worker *, const struct check_req *,
 	    enum stats_iface, char *out);
 

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "answer.h"
 #include "auth.h"
 #include "clock.h"
 #include "config.h"
@@ -39,6 +40,7 @@
 #define MAIN_DRAIN_MS		10000
 #define MAIN_BACKLOG		1024
 #define MAIN_NLISTEN		2	/* HTTP, RESP */
+#define MAIN_READY_POLL_US	20000	/* how often to look before ready */
 
 /* The main thread's events, freed at the end. */
 struct main_events {
@@ -46,10 +48,12 @@ struct main_events {
 	struct event	*intr;
 	struct event	*hup;
 	struct event	*tick;
+	struct event	*ready;		/* polls until an index can answer */
 	struct event	*watchdog;	/* NULL: no systemd watchdog */
 };
 
 static const char *main_conf;	/* the file SIGHUP reads again */
+static int main_ready;		/* READY=1 has been sent */
 
 static void	main_usage(FILE *);
 static int	main_options(int, char **, const char **, int *);
@@ -67,6 +71,7 @@ static void	main_teardown(struct event_base *, struct main_events *);
 static void	main_on_stop(evutil_socket_t, short, void *);
 static void	main_on_tick(evutil_socket_t, short, void *);
 static void	main_on_watchdog(evutil_socket_t, short, void *);
+static void	main_on_ready(evutil_socket_t, short, void *);
 static void	main_status(const char *);
 static void	main_on_reload(evutil_socket_t, short, void *);
 
@@ -203,6 +208,27 @@ main_on_tick(evutil_socket_t fd, short what, void *arg)
 	main_status("");
 }
 
+/*
+ * Until the first index is loaded and fresh, look again every few tens of
+ * milliseconds; then say ready once, in the log and to systemd, and stop
+ * looking. Ready means able to answer (PROTOCOL.md, /readyz): a balancer
+ * or a unit ordered after ours must not reach a daemon that says 503.
+ */
+static void
+main_on_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct event *self = event_base_get_running_event(arg);
+
+	(void)fd;
+	(void)what;
+	if (answer_state_at(clock_now_ms()) != ANSWER_READY)
+		return;
+	event_del(self);
+	main_ready = 1;
+	log_info("msg=ready cards=%llu", (unsigned long long)live_count());
+	main_status("READY=1\n");
+}
+
 /* Watchdog: ping only while every worker's loop still turns. */
 static void
 main_on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -245,7 +271,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"%s\"", err);
 		settings_free(&next);
-		main_status("READY=1\n");
+		main_status(main_ready ? "READY=1\n" : "");
 		return;
 	}
 	/* The main thread is the only writer of the keys: reading them here
@@ -256,7 +282,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"signing_key: %s\"", err);
 		settings_free(&next);
-		main_status("READY=1\n");
+		main_status(main_ready ? "READY=1\n" : "");
 		return;
 	}
 	if (main_security(&next, &at, &tc, err, sizeof(err)) != 0) {
@@ -264,7 +290,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		    "stays\" error=\"%s\"", err);
 		sign_keyring_free(kr);
 		settings_free(&next);
-		main_status("READY=1\n");
+		main_status(main_ready ? "READY=1\n" : "");
 		return;
 	}
 	/* TLS listeners stay what they are until a restart: a config that
@@ -282,7 +308,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	tls_ctx_free(tc);
 	settings_free(&next);
 	log_info("msg=\"reloaded\" kid=%s", sign_kid(kr, &len));
-	main_status("READY=1\n");
+	main_status(main_ready ? "READY=1\n" : "");
 }
 
 /*
@@ -405,13 +431,15 @@ main_serve(void)
 static void
 main_events_add(struct event_base *base, struct main_events *ev)
 {
-	struct timeval tick = { 5, 0 }, wd;
+	struct timeval tick = { 5, 0 }, poll = { 0, MAIN_READY_POLL_US }, wd;
 	uint64_t half = notify_watchdog_usec() / 2;
 
 	ev->term = evsignal_new(base, SIGTERM, main_on_stop, base);
 	ev->intr = evsignal_new(base, SIGINT, main_on_stop, base);
 	ev->hup = evsignal_new(base, SIGHUP, main_on_reload, NULL);
 	ev->tick = event_new(base, -1, EV_PERSIST, main_on_tick, NULL);
+	ev->ready = event_new(base, -1, EV_PERSIST, main_on_ready, base);
+	event_add(ev->ready, &poll);
 	event_add(ev->term, NULL);
 	event_add(ev->intr, NULL);
 	event_add(ev->hup, NULL);
@@ -437,6 +465,7 @@ main_teardown(struct event_base *base, struct main_events *ev)
 	event_free(ev->intr);
 	event_free(ev->hup);
 	event_free(ev->tick);
+	event_free(ev->ready);
 	if (ev->watchdog != NULL)
 		event_free(ev->watchdog);
 	event_base_free(base);
@@ -476,8 +505,8 @@ main(int argc, char **argv)
 	main_live_start(conf);
 	base = main_serve();
 	main_events_add(base, &ev);
-	log_info("msg=ready");
-	main_status("READY=1\n");
+	log_info("msg=\"listening; ready once an index is loaded and "
+	    "fresh\"");
 	event_base_dispatch(base);
 	main_teardown(base, &ev);
 	log_info("msg=stopped");

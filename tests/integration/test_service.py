@@ -60,6 +60,7 @@ class NotifyTest(unittest.TestCase):
             d.stop()
             collect(0.5)
         finally:
+            log = d.stderr()
             d.cleanup()
             sock.close()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -74,6 +75,47 @@ class NotifyTest(unittest.TestCase):
                         "no READY=1 after RELOADING=1: %r" % msgs)
         self.assertTrue(msgs[-1].startswith("STOPPING=1"), msgs)
         self.assertEqual(d.returncode, 0)
+        self.assertRegex(log, r"msg=ready cards=1000")
+
+    def test_no_ready_without_an_index(self):
+        """Listening is not ready: with its Redis unreachable, cardd
+        answers /readyz 503 and sends no READY=1, nor a ready log line."""
+        tmp = Path(tempfile.mkdtemp(prefix="cardd-notready-"))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        path = tmp / "notify.sock"
+        sock.bind(str(path))
+        sock.settimeout(0.2)
+        d = h.Daemon(gen=(10, 1, "2026-11-28"), name="notready", config={
+            "source": "redis://127.0.0.1:%d" % h.free_port()})
+        saved = os.environ.get("NOTIFY_SOCKET")
+        os.environ["NOTIFY_SOCKET"] = str(path)
+        msgs = []
+        try:
+            d.start(wait_ready=False)
+            end = time.monotonic() + 2.0
+            status = None
+            while time.monotonic() < end:
+                try:
+                    msgs.append(sock.recv(4096).decode())
+                except socket.timeout:
+                    pass
+                try:
+                    status = h.http_get(d.http_port, "/readyz").status
+                except (OSError, h.PeerClosed):
+                    pass
+            d.stop()
+        finally:
+            log = d.stderr()
+            if saved is None:
+                os.environ.pop("NOTIFY_SOCKET", None)
+            else:
+                os.environ["NOTIFY_SOCKET"] = saved
+            d.cleanup()
+            sock.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertEqual(status, 503)
+        self.assertFalse([m for m in msgs if m.startswith("READY=1")], msgs)
+        self.assertNotIn("msg=ready", log)
 
 
 class ReloadUnderLoadTest(unittest.TestCase):
