@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Render bench/RESULTS.md from the measurements in bench/results/*.json
 (written by bench/compare, bench/sync_bench.py, bench/tls_bench.py and
-tests/fuzz/run.sh). Every figure in RESULTS.md comes from one of those
+tests/fuzz/run.sh), and the hand-written notes bench/results/issue*.md
+for runs of other commands. Every figure in RESULTS.md comes from one of those
 files; this script only formats them and computes ratios and medians."""
 
 import json
@@ -168,6 +169,44 @@ def cost_rows(r):
     return out
 
 
+def one_rows(r):
+    """One client, pipeline 1: CPU per answer of cardd in both sign modes
+    and of redis-server per HGETALL, next to one Ed25519 signature (openssl
+    speed on one process). Target: cardd <= 1.2 x the signature."""
+    o = r.get("one")
+    if o is None:
+        return ["_Not recorded in this run._"]
+    med = statistics.median
+    sign = med([x["cpu_us_per_sign"] for x in o["sign"]])
+    out = ["| server | answers /s (median) | us CPU per answer (median) | "
+           "/ one Ed25519 signature (%.1f us) | target | met |" % sign,
+           "|---|---|---|---|---|---|"]
+    for key, what, target in (("pa", "cardd, sign_mode per-answer "
+                               "(shipped)", 1.2),
+                              ("batch", "cardd, sign_mode batch", 1.2),
+                              ("redis", "redis-server, HGETALL", None)):
+        cost = med([x["server_cpu_us_per_answer"] for x in o[key]])
+        ratio = cost / sign
+        met = "-" if target is None else ("yes" if ratio <= target
+                                          else "**no**")
+        out.append("| %s | %s | %.1f | %.2f | %s | %s |" % (
+            what, fmt(med([x["rps"] for x in o[key]])), cost, ratio,
+            "-" if target is None else "<= %.1f" % target, met))
+    return out
+
+
+def idle_line(r):
+    """CPU ticks an idle cardd used (target 0)."""
+    i = r.get("idle")
+    if i is None:
+        return []
+    t = i["ticks"]
+    return ["", "Idle, no client for %d s: cardd (batch) used %d CPU ticks, "
+            "cardd (per-answer) %d (target 0: %s)." % (
+                i["seconds"], t["batch"], t["per-answer"],
+                "met" if not any(t.values()) else "**not met**")]
+
+
 def cardd_setup(r):
     """How cardd's threads and signers were set: its shipped defaults
     (auto, and what auto gave on this machine) or by hand. Results from
@@ -264,10 +303,9 @@ def misses(r):
             "cost (a read, a write and two epoll_ctl calls each; perf) "
             "caps both runs, so the ratio is how much cheaper cardd's reply "
             "is for the tool to take. cardd used %.0f%% of its core "
-            "(redis-server %.0f%%): a batch holds about five answers at "
-            "this depth, so Ed25519 is about a quarter of its time. Tried "
-            "and dropped, as the rate did not move: a wider batch window "
-            "(four times fewer signatures) and polling instead of sleeping."
+            "(redis-server %.0f%%). With the signer pool (issue 11) a "
+            "batch held about 15 answers at this depth and libcrypto was a "
+            "third of cardd's time (perf; see the issue 11 section)."
             % (ratio("p1"), med(x["client_cpu"] for x in p1),
                med(x["client_cpu"] for x in r["p1"]["peer"]),
                med(x["server_cpu"] for x in p1),
@@ -325,6 +363,8 @@ def compare_section(r, name):
         "per-answer the peer is `openssl speed`: its time per signature on "
         "one core, 1e6 / (signs/s per process). Medians over the rounds; "
         "\"-\" where the run did not record it.", ""] + cost_rows(r) + [
+        "", "### One client, pipeline 1 (redis-benchmark -c 1)", ""] + \
+        one_rows(r) + idle_line(r) + [
         "", "### Open loop at half the peak (cardbench, 50 conns, pipeline "
         "1: the closed-loop peak first, with 2 client threads; then a "
         "fixed rate of half of it from 1 client thread, cardd and the "
@@ -342,32 +382,63 @@ def compare_section(r, name):
         latency_rows(r) + [""]
 
 
-def sync_section(s):
-    if s is None:
+def sync_row(what, runs, form):
+    """One row of the sync table: form(run) per run, "-" where a run does
+    not have the figure (older results)."""
+    cells = []
+    for r in runs:
+        try:
+            cells.append(form(r))
+        except (KeyError, TypeError):
+            cells.append("-")
+    return "| %s | %s |" % (what, " | ".join(cells))
+
+
+def sync_section(names):
+    """bench/sync_bench.py runs side by side (1M cards, 10M cards)."""
+    named = [(n, load(n)) for n in names]
+    named = [(n, r) for n, r in named if r is not None]
+    runs = [r for _, r in named]
+    if not runs:
         return ["_No run of bench/sync_bench.py recorded yet._", ""]
-    p = s["propagation_ms"]
-    return [
-        "Run: %s, on %s. Reproduce: `bench/sync_bench.py --cards %d "
-        "--changes %d`. Raw data: `bench/results/sync.json`."
-        % (s["date"], s["machine"], s["cards"], p["changes"]), "",
-        "| figure | value |", "|---|---|",
-        "| cards | %s |" % fmt(s["cards"]),
-        "| `cardctl import` into Redis | %.1f s |" % s["import_seconds"],
-        "| full sync (SCAN + pipelined HMGET into a new index) | %.1f s |"
-        % s["full_sync_seconds"],
-        "| cardd resident memory after the sync | %.1f bytes/card (%s MiB) |"
-        % (s["cardd_bytes_per_card"], fmt(s["cardd_rss_bytes"] / 2**20, 1)),
-        "| Redis used_memory for the same cards | %.1f bytes/card (%s MiB) |"
-        % (s["redis_bytes_per_card"],
-           fmt(s["redis_used_memory_bytes"] / 2**20, 1)),
-        "| change propagation, EXEC (HSET+XADD) to first answer showing it, "
-        "%d changes | p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms |"
-        % (p["changes"], p["p50"], p["p90"], p["p99"], p["max"]),
-        "| start from a snapshot of %s cards (file %s MiB) to ready | %.2f s "
-        "(load %.2f s, %d full syncs) |"
-        % (fmt(s["cards"]), fmt(s["snapshot_bytes"] / 2**20, 1),
-           s["snapshot_start_to_ready_seconds"], s["snapshot_load_seconds"],
-           s["snapshot_start_full_syncs"]), ""]
+    out = []
+    for name, r in named:
+        out.append("- %s cards: %s, on %s. `bench/sync_bench.py --cards %d "
+                   "--changes %d --out bench/results/%s`"
+                   % (fmt(r["cards"]), r["date"], r["machine"], r["cards"],
+                      r["propagation_ms"]["changes"], name))
+    out += ["", "cardd runs its shipped config (so `sign_mode per-answer`: "
+            "the lookup figure is bound by Ed25519 signing).", "",
+            "| figure | " + " | ".join("%s cards" % fmt(r["cards"])
+                                       for r in runs) + " |",
+            "|---|" + "---|" * len(runs)]
+    rows = [
+        ("`cardctl gen`", lambda r: "%.1f s" % r["gen_seconds"]),
+        ("`cardctl import` into Redis", lambda r: "%.1f s"
+         % r["import_seconds"]),
+        ("full sync (SCAN + pipelined HGETALL into a new index)",
+         lambda r: "%.1f s (%.2f s per million)" % (
+             r["full_sync_seconds"],
+             r["full_sync_seconds"] * 1e6 / r["full_sync_cards"])),
+        ("cardd resident memory after the sync", lambda r:
+         "%.1f bytes/card (%s MiB)" % (r["cardd_bytes_per_card"],
+                                       fmt(r["cardd_rss_bytes"] / 2**20, 1))),
+        ("Redis used_memory for the same cards", lambda r:
+         "%.1f bytes/card (%s MiB)" % (r["redis_bytes_per_card"], fmt(
+             r["redis_used_memory_bytes"] / 2**20, 1))),
+        ("VALIDITY over all cards, redis-benchmark -c 50 -P 16, median of 3",
+         lambda r: "%s /s" % fmt(r["lookup"]["median"])),
+        ("change propagation, EXEC (HSET+XADD) to first answer showing it",
+         lambda r: "%d changes: p50 %.3f ms, p99 %.3f ms, max %.3f ms" % (
+             r["propagation_ms"]["changes"], r["propagation_ms"]["p50"],
+             r["propagation_ms"]["p99"], r["propagation_ms"]["max"])),
+        ("start from the snapshot to ready", lambda r:
+         "%.2f s (file %s MiB, load %.2f s, %d full syncs)" % (
+             r["snapshot_start_to_ready_seconds"],
+             fmt(r["snapshot_bytes"] / 2**20, 1), r["snapshot_load_seconds"],
+             r["snapshot_start_full_syncs"])),
+    ]
+    return out + [sync_row(w, runs, f) for w, f in rows] + [""]
 
 
 def fuzz_section(f):
@@ -399,6 +470,14 @@ def tls_section(t):
                   % (fmt(hs["full_per_s"]), fmt(hs["resumed_per_s"])), ""]
 
 
+def note(name):
+    """A section written by hand from runs of other commands (bench/ab,
+    sync_bench.py at 10M cards): bench/results/NAME, each figure in it
+    with the command that gave it."""
+    with open(os.path.join(HERE, "results", name)) as f:
+        return f.read().rstrip().splitlines() + [""]
+
+
 def main():
     lines = [
         "# Benchmark results", "",
@@ -411,8 +490,12 @@ def main():
         "## cardd next to Redis, nginx and OpenSSL (issue 4)", ""]
     cmp_name = "compare.json"
     lines += compare_section(load(cmp_name), cmp_name)
+    lines += ["## Signing off the event loop (issue 11)", ""] + note(
+        "issue11.md")
+    lines += ["## The architecture clean-up, before and after (issue 10)",
+              ""] + note("issue10.md")
     lines += ["## Following Redis (issue 3)", ""] + sync_section(
-        load("sync.json"))
+        ["sync.json", "sync-10m.json"])
     lines += ["## TLS next to plain TCP (issue 5)", ""] + tls_section(
         load("tls.json"))
     lines += ["## Fuzzing (issue 5)", ""] + fuzz_section(load("fuzz.json"))

@@ -176,7 +176,7 @@ def propagation(redis, cardd, cards, n):
     return out
 
 
-def lookup_rate(port, cards, n=2000000):
+def lookup_rate(port, cards, n=300000):
     """Answers per second of VALIDITY on random cards among all of them
     (redis-benchmark -c 50 -P 16: card numbers are 12 digits, as
     __rand_int__ is), median of 3 runs."""
