@@ -24,46 +24,54 @@ ROOT = Path(__file__).resolve().parents[2]
 class NotifyTest(unittest.TestCase):
     """READY, STATUS, WATCHDOG, RELOADING, STOPPING on $NOTIFY_SOCKET."""
 
-    def test_notify_protocol(self):
-        tmp = Path(tempfile.mkdtemp(prefix="cardd-notify-"))
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        path = tmp / "notify.sock"
-        sock.bind(str(path))
-        sock.settimeout(0.2)
-        d = h.Daemon(gen=(1000, 1, "2026-11-28"), name="notify")
-        saved = {k: os.environ.get(k) for k in ("NOTIFY_SOCKET",
-                                                 "WATCHDOG_USEC")}
-        os.environ["NOTIFY_SOCKET"] = str(path)
-        os.environ["WATCHDOG_USEC"] = "400000"
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="cardd-notify-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(self.sock.close)
+        self.sock.bind(str(self.tmp / "notify.sock"))
+        self.sock.settimeout(0.2)
+        self.msgs = []
+
+    def start(self, d, env=(), wait_ready=True):
+        """Start d with NOTIFY_SOCKET (and env) set for it alone."""
+        env = dict(env, NOTIFY_SOCKET=str(self.tmp / "notify.sock"))
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
         try:
-            d.start()
+            d.start(wait_ready=wait_ready)
         finally:
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        msgs = []
 
-        def collect(seconds):
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                try:
-                    msgs.append(sock.recv(4096).decode())
-                except socket.timeout:
-                    pass
+    def collect(self, seconds, also=None):
+        """Take what cardd sends for seconds, calling also() between
+        reads."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                self.msgs.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                pass
+            if also is not None:
+                also()
 
+    def test_notify_protocol(self):
+        d = h.Daemon(gen=(1000, 1, "2026-11-28"), name="notify")
+        self.start(d, {"WATCHDOG_USEC": "400000"})
         try:
-            collect(1.0)
+            self.collect(1.0)
             d.proc.send_signal(signal.SIGHUP)
-            collect(1.0)
+            self.collect(1.0)
             d.stop()
-            collect(0.5)
+            self.collect(0.5)
         finally:
             log = d.stderr()
             d.cleanup()
-            sock.close()
-            shutil.rmtree(tmp, ignore_errors=True)
+        msgs = self.msgs
         ready = [m for m in msgs if m.startswith("READY=1")]
         self.assertTrue(ready, msgs)
         self.assertRegex(ready[0], r"STATUS=1000 cards, source file")
@@ -80,41 +88,26 @@ class NotifyTest(unittest.TestCase):
     def test_no_ready_without_an_index(self):
         """Listening is not ready: with its Redis unreachable, cardd
         answers /readyz 503 and sends no READY=1, nor a ready log line."""
-        tmp = Path(tempfile.mkdtemp(prefix="cardd-notready-"))
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        path = tmp / "notify.sock"
-        sock.bind(str(path))
-        sock.settimeout(0.2)
         d = h.Daemon(gen=(10, 1, "2026-11-28"), name="notready", config={
             "source": "redis://127.0.0.1:%d" % h.free_port()})
-        saved = os.environ.get("NOTIFY_SOCKET")
-        os.environ["NOTIFY_SOCKET"] = str(path)
-        msgs = []
+        status = []
+
+        def readyz():
+            try:
+                status.append(h.http_get(d.http_port, "/readyz").status)
+            except (OSError, h.PeerClosed):
+                pass
+        self.start(d, wait_ready=False)
         try:
-            d.start(wait_ready=False)
-            end = time.monotonic() + 2.0
-            status = None
-            while time.monotonic() < end:
-                try:
-                    msgs.append(sock.recv(4096).decode())
-                except socket.timeout:
-                    pass
-                try:
-                    status = h.http_get(d.http_port, "/readyz").status
-                except (OSError, h.PeerClosed):
-                    pass
+            self.collect(2.0, readyz)
             d.stop()
         finally:
             log = d.stderr()
-            if saved is None:
-                os.environ.pop("NOTIFY_SOCKET", None)
-            else:
-                os.environ["NOTIFY_SOCKET"] = saved
             d.cleanup()
-            sock.close()
-            shutil.rmtree(tmp, ignore_errors=True)
-        self.assertEqual(status, 503)
-        self.assertFalse([m for m in msgs if m.startswith("READY=1")], msgs)
+        self.assertTrue(status, "/readyz never answered")
+        self.assertEqual(set(status), {503})
+        self.assertFalse([m for m in self.msgs if m.startswith("READY=1")],
+                         self.msgs)
         self.assertNotIn("msg=ready", log)
 
 
