@@ -74,6 +74,7 @@ static void	main_on_watchdog(evutil_socket_t, short, void *);
 static void	main_on_ready(evutil_socket_t, short, void *);
 static void	main_status(const char *);
 static void	main_on_reload(evutil_socket_t, short, void *);
+static void	main_reload_over(void);
 
 /* Print how to call us. */
 static void
@@ -243,6 +244,13 @@ main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 		    "watchdog\"");
 }
 
+/* A reload is over, done or refused: READY=1 again, once it was sent. */
+static void
+main_reload_over(void)
+{
+	main_status(main_ready ? "READY=1\n" : "");
+}
+
 /*
  * SIGHUP: read the config and the signing key again. Anything wrong
  * refuses the whole reload with one log line and the running
@@ -271,7 +279,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"%s\"", err);
 		settings_free(&next);
-		main_status(main_ready ? "READY=1\n" : "");
+		main_reload_over();
 		return;
 	}
 	/* The main thread is the only writer of the keys: reading them here
@@ -282,7 +290,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"signing_key: %s\"", err);
 		settings_free(&next);
-		main_status(main_ready ? "READY=1\n" : "");
+		main_reload_over();
 		return;
 	}
 	if (main_security(&next, &at, &tc, err, sizeof(err)) != 0) {
@@ -290,7 +298,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		    "stays\" error=\"%s\"", err);
 		sign_keyring_free(kr);
 		settings_free(&next);
-		main_status(main_ready ? "READY=1\n" : "");
+		main_reload_over();
 		return;
 	}
 	/* TLS listeners stay what they are until a restart: a config that
@@ -308,7 +316,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	tls_ctx_free(tc);
 	settings_free(&next);
 	log_info("msg=\"reloaded\" kid=%s", sign_kid(kr, &len));
-	main_status(main_ready ? "READY=1\n" : "");
+	main_reload_over();
 }
 
 /*
