@@ -19,7 +19,6 @@ http_listen 127.0.0.1:8080
 resp_listen 127.0.0.1:7070
 source file:cards.csv
 signing_key signing.pem
-threads 2
 # Development only: no client credentials, so the listeners must stay on
 # loopback (cardd refuses auth none anywhere else).
 auth none
