@@ -220,9 +220,14 @@ main_on_ready(evutil_socket_t fd, short what, void *arg)
 {
 	struct event *self = event_base_get_running_event(arg);
 
+	enum answer_state state;
+
 	(void)fd;
 	(void)what;
-	if (answer_state_at(clock_now_ms()) != ANSWER_READY)
+	live_enter(LIVE_OTHER);	/* the index pointer is live state */
+	state = answer_state_at(clock_now_ms());
+	live_leave(LIVE_OTHER);
+	if (state != ANSWER_READY)
 		return;
 	event_del(self);
 	main_ready = 1;
