@@ -271,6 +271,13 @@ net_tcp_input(struct conn *c)
 	/* A request was taken: what is left is a new one, timed afresh. */
 	if (c->in.len < before)
 		c->partial_ms = 0;
+	/*
+	 * Requests left for lack of room wait for a resume, which only a
+	 * paused connection gets: pause now, even if replies placed later
+	 * in this pass make room again before the output is settled.
+	 */
+	if (c->in.len > 0 && !net_tcp_room(c, settings.client_max_output))
+		net_tcp_pause(c, 1);
 }
 
 /* Bytes of the output that are final: up to the first held reply. */
@@ -317,24 +324,32 @@ net_tcp_write(struct conn *c)
 void
 net_tcp_conn_output(struct conn *c)
 {
-	/* A draining worker lets each connection finish its request. */
-	if (c->loop->draining && c->in.len == 0)
-		c->closing = 1;
-	if (net_tcp_write(c) != 0 ||
-	    (c->closing && c->out.len == 0 && c->held == 0)) {
-		net_tcp_conn_close(c);
-		return;
-	}
-	net_tcp_want_write(c, net_tcp_final(c) > 0);
-	if (c->closing || !net_tcp_room(c, settings.client_max_output))
-		net_tcp_pause(c, 1);
-	else if (c->paused && net_tcp_final(c) == 0) {
+	for (;;) {
+		/* A draining worker lets each connection finish its request. */
+		if (c->loop->draining && c->in.len == 0)
+			c->closing = 1;
+		if (net_tcp_write(c) != 0) {
+			log_debug("msg=\"connection closed\" reason=write "
+			    "held=%u pending=%zu", c->held, c->out.len);
+			net_tcp_conn_close(c);
+			return;
+		}
+		if (c->closing && c->out.len == 0 && c->held == 0) {
+			net_tcp_conn_close(c);
+			return;
+		}
+		net_tcp_want_write(c, net_tcp_final(c) > 0);
+		if (c->closing || !net_tcp_room(c, settings.client_max_output)) {
+			net_tcp_pause(c, 1);
+			return;
+		}
+		if (!c->paused || net_tcp_final(c) > 0)
+			return;
 		net_tcp_pause(c, 0);
 		/* Requests may be waiting in the input already. */
-		if (c->in.len > 0) {
-			net_tcp_input(c);
-			net_tcp_conn_output(c);
-		}
+		if (c->in.len == 0)
+			return;
+		net_tcp_input(c);	/* pauses again if room runs out */
 	}
 }
 
@@ -449,6 +464,7 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	if (what & EV_TIMEOUT) {
+		log_debug("msg=\"connection closed\" reason=idle_timeout");
 		net_tcp_conn_close(c);
 		return;
 	}
@@ -458,6 +474,8 @@ net_tcp_on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if ((r = net_tcp_read(c)) < 0) {
+		log_debug("msg=\"connection closed\" reason=read held=%u "
+		    "pending=%zu", c->held, c->out.len);
 		net_tcp_conn_close(c);
 		return;
 	}

@@ -12,6 +12,7 @@ and the openssl command line).
 """
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import json
@@ -538,6 +539,16 @@ class Daemon:
             return self.stderr_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    @contextlib.contextmanager
+    def explained(self):
+        """A failure inside carries the tail of cardd's log, which says
+        why a connection was closed (timeouts, errors)."""
+        try:
+            yield
+        except (AssertionError, PeerClosed, OSError) as e:
+            raise AssertionError("%r\n-- cardd's log, last lines:\n%s" %
+                                 (e, self.stderr()[-3000:])) from e
 
     # -- life
 

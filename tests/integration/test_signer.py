@@ -53,7 +53,8 @@ class OrderTest(unittest.TestCase):
         cls.ds = {}
         for mode in cls.MODES:
             d = h.Daemon(gen=(3000, 5, "2026-11-28"),
-                         config={"sign_mode": mode, "signers": "2"},
+                         config={"sign_mode": mode, "signers": "2",
+                                 "log_level": "debug"},
                          name="signer-" + mode)
             d.start()
             jwks = json.loads(d.jwks_bytes())
@@ -79,7 +80,7 @@ class OrderTest(unittest.TestCase):
             else:
                 reqs.append(h.resp_encode("VALIDITY", "%012d" % (i % 3000),
                                           "NONCE", "n%d" % i))
-        with d.resp(timeout=60) as c:
+        with d.explained(), d.resp(timeout=60) as c:
             c.send(b"".join(reqs))
             replies = [c.read_reply() for _ in range(n)]
         for i, r in enumerate(replies):
@@ -122,7 +123,8 @@ class OrderTest(unittest.TestCase):
 
     def test_http_pipeline_keeps_order(self):
         for mode, d in self.ds.items():
-            with self.subTest(mode=mode), d.http(timeout=60) as c:
+            with self.subTest(mode=mode), d.explained(), \
+                    d.http(timeout=60) as c:
                 n = 600
                 c.send(b"".join(h.HTTPClient.build(
                     "GET", "/v1/validity?card=%012d&nonce=h%d" % (i, i)
