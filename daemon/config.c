@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "config.h"
 #include "log.h"
+#include "redis_url.h"
 
 struct settings settings;
 
@@ -106,6 +107,8 @@ static const struct cfg_key config_keys[] = {
 	{ "redis_user", CFG_STRING, 0, S(redis_user), 0, 0, NULL, NULL, NULL },
 	{ "redis_password", CFG_STRING, 0, S(redis_password), 0, 0, NULL, NULL,
 	    NULL },
+	{ "sentinel_password", CFG_STRING, 0, S(sentinel_password), 0, 0, NULL,
+	    NULL, NULL },
 	{ "http_tls", CFG_BOOL, 0, S(http_tls), 0, 1, "no", NULL, NULL },
 	{ "resp_tls", CFG_BOOL, 0, S(resp_tls), 0, 1, "no", NULL, NULL },
 	{ "tls_cert", CFG_STRING, 1, S(tls_cert), 0, 0, NULL, NULL, NULL },
@@ -162,15 +165,20 @@ cfg_check_listen(const char *v)
 	return NULL;
 }
 
-/* The source is file:PATH or redis://HOST:PORT[/DB]. */
+/* The source is file:PATH, redis://HOST:PORT[/DB] or sentinel://…/MASTER. */
 static const char *
 cfg_check_source(const char *v)
 {
+	static char err[256];	/* the config is read by one thread */
+	struct redis_url u;
+
 	if (strncmp(v, "file:", 5) == 0)
 		return v[5] == '\0' ? "file: needs a path" : NULL;
-	if (strncmp(v, "redis://", 8) == 0)
-		return v[8] == '\0' ? "redis:// needs host:port" : NULL;
-	return "expected file:PATH or redis://HOST:PORT[/DB]";
+	if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "sentinel://", 11) != 0)
+		return "expected file:PATH, redis://HOST:PORT[/DB] or "
+		    "sentinel://HOST:PORT[,HOST:PORT...]/MASTER[?role=replica|"
+		    "master][&db=N]";
+	return redis_url_parse(v, &u, err, sizeof(err)) == 0 ? NULL : err;
 }
 
 /* A kid travels unescaped in JSON: keep it to a safe alphabet. */

@@ -48,6 +48,7 @@ struct settings {
 	char		*stream;
 	char		*redis_user;
 	char		*redis_password;
+	char		*sentinel_password;	/* AUTH with the Sentinels */
 	_Atomic int	 http_tls;
 	_Atomic int	 resp_tls;
 	char		*tls_cert;

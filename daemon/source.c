@@ -8,9 +8,9 @@
  * with its source (synced_at); a file that vanishes or no longer loads
  * keeps the old index, which then ages towards max_staleness.
  *
- * With `source redis://…` the index is followed by sync_redis.c; a
- * snapshot, when configured and sound, is served from the start so that
- * answers begin before Redis is reached.
+ * With `source redis://…` or `sentinel://…` the index is followed by
+ * sync_redis.c; a snapshot, when configured and sound, is served from the
+ * start so that answers begin before Redis is reached.
  */
 #include <sys/random.h>
 #include <sys/stat.h>

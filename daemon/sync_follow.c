@@ -50,6 +50,7 @@ static void	sync_follow_block_text(char *, size_t);
 static void	sync_follow_on_wait(redisAsyncContext *, void *, void *);
 static void	sync_follow_read(void);
 static void	sync_follow_on_read(redisAsyncContext *, void *, void *);
+static int	sync_follow_orphan(const redisReply *);
 static void	sync_follow_entries(const redisReply *);
 static void	sync_follow_fields(const redisReply *);
 static const char *sync_follow_gap(const redisReply *,
@@ -136,7 +137,8 @@ sync_follow_on_wait(redisAsyncContext *ac, void *reply, void *priv)
 /*
  * Read the stream's counters and the entries after the cursor in one
  * transaction, so the gap check sees exactly the stream those entries
- * came from.
+ * came from; and the node's ROLE, since a replica that has lost its
+ * master serves what it had, and a round on it confirms nothing.
  */
 static void
 sync_follow_read(void)
@@ -151,6 +153,7 @@ sync_follow_read(void)
 	sync_link_cmd(NULL, NULL, 3, "XINFO", "STREAM", settings.stream);
 	sync_link_cmd(NULL, NULL, 6, "XREAD", "COUNT", SYNC_XREAD_COUNT,
 	    "STREAMS", settings.stream, id);
+	sync_link_cmd(NULL, NULL, 1, "ROLE");
 	sync_link_cmd(sync_follow_on_read, NULL, 1, "EXEC");
 }
 
@@ -165,10 +168,15 @@ sync_follow_on_read(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	if ((r = sync_link_reply(ac, reply)) == NULL)
 		return;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
 	    r->element[1]->type == REDIS_REPLY_ERROR) {
 		sync_link_drop(r->type == REDIS_REPLY_ERROR ? r->str :
 		    "unexpected reply to the stream read");
+		return;
+	}
+	if (sync_follow_orphan(r->element[2])) {
+		sync_link_drop("the followed replica is not in step with its "
+		    "master");
 		return;
 	}
 	sync_follow_entries(r->element[1]);
@@ -185,6 +193,17 @@ sync_follow_on_read(redisAsyncContext *ac, void *reply, void *priv)
 		sync_follow_done();
 	else
 		sync_fetch_send(sync_follow_on_card);
+}
+
+/* ROLE says a replica whose link with its master is not up. */
+static int
+sync_follow_orphan(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ARRAY && r->elements >= 4 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[0]->str, "slave") == 0 &&
+	    r->element[3]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[3]->str, "connected") != 0;
 }
 
 /* Queue the card each entry names; note resync entries. */

@@ -7,10 +7,11 @@
  * it calls hooks->ready, and whenever a link goes, hooks->lost before
  * the next attempt; the owner (sync_redis.c) decides what comes next.
  *
- * The node to dial is decided here and only here (ln.host, ln.port,
- * from the URL), so that a source that must first ask Redis Sentinel
- * which node to follow changes this file alone; the stream cursor is
- * not the link's, so it carries over to whichever node comes next.
+ * The node to dial is decided here and only here (ln.host, ln.port):
+ * from the URL for redis://, from the Sentinels (sync_sentinel.c) before
+ * each dial for sentinel://, which also drop the link when a failover
+ * names another node. The stream cursor is not the link's, so it carries
+ * over to whichever node comes next.
  */
 #include <sys/random.h>
 
@@ -29,8 +30,10 @@
 #include "config.h"
 #include "live.h"
 #include "log.h"
+#include "redis_url.h"
 #include "sync_link.h"
 #include "sync_priv.h"
+#include "sync_sentinel.h"
 
 #define SYNC_REPLY_MS		3000	/* beyond the block time */
 #define SYNC_BACKOFF_MIN_MS	100
@@ -46,14 +49,17 @@ struct sync_link {
 	struct event		*deadline;	/* no reply for too long */
 	int			 backoff_ms;
 	int			 stopping;
-	char			 host[256];	/* the node to dial */
+	struct redis_url	 url;
+	char			 host[REDIS_URL_HOST_MAX];	/* to dial */
 	int			 port;
-	int			 db;
 };
 
 static struct sync_link ln;
 
 static void	sync_link_connect(evutil_socket_t, short, void *);
+static void	sync_link_on_found(const char *, int);
+static void	sync_link_dial(void);
+static void	sync_link_on_moved(const char *);
 static void	sync_link_setup(void);
 static void	sync_link_retry(void);
 static void	sync_link_lost(void);
@@ -66,31 +72,27 @@ static void	sync_link_on_deadline(evutil_socket_t, short, void *);
 static void	sync_link_on_setup(redisAsyncContext *, void *, void *);
 static void	sync_link_on_info(redisAsyncContext *, void *, void *);
 
-/* Parse redis://HOST:PORT[/DB]: the node to dial. */
+static const struct sync_sentinel_hooks sync_link_sentinel_hooks = {
+	.found = sync_link_on_found,
+	.moved = sync_link_on_moved,
+};
+
+/* Parse the source URL: redis:// names the node, sentinel:// the askers. */
 int
 sync_link_parse(const char *url, char *err, size_t errlen)
 {
-	const char *hp = url + 8, *colon, *slash;
-	char *end;
-
-	slash = strchr(hp, '/');
-	colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
-	if (colon != NULL && hp[0] == '[')
-		colon++;
-	if (colon == NULL || (slash != NULL && colon > slash) ||
-	    (size_t)(colon - hp) >= sizeof(ln.host)) {
-		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
+	if (redis_url_parse(url, &ln.url, err, errlen) != 0)
 		return -1;
-	}
-	memcpy(ln.host, hp[0] == '[' ? hp + 1 : hp, (size_t)(colon - hp));
-	ln.host[colon - hp - (hp[0] == '[' ? 2 : 0)] = '\0';
-	ln.port = (int)strtol(colon + 1, &end, 10);
-	ln.db = slash != NULL ? (int)strtol(slash + 1, &end, 10) : 0;
-	if (ln.port < 1 || ln.port > 65535 || *end != '\0' || ln.db < 0) {
-		snprintf(err, errlen, "%s: expected redis://HOST:PORT[/DB]", url);
-		return -1;
-	}
+	memcpy(ln.host, ln.url.nodes[0].host, sizeof(ln.host));
+	ln.port = ln.url.nodes[0].port;
 	return 0;
+}
+
+/* Is the node to follow named by Redis Sentinel (and so may change)? */
+int
+sync_link_via_sentinel(void)
+{
+	return ln.url.sentinel;
 }
 
 /* Ready the link's timers on base (nothing is dialled yet). */
@@ -104,14 +106,18 @@ sync_link_init(struct event_base *base, const struct sync_link_hooks *hooks)
 	    NULL);
 	ln.deadline = evtimer_new(base, sync_link_on_deadline, NULL);
 	ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
+	if (ln.url.sentinel)
+		sync_sentinel_init(base, &ln.url, &sync_link_sentinel_hooks);
 }
 
-/* Dial as soon as the loop runs. */
+/* Dial as soon as the loop runs (and watch the Sentinels, if any). */
 void
 sync_link_open(void)
 {
 	struct timeval now = { 0, 0 };
 
+	if (ln.url.sentinel)
+		sync_sentinel_open();
 	evtimer_add(ln.retry, &now);
 }
 
@@ -122,6 +128,8 @@ sync_link_close(void)
 	redisAsyncContext *ac = ln.ac;
 
 	ln.stopping = 1;
+	if (ln.url.sentinel)
+		sync_sentinel_close();
 	if (ac == NULL)
 		return;
 	ln.ac = NULL;	/* so the disconnect callback ignores it */
@@ -135,18 +143,57 @@ sync_link_free(void)
 	event_free(ln.retry);
 	event_free(ln.connect_timeout);
 	event_free(ln.deadline);
+	if (ln.url.sentinel)
+		sync_sentinel_free();
 }
 
-/* Connect, then AUTH, SELECT and INFO, queued until the link is up. */
+/* Time to connect: to the URL's node, or the one the Sentinels name. */
 static void
 sync_link_connect(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval tv = { SYNC_CONNECT_MS / 1000, 0 };
-
 	(void)fd;
 	(void)what;
 	(void)arg;
 	atomic_store(&sync_state.phase, SYNC_PHASE_CONNECTING);
+	if (ln.url.sentinel)
+		sync_sentinel_resolve();	/* answers in sync_link_on_found */
+	else
+		sync_link_dial();
+}
+
+/*
+ * The Sentinels' answer. No node named: try again later, answering from
+ * the index meanwhile.
+ */
+static void
+sync_link_on_found(const char *host, int port)
+{
+	if (host == NULL || ln.stopping) {
+		sync_link_retry();
+		return;
+	}
+	snprintf(ln.host, sizeof(ln.host), "%s", host);
+	ln.port = port;
+	sync_link_dial();
+}
+
+/*
+ * The Sentinels say the followed node is no longer the one: drop the
+ * link (with no link up, the next dial asks them anyway).
+ */
+static void
+sync_link_on_moved(const char *why)
+{
+	if (ln.ac != NULL)
+		sync_link_drop(why);
+}
+
+/* Connect, then AUTH, SELECT and INFO, queued until the link is up. */
+static void
+sync_link_dial(void)
+{
+	struct timeval tv = { SYNC_CONNECT_MS / 1000, 0 };
+
 	ln.ac = redisAsyncConnect(ln.host, ln.port);
 	if (ln.ac == NULL || ln.ac->err) {
 		log_warnx("msg=\"cannot reach redis\" host=%s port=%d error=\"%s\"",
@@ -176,10 +223,11 @@ sync_link_setup(void)
 	else if (settings.redis_password != NULL)
 		sync_link_cmd(sync_link_on_setup, NULL, 2, "AUTH",
 		    settings.redis_password);
-	snprintf(db, sizeof(db), "%d", ln.db);
-	if (ln.db != 0)
+	snprintf(db, sizeof(db), "%d", ln.url.db);
+	if (ln.url.db != 0)
 		sync_link_cmd(sync_link_on_setup, NULL, 2, "SELECT", db);
-	sync_link_cmd(sync_link_on_info, NULL, 2, "INFO", "server");
+	sync_link_cmd(sync_link_on_info, NULL, 3, "INFO", "server",
+	    "replication");
 }
 
 /* Try again later, waiting twice as long each time (with jitter). */
@@ -238,7 +286,7 @@ sync_link_on_connect(const redisAsyncContext *ac, int status)
 	redisEnableKeepAlive(&ln.ac->c);
 	sync_link_heard();
 	log_info("msg=\"redis connected\" host=%s port=%d db=%d", ln.host,
-	    ln.port, ln.db);
+	    ln.port, ln.url.db);
 }
 
 /* The link went down: keep answering, reconnect later. */
@@ -344,7 +392,11 @@ sync_link_on_setup(redisAsyncContext *ac, void *reply, void *priv)
 	}
 }
 
-/* INFO server: the run_id tells the owner whether this is the Redis it knew. */
+/*
+ * INFO server and replication: the run_id tells the owner whether this
+ * is the Redis it knew; a node the Sentinels named as master must still
+ * be one (a failover may have passed between their answer and ours).
+ */
 static void
 sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -359,6 +411,11 @@ sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 	    (p = strstr(r->str, "run_id:")) == NULL) {
 		sync_link_drop(r->type == REDIS_REPLY_ERROR ? r->str :
 		    "INFO gave no run_id");
+		return;
+	}
+	if (ln.url.sentinel && ln.url.want_master &&
+	    strstr(r->str, "role:master") == NULL) {
+		sync_link_drop("the node the Sentinels named is not a master");
 		return;
 	}
 	snprintf(run_id, sizeof(run_id), "%.40s", p + 7);

@@ -18,7 +18,12 @@
  *                                                          sync_follow.c
  *
  * A gap (stream trimmed past the cursor, stream gone or reset, a
- * `resync` entry) starts a full sync. Every completed follow round
+ * `resync` entry) starts a full sync. With a sentinel:// source a new
+ * run_id is no gap by itself: after a failover the node the Sentinels
+ * name is another Redis with the same replicated stream, so when its
+ * stream holds the very entry at our cursor, everything we applied is
+ * there too and the follow carries on; when it does not (writes lost in
+ * the failover, or another stream), a full sync. Every completed follow round
  * confirms the index is in step (live_synced). When the link drops, the
  * thread reconnects with exponential backoff while workers keep answering
  * from what they have, until max_staleness. Both phases fetch cards
@@ -39,8 +44,11 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
 
 #include "clock.h"
+#include "config.h"
 #include "live.h"
 #include "log.h"
 #include "snapshot.h"
@@ -58,7 +66,11 @@ struct sync_redis {
 	pthread_t		 thread;
 	char			 run_id[41];	/* of the Redis we are in step with */
 	char			 new_run_id[41];	/* of the one on the link */
+	struct event		*cursor_wait;	/* for a replica behind us */
+	int			 cursor_tries;
 };
+
+#define SYNC_CURSOR_TRIES	10	/* ... 200 ms apart */
 
 static struct sync_redis sr;
 struct sync_state sync_state;
@@ -70,6 +82,8 @@ static const char *const sync_redis_phases[] = {
 static void	sync_redis_resume(const struct snapshot_meta *);
 static void	*sync_redis_main(void *);
 static void	sync_redis_on_ready(const char *);
+static void	sync_redis_cursor_ask(evutil_socket_t, short, void *);
+static void	sync_redis_on_cursor(redisAsyncContext *, void *, void *);
 static void	sync_redis_full(void);
 static void	sync_redis_on_full_done(void);
 static void	sync_redis_abandon(void);
@@ -80,7 +94,7 @@ static const struct sync_link_hooks sync_redis_link = {
 	.lost = sync_redis_abandon,
 };
 
-/* Parse redis://HOST:PORT[/DB] and start the follower thread. */
+/* Parse the redis:// or sentinel:// URL and start the follower thread. */
 int
 sync_redis_start(const char *url, const struct snapshot_meta *from,
     char *err, size_t errlen)
@@ -94,6 +108,7 @@ sync_redis_start(const char *url, const struct snapshot_meta *from,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	sr.cursor_wait = evtimer_new(sr.base, sync_redis_cursor_ask, NULL);
 	sync_link_init(sr.base, &sync_redis_link);
 	snapshot_save_init(sr.base, sync_redis_meta);
 	if (pthread_create(&sr.thread, NULL, sync_redis_main, NULL) != 0) {
@@ -142,6 +157,7 @@ sync_redis_stop(void)
 	event_base_loopbreak(sr.base);
 	pthread_join(sr.thread, NULL);
 	sync_link_free();
+	event_free(sr.cursor_wait);
 	snapshot_save_free();
 	event_base_free(sr.base);
 	sync_fetch_free();
@@ -149,17 +165,81 @@ sync_redis_stop(void)
 	sr.base = NULL;
 }
 
-/* The link is set up: follow on if this is the Redis we knew, else sync. */
+/*
+ * The link is set up: follow on if this is the Redis we knew (or, with
+ * Sentinels, one whose stream holds our cursor), else sync.
+ */
 static void
 sync_redis_on_ready(const char *run_id)
 {
 	snprintf(sr.new_run_id, sizeof(sr.new_run_id), "%s", run_id);
-	if (!sync_state.have_cursor || strcmp(sr.new_run_id, sr.run_id) != 0) {
+	if (sync_state.have_cursor && strcmp(sr.new_run_id, sr.run_id) == 0)
+		sync_follow_begin(sync_redis_full);
+	else if (sync_state.have_cursor && sync_link_via_sentinel()) {
+		sr.cursor_tries = 0;
+		sync_redis_cursor_ask(-1, 0, NULL);
+	} else {
 		if (sync_state.have_cursor)
 			log_info("msg=\"redis restarted or replaced; full sync\"");
 		sync_redis_full();
-	} else
+	}
+}
+
+/* The first entry at or after our cursor on the node now followed. */
+static void
+sync_redis_cursor_ask(evutil_socket_t fd, short what, void *arg)
+{
+	char id[48];
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	snprintf(id, sizeof(id), "%llu-%llu",
+	    (unsigned long long)sync_state.cursor.ms,
+	    (unsigned long long)sync_state.cursor.seq);
+	sync_link_cmd(sync_redis_on_cursor, NULL, 6, "XRANGE", settings.stream,
+	    id, "+", "COUNT", "1");
+}
+
+/*
+ * The entry at our cursor is there: follow on. One after it instead: the
+ * stream went on without it. None: the node may be a replica a moment
+ * behind us, so ask again a few times before a full sync.
+ */
+static void
+sync_redis_on_cursor(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct timeval tv = { 0, 200 * 1000 };
+	const redisReply *r, *e;
+	struct sync_stream_id id;
+
+	(void)priv;
+	if ((r = sync_link_reply(ac, reply)) == NULL)
+		return;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		sync_link_drop(r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply to XRANGE");
+		return;
+	}
+	if (r->elements == 0 && ++sr.cursor_tries < SYNC_CURSOR_TRIES) {
+		evtimer_add(sr.cursor_wait, &tv);
+		return;
+	}
+	e = r->elements ? r->element[0] : NULL;
+	if (e != NULL && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+	    e->element[0]->type == REDIS_REPLY_STRING &&
+	    sync_stream_parse(e->element[0]->str, e->element[0]->len,
+	    &id) == 0 && sync_stream_cmp(&id, &sync_state.cursor) == 0) {
+		log_info("msg=\"followed node changed; its stream holds our "
+		    "cursor, following on\"");
+		memcpy(sr.run_id, sr.new_run_id, sizeof(sr.run_id));
 		sync_follow_begin(sync_redis_full);
+		return;
+	}
+	log_info("msg=\"followed node changed; full sync\" reason=\"%s\"",
+	    e != NULL ? "its stream went on without our cursor entry" :
+	    "its stream does not reach our cursor");
+	sync_redis_full();
 }
 
 /* Start a full sync afresh (also when the follow finds a gap). */
@@ -185,6 +265,7 @@ sync_redis_on_full_done(void)
 static void
 sync_redis_abandon(void)
 {
+	evtimer_del(sr.cursor_wait);
 	sync_full_abandon();
 	sync_fetch_abandon();
 	sync_follow_abandon();

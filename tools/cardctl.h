@@ -41,12 +41,15 @@ struct redis_target {
 };
 
 struct redisContext;
+struct redis_url;
 
 int	cardctl_parse(int, char **, const struct cardctl_opt *, size_t,
 	    void *, const char **pos, int maxpos, int *npos);
 int	gen_main(int, char **);
 int	redis_target_args(int, char **, struct redis_target *);
 struct redisContext *redis_io_connect(const struct redis_target *);
+struct redisContext *sentinel_connect(const struct redis_url *,
+	    int (*setup)(struct redisContext *, const void *), const void *);
 int	redis_io_import_main(int, char **);
 int	redis_io_publish_main(int, char **);
 int	export_main(int, char **);

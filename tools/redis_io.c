@@ -19,11 +19,15 @@
 #include "csv.h"
 #include "mapfile.h"
 #include "record.h"
+#include "redis_url.h"
 
 #define IO_PIPELINE	1000
 #define IO_MAX_FIELDS	64
 #define IO_MAX_LINE	65536
 
+static int	redis_io_db;	/* of the URL being connected to */
+
+static int	redis_io_setup(redisContext *, const void *);
 static int	io_check(redisReply *, const char *);
 static int	io_drain(redisContext *, size_t *);
 static void	io_progress(size_t, size_t, int);
@@ -74,40 +78,55 @@ redis_target_args(int argc, char **argv, struct redis_target *t)
 	return 0;
 }
 
-/* Parse redis://HOST:PORT[/DB] and connect (AUTH, SELECT). */
+/*
+ * Connect to the node a redis:// URL names, or to the master behind a
+ * sentinel:// one; AUTH and SELECT.
+ */
 redisContext *
 redis_io_connect(const struct redis_target *t)
 {
 	struct timeval tv = { 5, 0 };
-	const char *pass = getenv("REDISCLI_AUTH");
-	char host[256], db[16];
+	struct redis_url u;
+	char err[256];
 	redisContext *c;
-	int port, dbn = 0, n = 0;
 
-	if (strncmp(t->url, "redis://", 8) != 0 ||
-	    sscanf(t->url + 8, "%255[^:/]:%d%n", host, &port, &n) < 2 ||
-	    (t->url[8 + n] == '/' && sscanf(t->url + 9 + n, "%d", &dbn) != 1)) {
-		fprintf(stderr, "cardctl: %s: expected redis://HOST:PORT[/DB]\n",
-		    t->url);
+	if (redis_url_parse(t->url, &u, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cardctl: %s: %s\n", t->url, err);
 		return NULL;
 	}
-	c = redisConnectWithTimeout(host, port, tv);
+	redis_io_db = u.db;
+	if (u.sentinel)
+		return sentinel_connect(&u, redis_io_setup, t);
+	c = redisConnectWithTimeout(u.nodes[0].host, u.nodes[0].port, tv);
 	if (c == NULL || c->err) {
 		fprintf(stderr, "cardctl: %s: %s\n", t->url,
 		    c ? c->errstr : "out of memory");
-		goto fail;
+		redisFree(c);
+		return NULL;
 	}
 	redisSetTimeout(c, tv);
-	if (pass != NULL && io_auth(c, t->user, pass) != 0)
-		goto fail;
-	snprintf(db, sizeof(db), "%d", dbn);
-	if (dbn != 0 && io_check(redisCommand(c, "SELECT %s", db),
-	    "SELECT") != 0)
-		goto fail;
+	if (redis_io_setup(c, t) != 0) {
+		redisFree(c);
+		return NULL;
+	}
 	return c;
-fail:
-	redisFree(c);
-	return NULL;
+}
+
+/* AUTH ($REDISCLI_AUTH) and SELECT on a new connection. */
+static int
+redis_io_setup(redisContext *c, const void *arg)
+{
+	const struct redis_target *t = arg;
+	const char *pass = getenv("REDISCLI_AUTH");
+	char db[16];
+
+	if (pass != NULL && io_auth(c, t->user, pass) != 0)
+		return -1;
+	snprintf(db, sizeof(db), "%d", redis_io_db);
+	if (redis_io_db != 0 && io_check(redisCommand(c, "SELECT %s", db),
+	    "SELECT") != 0)
+		return -1;
+	return 0;
 }
 
 /* AUTH [USER] PASSWORD. */

@@ -790,13 +790,14 @@ class RedisServer:
     """One redis-server in its own folder on a loopback port. start() again
     after kill() or stop() brings up an empty Redis on the same port."""
 
-    def __init__(self, name="redis"):
+    def __init__(self, name="redis", args=()):
         if not os.access(REDIS_SERVER, os.X_OK):
             raise RuntimeError("redis-server is missing (%s)" % REDIS_SERVER)
         self.dir = Path(tempfile.mkdtemp(prefix="cardd-it-%s-" % name))
         self.log_path = self.dir / "redis.log"
         self.port = None
         self.proc = None
+        self.args = list(args)      # more options, e.g. --replicaof
 
     @property
     def url(self):
@@ -816,7 +817,8 @@ class RedisServer:
             self.proc = subprocess.Popen(
                 [REDIS_SERVER, "--port", str(self.port), "--bind", HOST,
                  "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-                 "--daemonize", "no", "--logfile", str(self.log_path)],
+                 "--daemonize", "no", "--logfile", str(self.log_path)] +
+                self.args,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, cwd=self.dir)
             deadline = time.monotonic() + timeout
@@ -1033,3 +1035,129 @@ def redis_pipeline(port, commands, timeout=30):
                             for cmd in chunk))
             out += [c.read_reply(timeout) for _ in chunk]
     return out
+
+
+class Sentinel(RedisServer):
+    """One Redis Sentinel (redis-server --sentinel) on a loopback port,
+    monitoring master NAME at master_port with a quorum of 2; it rewrites
+    its own config file, so each has its own folder."""
+
+    def __init__(self, name, master_port, down_after_ms=1000):
+        super().__init__("sentinel")
+        self.master_name = name
+        self.master_port = master_port
+        self.down_after_ms = down_after_ms
+
+    def start(self, timeout=REDIS_START_TIMEOUT):
+        if self.port is None:
+            self.port = free_port()
+        conf = self.dir / "sentinel.conf"
+        if not conf.exists():
+            conf.write_text(
+                "port %d\nbind %s\ndir %s\nlogfile %s\n"
+                "sentinel monitor %s %s %d 2\n"
+                "sentinel down-after-milliseconds %s %d\n"
+                "sentinel failover-timeout %s 10000\n"
+                "sentinel parallel-syncs %s 1\n" % (
+                    self.port, HOST, self.dir, self.log_path,
+                    self.master_name, HOST, self.master_port,
+                    self.master_name, self.down_after_ms,
+                    self.master_name, self.master_name))
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, str(conf), "--sentinel"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd=self.dir)
+        if wait_for(lambda: self._pong(), timeout):
+            return self
+        self.kill()
+        raise RuntimeError("sentinel on port %d did not start:\n%s" %
+                           (self.port, self.log()[-2000:]))
+
+    def _pong(self):
+        try:
+            return self.command("PING", timeout=1.0) == "PONG"
+        except (OSError, PeerClosed, AssertionError):
+            return False
+
+
+def _pairs(flat):
+    """A flat [field, value, ...] reply of bulk strings as a str dict."""
+    text = [x.decode() if isinstance(x, bytes) else x for x in flat]
+    return dict(zip(text[0::2], text[1::2]))
+
+
+class RedisFleet:
+    """A Redis master, `replicas` replicas and 3 Sentinels on loopback
+    ports, as conf/fleet describes in production. master and replicas
+    are RedisServer objects whose roles swap on a failover: ask
+    master_port() which one the Sentinels name now."""
+
+    NAME = "cardd"
+
+    def __init__(self, replicas=1, down_after_ms=1000):
+        self.nodes = [RedisServer("redis-m")]
+        self.nodes[0].start()
+        for i in range(replicas):
+            r = RedisServer("redis-r%d" % i, args=[
+                "--replicaof", HOST, str(self.nodes[0].port)])
+            self.nodes.append(r.start())
+        self.sentinels = [Sentinel(self.NAME, self.nodes[0].port,
+                                   down_after_ms) for _ in range(3)]
+        for s in self.sentinels:
+            s.start()
+
+    def url(self, query=""):
+        return "sentinel://%s/%s%s" % (",".join(
+            "%s:%d" % (HOST, s.port) for s in self.sentinels), self.NAME,
+            query)
+
+    def node(self, port):
+        return next(n for n in self.nodes if n.port == port)
+
+    def master_port(self):
+        """The master's port as a live Sentinel names it (None: none)."""
+        for s in self.sentinels:
+            if not s.alive():
+                continue
+            try:
+                r = s.command("SENTINEL", "get-master-addr-by-name",
+                              self.NAME)
+            except (OSError, PeerClosed):
+                continue
+            if isinstance(r, list):
+                return int(r[1])
+        return None
+
+    def healthy_replicas(self, sentinel=None):
+        """Replica ports every live Sentinel sees as up and in step."""
+        seen = None
+        for s in [sentinel] if sentinel else self.sentinels:
+            if not s.alive():
+                continue
+            ok = set()
+            for flat in s.command("SENTINEL", "replicas", self.NAME):
+                f = _pairs(flat)
+                if f.get("flags") == "slave" and \
+                        f.get("master-link-status") == "ok":
+                    ok.add(int(f["port"]))
+            seen = ok if seen is None else seen & ok
+        return seen or set()
+
+    def wait_settled(self, replicas, timeout=40):
+        """Until every Sentinel knows the others and sees `replicas`
+        healthy replicas of the master."""
+        def settled():
+            for s in self.sentinels:
+                m = _pairs(s.command("SENTINEL", "master", self.NAME))
+                if int(m.get("num-other-sentinels", 0)) < 2:
+                    return False
+                if len(self.healthy_replicas(s)) < replicas:
+                    return False
+            return True
+        if not wait_for(settled, timeout, interval=0.2):
+            raise AssertionError("the Sentinels did not settle in %ds" %
+                                 timeout)
+
+    def cleanup(self):
+        for x in self.sentinels + self.nodes:
+            x.cleanup()

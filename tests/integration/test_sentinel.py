@@ -1,0 +1,154 @@
+"""A sentinel:// source (PROTOCOL.md §7): cardd asks Redis Sentinel which
+node to follow, a replica by default and the master with role=master,
+and carries on from its stream cursor across a failover without a full
+re-read. cardctl import, publish and export find the master through the
+Sentinels too. Each test runs its own Redis master, replica and three
+Sentinels (redis-server --sentinel, down-after 1 s) on free loopback
+ports; every wait has a deadline.
+"""
+
+import types
+
+from tests.integration import harness
+from tests.integration import test_redis_sync as rs
+
+FAILOVER_S = 30.0       # down-after 1 s, election, promotion
+MOVE_S = 45.0           # old master back as a replica, in step, seen
+
+
+class SentinelCase(rs.RedisSyncCase):
+
+    def fleet(self, replicas=1):
+        f = harness.RedisFleet(replicas)
+        self.addCleanup(f.cleanup)
+        f.wait_settled(replicas)
+        return f
+
+    def source(self, fleet, query=""):
+        """What make_daemon and barrier need of a source: its URL."""
+        return types.SimpleNamespace(url=fleet.url(query))
+
+    def full_syncs(self, d):
+        return self.m(d, "cardd_full_syncs_total")
+
+
+class SentinelFailoverTest(SentinelCase):
+
+    def test_failover_carries_on_from_the_cursor(self):
+        fl = self.fleet()
+        old_master, replica = fl.nodes[0].port, fl.nodes[1].port
+        src, src_master = self.source(fl), self.source(fl, "?role=master")
+        path, cards = self.gen("cards.csv", 3000, 41)
+        harness.cardctl_import(path, src.url)   # through the Sentinels
+        b = self.make_daemon(src_master)
+        mb = self.start_daemon(b)
+        a = self.make_daemon(src)
+        ma = self.start_daemon(a)               # self.pub is a's key
+        self.wait_log(a, ma, 5, "redis connected", "port=%d" % replica)
+        self.wait_log(b, mb, 5, "redis connected", "port=%d" % old_master)
+        fa, fb = self.full_syncs(a), self.full_syncs(b)
+        self.assertEqual((fa, fb), (1, 1), "one full sync each at start")
+        load = rs.Loader(a, sorted(cards), self.pub)
+        load.start()
+        self.addCleanup(load.join, 10)
+        self.addCleanup(load.halt.set)
+        changed = {}
+        self.publish_and_see(src, [a, b], rs.card_no(5), cards, changed, 7)
+
+        fl.node(old_master).kill()
+        self.wait("the Sentinels to promote the replica",
+                  lambda: (fl.master_port() == replica, fl.master_port()),
+                  FAILOVER_S, a)
+        self.wait_log(b, mb, 15, "its stream holds our cursor")
+        self.wait_log(b, mb, 5, "redis connected", "port=%d" % replica)
+        self.publish_and_see(src, [a, b], rs.card_no(6), cards, changed, 8)
+
+        fl.node(old_master).start()     # empty; Sentinel makes it a replica
+        self.wait_log(a, ma, MOVE_S, "redis connected",
+                      "port=%d" % old_master)
+        self.wait_log(a, ma, 5, "its stream holds our cursor")
+        self.publish_and_see(src, [a, b], rs.card_no(7), cards, changed, 9)
+        self.assertEqual((self.full_syncs(a), self.full_syncs(b)), (fa, fb),
+                         "a failover cost a full re-read")
+
+        load.halt.set()
+        load.join(10)
+        self.assertEqual(load.failures, [], "queries failed during the "
+                         "failover (%d of %d): first %r" %
+                         (len(load.failures), load.count(),
+                          load.failures[:10]))
+        self.assertGreater(load.count(), 100)
+        self.check_sample(a, cards, 30, changed=changed)
+        self.assertIndexEqualsRedis(a, src, "a failover (replica)", 3000)
+        self.assertIndexEqualsRedis(b, src, "a failover (master)", 3000)
+
+    def publish_and_see(self, src, daemons, card, cards, changed, rev):
+        """Publish a new rev of card through the Sentinels; every daemon
+        must show it within 5 s."""
+        harness.cardctl_publish(src.url, card, ("rev", rev))
+        changed[card] = dict(cards[card], rev=str(rev))
+        for d in daemons:
+            with d.resp() as c:
+                self.poll_change(c, card, lambda st: st["rev"] == rev,
+                                 "rev %d of %s" % (rev, card), 5.0)
+
+
+class SentinelStartTest(SentinelCase):
+
+    def test_unknown_master_then_found(self):
+        """A master name no Sentinel knows: not ready, and the log says
+        why; once the Sentinels monitor it, cardd follows."""
+        fl = self.fleet()
+        path, _ = self.gen("cards.csv", 200, 43)
+        harness.cardctl_import(path, fl.url())
+        d = self.make_daemon(types.SimpleNamespace(
+            url=fl.url().replace("/cardd", "/other")))
+        mark = self.start_daemon(d, wait_ready=False)
+        self.wait_log(d, mark, 10, "no Sentinel could name a node",
+                      "master=other")
+        self.assertEqual(self.readyz(d)[0], 503)
+        for s in fl.sentinels:
+            s.command("SENTINEL", "MONITOR", "other", harness.HOST,
+                      str(fl.nodes[0].port), "2")
+        self.wait("ready once the Sentinels know it",
+                  lambda: (self.readyz(d)[0] == 200, self.readyz(d)), 20, d)
+        self.assertEqual(self.m(d, "cardd_index_cards"), 200)
+
+    def test_cardctl_without_sentinels(self):
+        """cardctl says which Sentinel failed and why, and exits 2."""
+        port = harness.free_port()
+        p = harness.cardctl("publish", "--redis", "sentinel://%s:%d/cardd" %
+                            (harness.HOST, port), rs.card_no(1), "rev=2",
+                            check=False, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"no master for cardd through the Sentinels", p.stderr)
+        self.assertIn(b"%s:%d" % (harness.HOST.encode(), port), p.stderr)
+
+
+class SentinelConfigTest(SentinelCase):
+
+    BAD = {
+        "sentinel://": "HOST:PORT",
+        "sentinel://127.0.0.1:26379": "MASTER",
+        "sentinel://127.0.0.1:26379/": "master name",
+        "sentinel://127.0.0.1:0/m": "port",
+        "sentinel://127.0.0.1:26379/m?role=leader": "role",
+        "sentinel://127.0.0.1:26379/m?db=x": "db",
+        "sentinel://127.0.0.1:26379/m?role=master&role=replica": "twice",
+        "sentinel://127.0.0.1:26379/m?colour=red": "colour",
+        "redis://127.0.0.1/": "PORT",
+    }
+
+    def test_bad_urls_refused_by_cardd_t(self):
+        for url, word in self.BAD.items():
+            with self.subTest(url=url):
+                d = harness.Daemon(config={"source": url}, name="badurl")
+                self.addCleanup(d.cleanup)
+                d.http_port = d.resp_port = harness.free_port()
+                d.write_config()
+                p = harness.run([str(harness.CARDD), "-t", "-c",
+                                 str(d.config_path)])
+                err = p.stderr.decode("utf-8", "replace")
+                self.assertNotEqual(p.returncode, 0, err)
+                self.assertIn("source", err)
+                self.assertIn(word, err)
