@@ -27,17 +27,26 @@ static const char *const stats_errs[ERR_COUNT] = {
 
 static int	stats_printf(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static int	stats_render_hist(struct buf *, const char *, const char *,
+		    const uint64_t *, uint64_t);
 static int	stats_render_latency(struct buf *, const struct stats *);
 
-/* Count one answer's latency in its bucket. */
-void
-stats_latency(struct stats *s, enum stats_iface i, uint64_t us)
+/* The histogram bucket of a time in microseconds. */
+int
+stats_bucket(uint64_t us)
 {
 	int b = 0;
 
 	while (b < STATS_BUCKETS - 1 && us > stats_bounds_us[b])
 		b++;
-	STAT_ADD(s->latency[i][b], 1);
+	return b;
+}
+
+/* Count one answer's latency in its bucket. */
+void
+stats_latency(struct stats *s, enum stats_iface i, uint64_t us)
+{
+	STAT_ADD(s->latency[i][stats_bucket(us)], 1);
 	STAT_ADD(s->latency_sum_us[i], us);
 }
 
@@ -84,7 +93,34 @@ stats_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
-/* The latency histograms, cumulative as Prometheus wants them. */
+/*
+ * One histogram series, cumulative as Prometheus wants it; labels is
+ * "" or `name="value",` (with its comma).
+ */
+static int
+stats_render_hist(struct buf *b, const char *name, const char *labels,
+    const uint64_t *counts, uint64_t sum_us)
+{
+	uint64_t cum = 0;
+	int rc = 0;
+
+	for (int k = 0; k < STATS_BUCKETS; k++) {
+		cum += counts[k];
+		if (k < STATS_BUCKETS - 1)
+			rc |= stats_printf(b, "%s_bucket{%sle=\"%g\"} %llu\n",
+			    name, labels, stats_bounds_us[k] / 1e6,
+			    (unsigned long long)cum);
+		else
+			rc |= stats_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n",
+			    name, labels, (unsigned long long)cum);
+	}
+	return rc | stats_printf(b, "%s_sum{%.*s} %.6f\n%s_count{%.*s} %llu\n",
+	    name, (int)(strlen(labels) ? strlen(labels) - 1 : 0), labels,
+	    sum_us / 1e6, name, (int)(strlen(labels) ? strlen(labels) - 1 :
+	    0), labels, (unsigned long long)cum);
+}
+
+/* The answer latency histograms, one per interface. */
 static int
 stats_render_latency(struct buf *b, const struct stats *s)
 {
@@ -93,25 +129,15 @@ stats_render_latency(struct buf *b, const struct stats *s)
 	    "histogram\n");
 
 	for (int i = 0; i < IFACE_COUNT; i++) {
-		uint64_t cum = 0;
+		char labels[32];
+		uint64_t counts[STATS_BUCKETS];
 
-		for (int k = 0; k < STATS_BUCKETS; k++) {
-			cum += s->latency[i][k];
-			if (k < STATS_BUCKETS - 1)
-				rc |= stats_printf(b, "cardd_answer_seconds_"
-				    "bucket{interface=\"%s\",le=\"%g\"} %llu\n",
-				    stats_ifaces[i], stats_bounds_us[k] / 1e6,
-				    (unsigned long long)cum);
-			else
-				rc |= stats_printf(b, "cardd_answer_seconds_"
-				    "bucket{interface=\"%s\",le=\"+Inf\"} %llu"
-				    "\n", stats_ifaces[i],
-				    (unsigned long long)cum);
-		}
-		rc |= stats_printf(b, "cardd_answer_seconds_sum{interface="
-		    "\"%s\"} %.6f\ncardd_answer_seconds_count{interface=\"%s\"}"
-		    " %llu\n", stats_ifaces[i], s->latency_sum_us[i] / 1e6,
-		    stats_ifaces[i], (unsigned long long)cum);
+		snprintf(labels, sizeof(labels), "interface=\"%s\",",
+		    stats_ifaces[i]);
+		for (int k = 0; k < STATS_BUCKETS; k++)
+			counts[k] = s->latency[i][k];
+		rc |= stats_render_hist(b, "cardd_answer_seconds", labels,
+		    counts, s->latency_sum_us[i]);
 	}
 	return rc;
 }
@@ -177,5 +203,11 @@ stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
 	    g->link_up, (unsigned long long)g->full_syncs,
 	    (unsigned long long)g->records_rejected, g->sync_lag,
 	    g->last_full_sync_age);
-	return rc;
+	rc |= stats_printf(b, "# HELP cardd_change_delay_seconds Time from a "
+	    "change's stream entry (its id: the master's clock, in ms) to its "
+	    "being applied to the index (not the backlog read after a "
+	    "(re)connect).\n# TYPE cardd_change_delay_seconds "
+	    "histogram\n");
+	return rc | stats_render_hist(b, "cardd_change_delay_seconds", "",
+	    g->change_delay, g->change_delay_sum_us);
 }

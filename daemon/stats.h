@@ -45,6 +45,8 @@ struct stats_gauges {
 	uint64_t	full_syncs;
 	double		sync_lag;	/* seconds behind the stream's end */
 	double		last_full_sync_age;	/* seconds, -1: never */
+	uint64_t	change_delay[STATS_BUCKETS];	/* per bucket */
+	uint64_t	change_delay_sum_us;
 };
 
 /* Add n from the owning thread: a plain load and store, no lock prefix. */
@@ -52,6 +54,7 @@ struct stats_gauges {
 	atomic_store_explicit(&(field), atomic_load_explicit(&(field),	\
 	    memory_order_relaxed) + (n), memory_order_relaxed)
 
+int	stats_bucket(uint64_t us);
 void	stats_latency(struct stats *, enum stats_iface, uint64_t us);
 void	stats_sum(struct stats *dst, const struct stats *src);
 int	stats_render(struct buf *, const struct stats *,

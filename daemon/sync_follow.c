@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -32,6 +33,7 @@
 #include "sync_stream.h"
 
 #define SYNC_XREAD_COUNT	"1000"
+#define SYNC_XREAD_MAX		1000	/* the same, as a number */
 
 struct sync_follow {
 	uint64_t		 read;		/* entries in this round */
@@ -39,7 +41,9 @@ struct sync_follow {
 	struct sync_stream_id	 before;	/* cursor before XREAD */
 	int			 resync;	/* a resync entry was read */
 	int			 caught_up;	/* XREAD may block */
+	int			 catching_up;	/* this round reads a backlog */
 	void			(*gap)(void);
+	uint64_t		 entry_ms[SYNC_XREAD_MAX];	/* their ids' ms */
 };
 
 static struct sync_follow fl;
@@ -58,6 +62,7 @@ static const char *sync_follow_gap(const redisReply *,
 static void	sync_follow_on_card(const struct card *, const char *, size_t);
 static void	sync_follow_apply(const struct card *, const char *, size_t);
 static void	sync_follow_compact(void);
+static void	sync_follow_delays(void);
 static void	sync_follow_done(void);
 
 /* Follow the stream from the cursor; gap is called when that cannot go on. */
@@ -86,6 +91,7 @@ sync_follow_round(void)
 	char id[48], block[24];
 
 	atomic_store(&sync_state.phase, SYNC_PHASE_FOLLOW);
+	fl.catching_up = !fl.caught_up;
 	if (!fl.caught_up) {
 		fl.caught_up = 1;
 		sync_follow_read();
@@ -224,6 +230,8 @@ sync_follow_entries(const redisReply *r)
 		    sync_stream_parse(e->element[0]->str, e->element[0]->len,
 		    &fl.next) != 0)
 			continue;
+		if (fl.read < SYNC_XREAD_MAX)
+			fl.entry_ms[fl.read] = fl.next.ms;
 		fl.read++;
 		sync_follow_fields(e->element[1]);
 	}
@@ -354,10 +362,37 @@ sync_follow_compact(void)
 	log_info("msg=\"index compacted\" cards=%zu", index_count(fresh));
 }
 
+/*
+ * Count how long each change of the round took from its stream entry
+ * (the master's clock when it was added) to the index. On one host, or
+ * hosts kept in step by NTP, that is the propagation delay an operator
+ * alerts on; an id says milliseconds, so each figure is up to 1 ms high.
+ * The backlog read at once after a (re)connect or a full sync is not
+ * counted: its age is the outage's, or the time since a snapshot.
+ */
+static void
+sync_follow_delays(void)
+{
+	struct timespec ts;
+	uint64_t now_us, d;
+
+	if (fl.catching_up)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+	for (uint64_t i = 0; i < fl.read && i < SYNC_XREAD_MAX; i++) {
+		d = now_us > fl.entry_ms[i] * 1000 ? now_us -
+		    fl.entry_ms[i] * 1000 : 0;
+		atomic_fetch_add(&sync_state.delay[stats_bucket(d)], 1);
+		atomic_fetch_add(&sync_state.delay_sum_us, d);
+	}
+}
+
 /* A follow round is complete: the index is in step at the new cursor. */
 static void
 sync_follow_done(void)
 {
+	sync_follow_delays();
 	sync_state.cursor = fl.next;
 	sync_state.consumed += fl.read;
 	live_synced(clock_now_ms());

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "stats.h"
 #include "sync_stream.h"
 
 enum sync_phase {
@@ -28,6 +29,8 @@ struct sync_state {
 	_Atomic uint64_t	 invalid;
 	_Atomic int64_t		 lag_ms;
 	_Atomic int64_t		 last_full_ms;
+	_Atomic uint64_t	 delay[STATS_BUCKETS];	/* change to applied */
+	_Atomic uint64_t	 delay_sum_us;
 };
 
 extern struct sync_state sync_state;

@@ -301,4 +301,7 @@ sync_redis_gauges(struct stats_gauges *g)
 	g->sync_lag = (double)atomic_load(&sync_state.lag_ms) / 1000.0;
 	g->last_full_sync_age = last ? (double)(clock_now_ms() - last) /
 	    1000.0 : -1;
+	for (int k = 0; k < STATS_BUCKETS; k++)
+		g->change_delay[k] = atomic_load(&sync_state.delay[k]);
+	g->change_delay_sum_us = atomic_load(&sync_state.delay_sum_us);
 }

@@ -70,6 +70,11 @@ class SentinelFailoverTest(SentinelCase):
         self.publish_and_see(src, [a, b], rs.card_no(7), cards, changed, 9)
         self.assertEqual((self.full_syncs(a), self.full_syncs(b)), (fa, fb),
                          "a failover cost a full re-read")
+        for d in (a, b):        # every change timed, source to index
+            n = self.m(d, "cardd_change_delay_seconds_count")
+            inf = self.m(d, "cardd_change_delay_seconds_bucket", le="+Inf")
+            self.assertGreaterEqual(n, 3)
+            self.assertEqual(n, inf)
 
         load.halt.set()
         load.join(10)
