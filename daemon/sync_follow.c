@@ -143,8 +143,9 @@ sync_follow_on_wait(redisAsyncContext *ac, void *reply, void *priv)
 /*
  * Read the stream's counters and the entries after the cursor in one
  * transaction, so the gap check sees exactly the stream those entries
- * came from; and the node's ROLE, since a replica that has lost its
- * master serves what it had, and a round on it confirms nothing.
+ * came from; and the node's INFO replication, since a replica that has
+ * lost its master serves what it had, and a round on it confirms nothing
+ * (INFO rather than ROLE: a reader's ACL already allows INFO).
  */
 static void
 sync_follow_read(void)
@@ -159,7 +160,7 @@ sync_follow_read(void)
 	sync_link_cmd(NULL, NULL, 3, "XINFO", "STREAM", settings.stream);
 	sync_link_cmd(NULL, NULL, 6, "XREAD", "COUNT", SYNC_XREAD_COUNT,
 	    "STREAMS", settings.stream, id);
-	sync_link_cmd(NULL, NULL, 1, "ROLE");
+	sync_link_cmd(NULL, NULL, 2, "INFO", "replication");
 	sync_link_cmd(sync_follow_on_read, NULL, 1, "EXEC");
 }
 
@@ -201,15 +202,13 @@ sync_follow_on_read(redisAsyncContext *ac, void *reply, void *priv)
 		sync_fetch_send(sync_follow_on_card);
 }
 
-/* ROLE says a replica whose link with its master is not up. */
+/* INFO replication says a replica whose link with its master is not up. */
 static int
 sync_follow_orphan(const redisReply *r)
 {
-	return r->type == REDIS_REPLY_ARRAY && r->elements >= 4 &&
-	    r->element[0]->type == REDIS_REPLY_STRING &&
-	    strcmp(r->element[0]->str, "slave") == 0 &&
-	    r->element[3]->type == REDIS_REPLY_STRING &&
-	    strcmp(r->element[3]->str, "connected") != 0;
+	return r->type == REDIS_REPLY_STRING && strstr(r->str,
+	    "role:slave") != NULL && strstr(r->str,
+	    "master_link_status:up") == NULL;
 }
 
 /* Queue the card each entry names; note resync entries. */

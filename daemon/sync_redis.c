@@ -84,6 +84,7 @@ static void	*sync_redis_main(void *);
 static void	sync_redis_on_ready(const char *);
 static void	sync_redis_cursor_ask(evutil_socket_t, short, void *);
 static void	sync_redis_on_cursor(redisAsyncContext *, void *, void *);
+static const redisReply *sync_redis_first_entry(const redisReply *);
 static void	sync_redis_full(void);
 static void	sync_redis_on_full_done(void);
 static void	sync_redis_abandon(void);
@@ -185,20 +186,43 @@ sync_redis_on_ready(const char *run_id)
 	}
 }
 
-/* The first entry at or after our cursor on the node now followed. */
+/*
+ * The first entry at or after our cursor on the node now followed: XREAD
+ * after the id just before it (XREAD, not XRANGE, so that a reader's ACL
+ * needs nothing new).
+ */
 static void
 sync_redis_cursor_ask(evutil_socket_t fd, short what, void *arg)
 {
+	struct sync_stream_id c = sync_state.cursor;
 	char id[48];
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	snprintf(id, sizeof(id), "%llu-%llu",
-	    (unsigned long long)sync_state.cursor.ms,
-	    (unsigned long long)sync_state.cursor.seq);
-	sync_link_cmd(sync_redis_on_cursor, NULL, 6, "XRANGE", settings.stream,
-	    id, "+", "COUNT", "1");
+	if (c.seq > 0)
+		c.seq--;
+	else if (c.ms > 0) {
+		c.ms--;
+		c.seq = UINT64_MAX;
+	}
+	snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)c.ms,
+	    (unsigned long long)c.seq);
+	sync_link_cmd(sync_redis_on_cursor, NULL, 6, "XREAD", "COUNT", "1",
+	    "STREAMS", settings.stream, id);
+}
+
+/* The one entry of an XREAD COUNT 1 reply on one stream, or NULL. */
+static const redisReply *
+sync_redis_first_entry(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->elements != 2 ||
+	    r->element[0]->element[1]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->element[1]->elements == 0)
+		return NULL;
+	return r->element[0]->element[1]->element[0];
 }
 
 /*
@@ -216,16 +240,15 @@ sync_redis_on_cursor(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	if ((r = sync_link_reply(ac, reply)) == NULL)
 		return;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		sync_link_drop(r->type == REDIS_REPLY_ERROR ? r->str :
-		    "unexpected reply to XRANGE");
+	if (r->type == REDIS_REPLY_ERROR) {
+		sync_link_drop(r->str);
 		return;
 	}
-	if (r->elements == 0 && ++sr.cursor_tries < SYNC_CURSOR_TRIES) {
+	e = sync_redis_first_entry(r);
+	if (e == NULL && ++sr.cursor_tries < SYNC_CURSOR_TRIES) {
 		evtimer_add(sr.cursor_wait, &tv);
 		return;
 	}
-	e = r->elements ? r->element[0] : NULL;
 	if (e != NULL && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
 	    e->element[0]->type == REDIS_REPLY_STRING &&
 	    sync_stream_parse(e->element[0]->str, e->element[0]->len,

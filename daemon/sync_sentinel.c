@@ -94,6 +94,7 @@ static redisAsyncContext *sentinel_dial(const struct redis_node *,
 static void	sentinel_drop(redisAsyncContext *, int);
 static void	ask_start(int);
 static void	ask_next(void);
+static void	ask_exhausted(void);
 static void	ask_failed(const char *, int);
 static void	ask_done(const struct redis_node *, int);
 static void	ask_recheck_arm(void);
@@ -230,13 +231,7 @@ ask_next(void)
 	const struct redis_node *n = &ss.url->nodes[ss.ask.at];
 
 	if (ss.ask.tried++ == ss.url->nnodes) {
-		ss.ask.busy = 0;
-		log_error("msg=\"no Sentinel could name a node to follow\" "
-		    "master=%s reason=\"%s\"", ss.url->master, ss.ask.why);
-		if (ss.ask.purpose == ASK_DIAL)
-			ss.hooks->found(NULL, 0);
-		else
-			ask_recheck_arm();
+		ask_exhausted();
 		return;
 	}
 	ss.ask.have_master = 0;
@@ -252,6 +247,28 @@ ask_next(void)
 		redisAsyncCommand(ss.ask.ac, ask_on_replicas, NULL,
 		    "SENTINEL replicas %s", ss.url->master);
 	evtimer_add(ss.ask.timeout, &tv);
+}
+
+/*
+ * No Sentinel could name a node. A dial then tries the node they named
+ * last, if any: with every Sentinel away, a link that dropped could
+ * otherwise never come back even to a healthy node (what it finds there
+ * is checked as after any move: its role, its link, the cursor entry).
+ */
+static void
+ask_exhausted(void)
+{
+	ss.ask.busy = 0;
+	log_error("msg=\"no Sentinel could name a node to follow\" master=%s "
+	    "reason=\"%s\"%s", ss.url->master, ss.ask.why, ss.have_node &&
+	    ss.ask.purpose == ASK_DIAL ? " next=\"the node they named last\"" :
+	    "");
+	if (ss.ask.purpose != ASK_DIAL)
+		ask_recheck_arm();
+	else if (ss.have_node)
+		ss.hooks->found(ss.node.host, ss.node.port);
+	else
+		ss.hooks->found(NULL, 0);
 }
 
 /* This Sentinel could not answer: say why, and ask the next one. */
