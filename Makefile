@@ -93,6 +93,7 @@ integration: $(BINS)
 
 check: unit integration
 	$(BUILD)/cardbench --selftest >/dev/null
+	CARDD_BUILD=$(BUILD) sh tests/deploy/check.sh
 
 test: deps
 	$(MAKE) all
@@ -141,6 +142,9 @@ install: all $(BUILD)/man/cardd.conf.5
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' systemd/cardd.service \
 	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/cardd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/cardd.service
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' systemd/cardd@.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/cardd@.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/cardd@.service
 	install -D -m 0644 systemd/cardd.sysusers \
 	    $(DESTDIR)$(PREFIX)/lib/sysusers.d/cardd.conf
 	install -D -m 0644 systemd/cardd.tmpfiles \

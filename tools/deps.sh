@@ -2,9 +2,12 @@
 # Make sure the Debian packages cardd needs are here: install them as
 # root, otherwise print the exact apt-get line and stop.
 set -e
+# haproxy: the fleet test and make fleet; prometheus: its promtool checks
+# the alert rules (tests/deploy); systemd: systemd-analyze verify;
+# iproute2: ss, for the free ports tests/deploy/check.sh picks.
 PKGS="build-essential pkg-config libevent-dev libhiredis-dev libxxhash-dev
 libssl-dev libjansson-dev openssl tzdata curl redis-server redis-tools
-python3 python3-cryptography man-db"
+python3 python3-cryptography man-db haproxy prometheus systemd iproute2"
 # make bench needs the peers and the plot too.
 [ "${1:-}" = bench ] && PKGS="$PKGS nginx-light wrk gnuplot-nox openssl"
 missing=""
