@@ -1,5 +1,5 @@
 # cardd — see README.md. Targets: all run test unit integration asan tsan
-# fuzz bench install clean deps layers.
+# fuzz bench fleet install clean deps layers.
 .DEFAULT_GOAL := all
 VERSION  = 0.1.0
 BUILD   ?= build
@@ -126,6 +126,12 @@ run: deps
 	$(MAKE) all
 	@sh tools/run.sh $(BUILD)
 
+# The reference deployment of conf/fleet/README.md on loopback (Redis,
+# three Sentinels, two cardd, HAProxy); Ctrl-C stops it all.
+fleet: deps
+	$(MAKE) all
+	@$(PYTHON) tools/fleet.py
+
 # make install [PREFIX=/usr/local] [DESTDIR=...]
 install: all $(BUILD)/man/cardd.conf.5
 	install -D -m 0755 $(BUILD)/cardd $(DESTDIR)$(PREFIX)/sbin/cardd
@@ -158,6 +164,6 @@ clean:
 	rm -rf build run
 
 .SECONDARY:
-.PHONY: all deps layers unit integration check test asan tsan fuzz fuzz-run bench run install clean
+.PHONY: all deps layers unit integration check test asan tsan fuzz fuzz-run bench run fleet install clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -441,6 +441,73 @@ def sync_section(names):
     return out + [sync_row(w, runs, f) for w, f in rows] + [""]
 
 
+def fleet_section(r):
+    """bench/fleet: the faults under load, and what held."""
+    if r is None:
+        return ["_No run of bench/fleet recorded yet._", ""]
+    prop = r["propagation_ms"]
+    out = ["- %s, on %s. `%s` (%s cards, %.0f s of faults after %.0f s of "
+           "set-up)" % (r["date"], r["machine"], r["command"],
+                        fmt(r["cards"]), r["seconds"], r["setup_seconds"]),
+           "", "One host: a Redis master and replica, three Sentinels "
+           "(down-after 1 s), two cardd with their shipped defaults "
+           "following the replica (`source sentinel://…/cardd`), HAProxy "
+           "running `conf/fleet/haproxy.cfg` with only its ports changed. "
+           "The load is two HTTP keep-alive GET loops and one RESP loop in "
+           "Python through HAProxy, every answer's signature and reason "
+           "checked against what Redis held at its `rev`; it is bound by "
+           "Python on this 2-core box, so its rate is no capacity figure "
+           "(bench/compare has those).", "",
+           "| fault | back in rotation | full re-reads (each cardd) | "
+           "every cardd equals Redis |", "|---|---|---|---|"]
+    for x in r["faults"]:
+        extra = " (failover %.1f s)" % x["failover_s"] \
+            if "failover_s" in x else ""
+        out.append("| %s | %.1f s%s | %s → %s | %s |" % (
+            x["fault"], x["recovered_s"], extra,
+            ", ".join("%d" % v for v in x["full_syncs_before"]),
+            ", ".join("%d" % v for v in x["full_syncs_after"]),
+            "yes" if x["equal"] else "**no**"))
+    out += ["", "A cardd restarted from its snapshot begins its count at 0 "
+            "(and stays there: it carries on from the snapshot's cursor); "
+            "the one full sync each cardd did at its very first start is "
+            "the 1.", "", "| what must hold | measured | met |",
+            "|---|---|---|",
+            "| no wrong answer | %s of %s answers wrong | %s |" % (
+                fmt(r["wrong_total"]), fmt(r["answers_total"]),
+                "yes" if not r["wrong_total"] else "**no**"),
+            "| no failed HTTP GET through HAProxy | %d failed | %s |" % (
+                len(r["failed_gets"]),
+                "yes" if not r["failed_gets"] else "**no**"),
+            "| RESP clients back within 1 s | %d reconnects, longest "
+            "%.3f s | %s |" % (r["resp_reconnects"],
+                               r["resp_reconnect_max_s"],
+                               "yes" if r["resp_reconnect_max_s"] <= 1
+                               else "**no**"),
+            "| a change on every cardd, p99 ≤ 5 ms | %s changes, %d "
+            "arrivals: p50 %.2f ms, p99 %.2f ms, max %.0f ms | %s |" % (
+                fmt(r["changes"]), prop["n"], prop["p50"], prop["p99"],
+                prop["max"], "yes" if prop["p99"] <= 5 else "**no**"),
+            "| the same, by cardd's own `cardd_change_delay_seconds` | "
+            "%s changes applied: p50 within %s ms, p99 within %s ms "
+            "(bucket bounds) | %s |" % (
+                fmt(r["cardd_change_delay_ms"]["n"]),
+                "%g" % r["cardd_change_delay_ms"]["p50_within"],
+                "%g" % r["cardd_change_delay_ms"]["p99_within"],
+                "yes" if r["cardd_change_delay_ms"]["p99_within"] <= 5
+                else "**no**"),
+            "", "Propagation is timed from the master's EXEC reply to the "
+            "first answer showing the change, polled by the writer on each "
+            "cardd's own RESP port in a Python thread beside the load "
+            "threads (GIL switch interval 0.2 ms), faults included; "
+            "bench/sync_bench.py times the same on a quiet box (Following "
+            "Redis, below). cardd's own histogram times each change from "
+            "its stream entry id (the master's clock, in ms, so up to 1 ms "
+            "high) to the index, summed over both cardd and their "
+            "restarts.", ""]
+    return out
+
+
 def fuzz_section(f):
     if f is None:
         return ["_No fuzzing run recorded yet._", ""]
@@ -494,6 +561,8 @@ def main():
         "issue11.md")
     lines += ["## The architecture clean-up, before and after (issue 10)",
               ""] + note("issue10.md")
+    lines += ["## The fleet: Sentinel, HAProxy and faults (issue 12)",
+              ""] + fleet_section(load("fleet.json"))
     lines += ["## Following Redis (issue 3)", ""] + sync_section(
         ["sync.json", "sync-10m.json"])
     lines += ["## TLS next to plain TCP (issue 5)", ""] + tls_section(

@@ -552,11 +552,14 @@ class Daemon:
 
     # -- life
 
-    def start(self, wait_ready=True):
+    def start(self, wait_ready=True, keep_ports=False):
+        """keep_ports: a restart on the ports of the last start (a load
+        balancer in front knows them)."""
         for attempt in range(3):
-            self.http_port, self.resp_port = free_port(), free_port()
-            while self.resp_port == self.http_port:
-                self.resp_port = free_port()
+            if not (keep_ports and self.http_port):
+                self.http_port, self.resp_port = free_port(), free_port()
+                while self.resp_port == self.http_port:
+                    self.resp_port = free_port()
             self.write_config()
             with open(self.stderr_path, "ab") as err:
                 self.proc = subprocess.Popen(
@@ -569,7 +572,8 @@ class Daemon:
                 self.wait_ready()
                 return
             except RuntimeError:
-                if "cannot listen" in self.stderr() and attempt < 2:
+                if "cannot listen" in self.stderr() and attempt < 2 and \
+                        not keep_ports:
                     continue        # lost a port race: new ports
                 raise
 
@@ -1094,16 +1098,23 @@ class RedisFleet:
 
     NAME = "cardd"
 
-    def __init__(self, replicas=1, down_after_ms=1000):
+    def __init__(self, replicas=1, down_after_ms=1000, ports=None):
+        """ports: {"redis": [master, replica...], "sentinel": [3 ports]}
+        for a fixed layout (make fleet); free ports otherwise."""
+        ports = ports or {}
         self.nodes = [RedisServer("redis-m")]
+        self.nodes[0].port = (ports.get("redis") or [None])[0]
         self.nodes[0].start()
         for i in range(replicas):
             r = RedisServer("redis-r%d" % i, args=[
                 "--replicaof", HOST, str(self.nodes[0].port)])
+            r.port = (ports.get("redis") or [None] * (i + 2))[i + 1]
             self.nodes.append(r.start())
         self.sentinels = [Sentinel(self.NAME, self.nodes[0].port,
                                    down_after_ms) for _ in range(3)]
-        for s in self.sentinels:
+        for s, port in zip(self.sentinels, ports.get("sentinel") or
+                           [None] * 3):
+            s.port = port
             s.start()
 
     def url(self, query=""):

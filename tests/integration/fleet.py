@@ -1,0 +1,650 @@
+"""A cardd fleet on loopback, as conf/fleet/README.md lays it out: a Redis
+master and replica with three Sentinels, two cardd following the replica
+through the Sentinels, and HAProxy in front running the shipped
+conf/fleet/haproxy.cfg (only its ports, and what needs root, rewritten).
+
+FleetRun drives load through HAProxy (HTTP keep-alive GETs and RESP),
+writes changes to the master and times their arrival on every cardd,
+and puts the fleet through its faults one after another; after each it
+checks that every cardd equals Redis card for card. Every answer is
+checked against what Redis held at the answer's rev. Used by the fleet
+test (tests/integration/test_fleet.py), bench/fleet (longer, figures for
+bench/RESULTS.md) and make fleet (tools/fleet.py, the demo).
+"""
+
+import csv
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.integration import harness
+from tests.integration import test_redis_sync as rs
+from tests.integration.harness import AT, HOST, PeerClosed
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+HAPROXY_CFG = harness.ROOT / "conf" / "fleet" / "haproxy.cfg"
+# The reference ports of conf/fleet/haproxy.cfg.
+REF = {"http": 8080, "resp": 6380, "stats": 8404,
+       "cardd_http": [8101, 8102], "cardd_resp": [6391, 6392]}
+BARRIER = "ZZFLEET00001"        # a card used as a barrier, never kept
+
+
+def percentile(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+class HAProxy:
+    """haproxy -db with the shipped config, its ports mapped to ours."""
+
+    def __init__(self, cardds, ports=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="cardd-it-haproxy-"))
+        self.cfg = self.dir / "haproxy.cfg"
+        self.log_path = self.dir / "haproxy.log"
+        ports = ports or {}
+        self.http_port = ports.get("http") or harness.free_port()
+        self.resp_port = ports.get("resp") or harness.free_port()
+        self.stats_port = ports.get("stats") or harness.free_port()
+        self.cardds = cardds
+        self.proc = None
+
+    def render(self):
+        """The shipped file with our ports; no chroot, user, daemon or
+        syslog, and a private runtime socket."""
+        text = HAPROXY_CFG.read_text()
+        text = re.sub(r"(?m)^\s*(chroot|user|group|daemon|log /dev/log)"
+                      r"\b.*$", "", text)
+        text = text.replace("/run/haproxy/admin.sock",
+                            str(self.dir / "admin.sock"))
+        # The global maxconn asks for twice as many descriptors as the
+        # shell's limit may allow; the test needs few.
+        text = re.sub(r"(?m)^(\s*)maxconn 20000$", r"\1maxconn 2000", text)
+        ports = {REF["http"]: self.http_port, REF["resp"]: self.resp_port,
+                 REF["stats"]: self.stats_port}
+        for i, d in enumerate(self.cardds):
+            ports[REF["cardd_http"][i]] = d.http_port
+            ports[REF["cardd_resp"][i]] = d.resp_port
+
+        def port(m):
+            ref = int(m.group(2))
+            if ref not in ports:
+                raise AssertionError("conf/fleet/haproxy.cfg uses port %d, "
+                                     "which the fleet does not map" % ref)
+            return "%s%d" % (m.group(1), ports[ref])
+        text = re.sub(r"(127\.0\.0\.1:|check port )(\d+)", port, text)
+        self.cfg.write_text(text)
+
+    def start(self):
+        self.render()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [HAPROXY, "-db", "-f", str(self.cfg)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        if not harness.wait_for(lambda: self.servers() is not None, 10):
+            self.stop()
+            raise RuntimeError("haproxy did not start:\n%s" %
+                               self.log_path.read_text()[-2000:])
+        return self
+
+    def servers(self):
+        """{(backend, server): status} from the stats page (None: down)."""
+        try:
+            with urllib.request.urlopen("http://%s:%d/;csv" % (
+                    HOST, self.stats_port), timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return None
+        rows = list(csv.reader(text.lstrip("# ").splitlines()))
+        head = rows[0]
+        px, sv, st = (head.index(k) for k in ("pxname", "svname", "status"))
+        return {(row[px], row[sv]): row[st] for row in rows[1:]
+                if len(row) > st and row[sv] not in ("FRONTEND", "BACKEND")}
+
+    def all_up(self):
+        s = self.servers()
+        return bool(s) and all(v.startswith("UP") for v in s.values())
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+    def cleanup(self):
+        self.stop()
+        if not os.environ.get("CARDD_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Fleet:
+    """Redis master + replicas + 3 Sentinels, n cardd, HAProxy."""
+
+    def __init__(self, cards=2000, seed=61, replicas=1, n_cardd=2,
+                 ports=None, down_after_ms=1000, conf=None):
+        ports = ports or {}
+        self.conf = dict(conf or {})
+        self.work = Path(tempfile.mkdtemp(prefix="cardd-it-fleet-"))
+        self.redis = self.haproxy = None
+        self.cardd = []
+        self.replicas = replicas
+        try:
+            self._start(cards, seed, replicas, n_cardd, ports, down_after_ms)
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _start(self, cards, seed, replicas, n_cardd, ports, down_after_ms):
+        self.redis = harness.RedisFleet(replicas, down_after_ms,
+                                        ports.get("redis_fleet"))
+        self.redis.wait_settled(replicas)
+        self.url = self.redis.url()
+        path = self.work / "cards.csv"
+        harness.cardctl_gen(path, cards, seed)
+        self.rows = rs.read_cards(path)
+        harness.cardctl_import(path, self.url)
+        for i in range(n_cardd):
+            cfg = {"source": self.url + self.conf.pop("query", ""),
+                   "snapshot": "cards.snap",
+                   "snapshot_interval": "1", "max_staleness": "30"}
+            cfg.update(self.conf)
+            d = harness.Daemon(config=cfg, name="fleet%d" % i)
+            self.cardd.append(d)
+            if ports.get("cardd_http"):
+                d.http_port = ports["cardd_http"][i]
+                d.resp_port = ports["cardd_resp"][i]
+            d.start(keep_ports=bool(ports.get("cardd_http")))
+            d.snap = d.dir / "cards.snap"
+        self.keys = {}
+        for d in self.cardd:
+            self.learn_key(d)
+        self.haproxy = HAProxy(self.cardd, ports)   # cleanup() stops it
+        self.haproxy.start()
+        if not harness.wait_for(self.haproxy.all_up, 15, 0.2):
+            raise RuntimeError("haproxy does not see every cardd up: %r" %
+                               self.haproxy.servers())
+
+    def learn_key(self, d):
+        for k in json.loads(d.jwks_bytes())["keys"]:
+            self.keys[k["kid"]] = harness.b64url_decode(k["x"])
+
+    def healthy(self):
+        """Every cardd ready, every server up in HAProxy, the Sentinels
+        naming a master with all its replicas in step."""
+        for d in self.cardd:
+            try:
+                if not d.alive() or d.get("/readyz").status != 200:
+                    return False
+            except (OSError, PeerClosed):
+                return False
+        return self.haproxy.all_up() and self.redis.master_port() and \
+            len(self.redis.healthy_replicas()) >= self.replicas
+
+    def cleanup(self):
+        if self.haproxy:
+            self.haproxy.cleanup()
+        for d in self.cardd:
+            d.cleanup()
+        if self.redis:
+            self.redis.cleanup()
+        if not os.environ.get("CARDD_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+class Truth:
+    """Every version of every card written, by rev: an answer is right
+    when it is what PROTOCOL.md §2 gives for the version at its rev."""
+
+    def __init__(self, rows):
+        self.lock = threading.Lock()
+        self.revs = {c: {int(r["rev"]): r} for c, r in rows.items()}
+        self.latest = dict(rows)
+
+    def add(self, card, row):
+        with self.lock:
+            self.revs[card][int(row["rev"])] = row
+            self.latest[card] = row
+
+    def wrong(self, st):
+        """None when st is right, else why not."""
+        with self.lock:
+            row = self.revs.get(st.get("card"), {}).get(st.get("rev"))
+        if row is None:
+            return "rev %r of %s was never written" % (st.get("rev"),
+                                                        st.get("card"))
+        want = rs.expected(row)
+        if st.get("reason") != want:
+            return "%s rev %s says %s, Redis held %s" % (
+                st["card"], st["rev"], st.get("reason"), want)
+        return None
+
+
+class Tally:
+    """What the load saw, per phase."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.phase = "steady"
+        self.by_phase = {}
+        self.failures = []          # (phase, what)
+        self.wrong = []
+        self.gaps = []              # RESP reconnect gaps, seconds
+
+    def count(self, iface):
+        with self.lock:
+            d = self.by_phase.setdefault(self.phase, {"http": 0, "resp": 0})
+            d[iface] += 1
+
+    def fail(self, what):
+        with self.lock:
+            self.failures.append((self.phase, what))
+
+
+class Load(threading.Thread):
+    """HTTP GETs (keep-alive) or RESP VALIDITY through HAProxy, each
+    answer's signature and reason checked."""
+
+    def __init__(self, fleet, truth, tally, iface, seed, max_s):
+        super().__init__(daemon=True)
+        self.fleet, self.truth, self.tally = fleet, truth, tally
+        self.iface, self.rng, self.max_s = iface, random.Random(seed), max_s
+        self.cards = sorted(fleet.rows)
+        self.halt = threading.Event()
+
+    def check(self, card, body, jws):
+        st = json.loads(body)
+        hdr = harness.split_jws(jws)[1]
+        pub = self.fleet.keys.get(hdr.get("kid"))
+        if st.get("card") != card or pub is None or \
+                not harness.verify_cryptography(pub, body, jws):
+            self.tally.wrong.append("bad statement or signature: %r" % body)
+            return
+        why = self.truth.wrong(st)
+        if why:
+            self.tally.wrong.append(why)
+        self.tally.count(self.iface)
+
+    def ask(self, conn, card):
+        if self.iface == "http":
+            h = conn.get("/v1/validity?card=%s&at=%s" % (card, AT))
+            if h.status != 200:
+                raise ValueError("HTTP %d %r" % (h.status, h.body[:200]))
+            return h.body, h.header("card-signature")
+        r = conn.command("VALIDITY", card, "AT", AT)
+        if not isinstance(r, list) or len(r) != 2:
+            raise ValueError("RESP reply %r" % (r,))
+        return r[0], r[1]
+
+    def connect(self):
+        h = self.fleet.haproxy
+        return harness.HTTPClient(h.http_port) if self.iface == "http" \
+            else harness.RESPClient(h.resp_port)
+
+    def run(self):
+        deadline = time.monotonic() + self.max_s
+        conn, broke = None, None
+        while not self.halt.is_set() and time.monotonic() < deadline:
+            card = self.rng.choice(self.cards)
+            try:
+                conn = conn or self.connect()
+                body, jws = self.ask(conn, card)
+            except Exception as e:      # noqa: BLE001 - recorded
+                if self.iface == "http":
+                    self.tally.fail("GET %s: %r" % (card, e))
+                elif broke is None:
+                    broke = time.monotonic()
+                if conn:
+                    conn.close()
+                conn = None
+                time.sleep(0.01)
+                continue
+            if broke is not None:
+                self.tally.gaps.append(time.monotonic() - broke)
+                broke = None
+            self.check(card, body, jws)
+        if broke is not None:
+            self.tally.gaps.append(time.monotonic() - broke)
+        if conn:
+            conn.close()
+
+
+class Writer(threading.Thread):
+    """Changes to the master, one at a time, each timed until every live
+    cardd shows it (polled on its own RESP port, not through HAProxy)."""
+
+    STATUSES = ("active",) * 6 + ("suspended", "lost")
+
+    def __init__(self, fleet, truth, tally, seed, max_s):
+        super().__init__(daemon=True)
+        self.fleet, self.truth, self.tally = fleet, truth, tally
+        self.rng, self.max_s = random.Random(seed), max_s
+        self.cards = sorted(fleet.rows)
+        self.halt = threading.Event()
+        self.pause = threading.Event()
+        self.idle = threading.Event()
+        self.seen = []              # seconds, one per change and cardd
+        self.unseen = []            # (card, rev, cardd) not seen in time
+        self.changes = 0
+        self.conn = None
+        self.watch = {}
+
+    def run(self):
+        deadline = time.monotonic() + self.max_s
+        while not self.halt.is_set() and time.monotonic() < deadline:
+            if self.pause.is_set():
+                self.idle.set()
+                time.sleep(0.01)
+                continue
+            self.idle.clear()
+            card = self.rng.choice(self.cards)
+            row = dict(self.truth.latest[card])
+            row["rev"] = str(int(row["rev"]) + 1)
+            row["status"] = self.rng.choice(self.STATUSES)
+            self.truth.add(card, row)
+            if self.write(card, row, deadline):
+                self.changes += 1
+                self.see(card, int(row["rev"]), time.monotonic())
+        self.idle.set()
+
+    def write(self, card, row, deadline):
+        """MULTI; HSET; XADD; EXEC on the master the Sentinels name,
+        again and again through a failover."""
+        while time.monotonic() < deadline and not self.halt.is_set():
+            try:
+                if self.conn is None:
+                    port = self.fleet.redis.master_port()
+                    if port is None:
+                        raise OSError("no master named")
+                    self.conn = harness.RESPClient(port, timeout=2.0)
+                c = self.conn
+                for cmd in (["MULTI"], ["HSET", "card:" + card, "status",
+                                        row["status"], "rev", row["rev"]],
+                            ["XADD", "cards:changes", "*", "card", card]):
+                    c.send(harness.resp_encode(*cmd))
+                c.send(harness.resp_encode("EXEC"))
+                replies = [c.read_reply() for _ in range(4)]
+                if isinstance(replies[-1], list):
+                    return True
+                raise OSError("EXEC: %r" % (replies,))
+            except (OSError, PeerClosed, AssertionError):
+                if self.conn:
+                    self.conn.close()
+                self.conn = None
+                time.sleep(0.05)
+        return False
+
+    def see(self, card, rev, t0):
+        for i, d in enumerate(self.fleet.cardd):
+            try:
+                c = self.watch.get(i) or harness.RESPClient(d.resp_port,
+                                                           timeout=2.0)
+                self.watch[i] = c
+                while True:
+                    r = c.command("VALIDITY", card, "AT", AT)
+                    el = time.monotonic() - t0
+                    if isinstance(r, list) and \
+                            json.loads(r[0])["rev"] >= rev:
+                        self.seen.append(el)
+                        break
+                    if el > 3.0:
+                        self.unseen.append((card, rev, i))
+                        break
+                    # A pause between polls: a poll loop that never
+                    # sleeps takes a core of two from the cardd it times.
+                    time.sleep(0.0002 if el < 0.005 else 0.001)
+            except (OSError, PeerClosed, AssertionError, ValueError):
+                c = self.watch.pop(i, None)   # that cardd is down now
+                if c:
+                    c.close()
+
+
+class FleetRun:
+    """Load and writes through every fault in turn; results per fault."""
+
+    def __init__(self, fleet, steady_s=3.0, log=print, max_s=900):
+        self.fleet, self.steady_s, self.log = fleet, steady_s, log
+        self.truth = Truth(fleet.rows)
+        self.tally = Tally()
+        self.loads = [Load(fleet, self.truth, self.tally, iface, seed, max_s)
+                      for iface, seed in (("http", 1), ("http", 2),
+                                          ("resp", 3))]
+        self.writer = Writer(fleet, self.truth, self.tally, 4, max_s)
+        self.faults = []            # one dict per fault
+        self.delays = {}            # cardd_change_delay_seconds, summed
+
+    FAULTS = ("redis master killed", "redis replica killed and restarted",
+              "one cardd SIGKILLed and restarted", "SIGHUP to every cardd",
+              "every cardd restarted in turn (SIGTERM)",
+              "Sentinel quorum lost")
+
+    def run(self):
+        # The writer times changes in a thread beside the load: with the
+        # default 5 ms GIL switch interval it would wait up to 5 ms for
+        # its turn after every reply, and time that instead of cardd.
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(0.0002)
+        try:
+            self._run()
+        finally:
+            sys.setswitchinterval(old)
+
+    def _run(self):
+        for t in self.loads + [self.writer]:
+            t.start()
+        try:
+            time.sleep(self.steady_s)
+            steps = (self.kill_master, self.kill_replica, self.kill_cardd,
+                     self.hup_all, self.restart_all, self.lose_quorum)
+            for name, step in zip(self.FAULTS, steps):
+                self.fault(name, step)
+        finally:
+            for t in self.loads + [self.writer]:
+                t.halt.set()
+            for t in self.loads + [self.writer]:
+                t.join(15)
+            for d in self.fleet.cardd:
+                self.harvest(d)
+
+    def fault(self, name, step):
+        self.log("fault: %s" % name)
+        f = {"fault": name, "full_syncs_before": self.full_syncs()}
+        with self.tally.lock:
+            self.tally.phase = name
+        t0 = time.monotonic()
+        f.update(step() or {})
+        if not harness.wait_for(self.fleet.healthy, 90, 0.2):
+            raise AssertionError("the fleet did not recover from %s: "
+                                 "haproxy %r" % (name,
+                                                 self.fleet.haproxy.servers()))
+        f["recovered_s"] = round(time.monotonic() - t0, 2)
+        time.sleep(self.steady_s)
+        f["full_syncs_after"] = self.full_syncs()
+        f["equal"] = self.equal_to_redis()
+        with self.tally.lock:
+            self.tally.phase = "steady"
+        self.faults.append(f)
+        self.log("  %r" % f)
+
+    # -- the faults
+
+    def kill_master(self):
+        red = self.fleet.redis
+        old = red.master_port()
+        red.node(old).kill()
+        t0 = time.monotonic()
+        if not harness.wait_for(lambda: red.master_port() not in (None, old),
+                                60, 0.1):
+            raise AssertionError("no failover within 60 s")
+        took = time.monotonic() - t0
+        self.restart_as_replica(red.node(old))
+        return {"failover_s": round(took, 2)}
+
+    def restart_as_replica(self, node):
+        node.args = ["--replicaof", HOST, str(self.fleet.redis.master_port())]
+        node.start()
+
+    def kill_replica(self):
+        red = self.fleet.redis
+        port = sorted(red.healthy_replicas())[0]
+        red.node(port).kill()
+        time.sleep(1.0)
+        self.restart_as_replica(red.node(port))
+
+    def kill_cardd(self):
+        d = self.fleet.cardd[0]
+        self.harvest(d)
+        d.kill()
+        time.sleep(0.5)
+        d.start(keep_ports=True)
+        return {"restarted_full_syncs": self.metric(d,
+                                                    "cardd_full_syncs_total")}
+
+    def hup_all(self):
+        for d in self.fleet.cardd:
+            os.kill(d.proc.pid, signal.SIGHUP)
+        time.sleep(1.0)
+
+    def restart_all(self):
+        for d in self.fleet.cardd:
+            self.harvest(d)
+            rc = d.stop()
+            if rc != 0:
+                raise AssertionError("cardd exited with %r on SIGTERM" % rc)
+            d.start(keep_ports=True)
+            if not harness.wait_for(self.fleet.healthy, 30, 0.2):
+                raise AssertionError("restarted cardd not back in rotation")
+
+    def lose_quorum(self):
+        red = self.fleet.redis
+        for s in red.sentinels:
+            s.kill()
+        time.sleep(max(self.steady_s, 3.0))
+        ages = [self.metric(d, "cardd_sync_age_seconds")
+                for d in self.fleet.cardd]
+        for s in red.sentinels:
+            s.start()
+        red.wait_settled(self.fleet.replicas)
+        return {"sync_age_without_sentinels_s": ages}
+
+    # -- looking
+
+    def harvest(self, d):
+        """Add a cardd's change-delay histogram to the run's before its
+        process (and its counters) goes."""
+        try:
+            samples = d.metrics()[0]
+        except (OSError, PeerClosed):
+            return
+        for (name, labels), v in samples.items():
+            if name == "cardd_change_delay_seconds_bucket":
+                le = dict(labels)["le"]
+                self.delays[le] = self.delays.get(le, 0) + v
+
+    def delay_quantile(self, q):
+        """The bucket bound (ms) that q of the changes stayed within, by
+        cardd's own histogram."""
+        finite = sorted((float(k), v) for k, v in self.delays.items()
+                        if k != "+Inf")
+        total = self.delays.get("+Inf", 0)
+        for le, cum in finite:
+            if total and cum >= q * total:
+                return le * 1000
+        return None
+
+    def metric(self, d, name):
+        return harness.metric(d.metrics()[0], name)
+
+    def full_syncs(self):
+        return [self.metric(d, "cardd_full_syncs_total")
+                for d in self.fleet.cardd]
+
+    def equal_to_redis(self):
+        """Writes paused, a barrier seen by every cardd, then each one's
+        snapshot (saved after the barrier) exported and compared with
+        Redis's export."""
+        w = self.writer
+        w.pause.set()
+        try:
+            if not w.idle.wait(30):
+                raise AssertionError("the writer did not pause")
+            self.barrier()
+            t = time.time()
+            theirs = self.fleet.work / "redis.csv"
+            harness.cardctl_export(theirs, url=self.fleet.url)
+            return all(self.snapshot_equal(d, theirs, t)
+                       for d in self.fleet.cardd)
+        finally:
+            w.pause.clear()
+
+    def barrier(self):
+        for op in ("add", "remove"):
+            if op == "add":
+                harness.cardctl_publish(
+                    self.fleet.url, BARRIER, ("status", "active"),
+                    ("permit", "WPZZFLEET1"), ("class", "A"),
+                    ("permit_from", "2024-01-01"),
+                    ("permit_until", "2030-12-31"), ("birth", "1990-01-01"),
+                    ("region", "310000"), ("rev", 1))
+            else:
+                harness.cardctl_publish(self.fleet.url, BARRIER, remove=True)
+            want = "ok" if op == "add" else "unknown_card"
+            for d in self.fleet.cardd:
+                def seen():
+                    with d.resp() as c:
+                        r = c.command("VALIDITY", BARRIER, "AT", AT)
+                    return isinstance(r, list) and \
+                        json.loads(r[0])["reason"] == want
+                if not harness.wait_for(seen, 10, 0.02):
+                    raise AssertionError("barrier %s not seen" % op)
+
+    def snapshot_equal(self, d, theirs, after):
+        mine = self.fleet.work / ("cardd-%d.csv" % d.http_port)
+        deadline = time.monotonic() + 10
+        diff = "no snapshot saved after the barrier"
+        while time.monotonic() < deadline:
+            if d.snap.exists() and d.snap.stat().st_mtime > after:
+                harness.cardctl_export(mine, snapshot=d.snap)
+                diff = harness.export_diff(mine, theirs, "cardd", "redis")
+                if diff is None:
+                    return True
+            time.sleep(0.2)
+        self.log("  cardd on %d differs from Redis: %s" % (d.http_port, diff))
+        return False
+
+    def results(self):
+        t = self.tally
+        seen = self.writer.seen
+        return {
+            "answers": {k: dict(v) for k, v in t.by_phase.items()},
+            "answers_total": sum(sum(v.values()) for v in
+                                 t.by_phase.values()),
+            "failed_gets": [f for f in t.failures],
+            "wrong": t.wrong[:20], "wrong_total": len(t.wrong),
+            "resp_reconnects": len(t.gaps),
+            "resp_reconnect_max_s": round(max(t.gaps), 3) if t.gaps else 0,
+            "changes": self.writer.changes,
+            "propagation_ms": {
+                "n": len(seen),
+                "p50": round(percentile(seen, 50) * 1000, 2) if seen else None,
+                "p99": round(percentile(seen, 99) * 1000, 2) if seen else None,
+                "max": round(max(seen) * 1000, 2) if seen else None},
+            "unseen": self.writer.unseen[:20],
+            "cardd_change_delay_ms": {
+                "n": self.delays.get("+Inf", 0),
+                "p50_within": self.delay_quantile(0.50),
+                "p99_within": self.delay_quantile(0.99)},
+            "faults": self.faults,
+        }
+
