@@ -119,6 +119,32 @@ class SentinelStartTest(SentinelCase):
                   lambda: (self.readyz(d)[0] == 200, self.readyz(d)), 20, d)
         self.assertEqual(self.m(d, "cardd_index_cards"), 200)
 
+    def test_refusals_logged_and_retried(self):
+        """A Sentinel that refuses our AUTH, then a node the Sentinels
+        name that refuses us: each is logged with its reason and retried
+        with backoff, and cardd is alive and not ready meanwhile."""
+        fl = self.fleet()
+        path, _ = self.gen("cards.csv", 100, 47)
+        harness.cardctl_import(path, fl.url())
+        d = self.make_daemon(self.source(fl), sentinel_password="wrong-pw")
+        mark = self.start_daemon(d, wait_ready=False)
+        lines = self.wait_log(d, mark, 10, "sentinel could not name a node",
+                              "AUTH")
+        self.assertIn("sentinel=%s:%d" % (harness.HOST,
+                                          fl.sentinels[0].port), lines[0])
+        self.assertEqual(self.readyz(d)[0], 503)
+        self.assertNotIn("wrong-pw", d.stderr())
+        d.stop()
+
+        d = self.make_daemon(self.source(fl), redis_password="wrong-pw")
+        mark = self.start_daemon(d, wait_ready=False)
+        self.wait("the refusal twice (a retry)", lambda: (len(self.log_lines(
+            d, mark, "redis refused the connection setup")) >= 2, None),
+            15, d)
+        self.assertEqual(self.readyz(d)[0], 503)
+        self.assertTrue(d.alive())
+        self.assertNotIn("wrong-pw", d.stderr())
+
     def test_cardctl_without_sentinels(self):
         """cardctl says which Sentinel failed and why, and exits 2."""
         port = harness.free_port()
