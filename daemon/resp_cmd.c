@@ -401,7 +401,8 @@ resp_cmd_info(struct resp_ctx *x)
 	    "# Index\r\nsource:%s\r\nsync_state:%s\r\nsource_up:%d\r\n"
 	    "cards:%llu\r\nrecords_invalid:%llu\r\nrecords_rejected:%llu\r\n"
 	    "full_syncs:%llu\r\nsync_lag_seconds:%.3f\r\n"
-	    "sync_age_seconds:%.3f\r\nready:%d\r\n", CARDD_VERSION,
+	    "sync_age_seconds:%.3f\r\nsource_node:%s\r\nsource_role:%s\r\n"
+	    "ready:%d\r\n", CARDD_VERSION,
 	    g.uptime, settings.threads, (unsigned long long)sum.conns_open,
 	    (unsigned long long)sum.conns_accepted,
 	    (unsigned long long)sum.conns_refused, (unsigned long long)answers,
@@ -411,7 +412,7 @@ resp_cmd_info(struct resp_ctx *x)
 	    (unsigned long long)g.records_invalid,
 	    (unsigned long long)g.records_rejected,
 	    (unsigned long long)g.full_syncs, g.sync_lag, g.synced_age,
-	    answer_state(x->w) == ANSWER_READY);
+	    g.source_node, g.source_role, answer_state(x->w) == ANSWER_READY);
 	resp_cmd_bulk(x, text, (size_t)n < sizeof(text) ? (size_t)n :
 	    sizeof(text) - 1);
 }

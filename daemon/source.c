@@ -212,6 +212,8 @@ source_gauges(struct stats_gauges *g)
 	g->sync_state = src.kind;
 	g->link_up = 1;
 	g->last_full_sync_age = -1;
+	g->source_role = "";
+	g->max_staleness = (double)settings.max_staleness;
 	if (strcmp(src.kind, "redis") == 0)
 		sync_redis_gauges(g);
 }

@@ -208,6 +208,13 @@ stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
 	    "being applied to the index (not the backlog read after a "
 	    "(re)connect).\n# TYPE cardd_change_delay_seconds "
 	    "histogram\n");
-	return rc | stats_render_hist(b, "cardd_change_delay_seconds", "",
+	rc |= stats_render_hist(b, "cardd_change_delay_seconds", "",
 	    g->change_delay, g->change_delay_sum_us);
+	return rc | stats_printf(b, "# HELP cardd_source_node_info The Redis "
+	    "node followed now and its role (empty while none).\n# TYPE "
+	    "cardd_source_node_info gauge\ncardd_source_node_info{address="
+	    "\"%s\",role=\"%s\"} 1\n# HELP cardd_max_staleness_seconds The "
+	    "configured max_staleness.\n# TYPE cardd_max_staleness_seconds "
+	    "gauge\ncardd_max_staleness_seconds %g\n", g->source_node,
+	    g->source_role != NULL ? g->source_role : "", g->max_staleness);
 }

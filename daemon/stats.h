@@ -47,6 +47,9 @@ struct stats_gauges {
 	double		last_full_sync_age;	/* seconds, -1: never */
 	uint64_t	change_delay[STATS_BUCKETS];	/* per bucket */
 	uint64_t	change_delay_sum_us;
+	char		source_node[272];	/* "host:port" followed, or "" */
+	const char	*source_role;	/* "master", "replica" or "" */
+	double		max_staleness;	/* seconds */
 };
 
 /* Add n from the owning thread: a plain load and store, no lock prefix. */

@@ -15,6 +15,7 @@
  */
 #include <sys/random.h>
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -54,12 +55,21 @@ struct sync_link {
 	int			 port;
 };
 
+/* The node the link is set up with, for /metrics (read by the workers). */
+struct sync_link_shown {
+	pthread_mutex_t		 lock;
+	char			 node[272];	/* host:port, "" while down */
+	const char		*role;
+};
+
 static struct sync_link ln;
+static struct sync_link_shown shown = { PTHREAD_MUTEX_INITIALIZER, "", "" };
 
 static void	sync_link_connect(evutil_socket_t, short, void *);
 static void	sync_link_on_found(const char *, int);
 static void	sync_link_dial(void);
 static void	sync_link_on_moved(const char *);
+static void	sync_link_show(const char *);
 static void	sync_link_setup(void);
 static void	sync_link_retry(void);
 static void	sync_link_lost(void);
@@ -254,6 +264,7 @@ sync_link_retry(void)
 static void
 sync_link_lost(void)
 {
+	sync_link_show(NULL);
 	evtimer_del(ln.deadline);
 	ln.hooks->lost();
 }
@@ -419,8 +430,42 @@ sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	snprintf(run_id, sizeof(run_id), "%.40s", p + 7);
+	sync_link_show(strstr(r->str, "role:master") != NULL ? "master" :
+	    "replica");
 	ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
 	ln.hooks->ready(run_id);
+}
+
+/* Show the node set up now, with its role (NULL: none, the link is down). */
+static void
+sync_link_show(const char *role)
+{
+	pthread_mutex_lock(&shown.lock);
+	if (role == NULL)
+		shown.node[0] = '\0';
+	else
+		snprintf(shown.node, sizeof(shown.node), "%s:%d", ln.host,
+		    ln.port);
+	shown.role = role != NULL ? role : "";
+	pthread_mutex_unlock(&shown.lock);
+}
+
+/*
+ * The node followed now and its role, for /metrics and INFO; a host that
+ * is not a plain name or address is not shown as it is (it would need
+ * escaping in the Prometheus label).
+ */
+void
+sync_link_node(char *buf, size_t len, const char **role)
+{
+	pthread_mutex_lock(&shown.lock);
+	snprintf(buf, len, "%s", shown.node);
+	*role = shown.role;
+	pthread_mutex_unlock(&shown.lock);
+	for (char *p = buf; *p != '\0'; p++)
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789.:-_[]", *p) == NULL)
+			*p = '?';
 }
 
 /* Send a command of NUL-terminated words (argc of them). */

@@ -327,4 +327,6 @@ sync_redis_gauges(struct stats_gauges *g)
 	for (int k = 0; k < STATS_BUCKETS; k++)
 		g->change_delay[k] = atomic_load(&sync_state.delay[k]);
 	g->change_delay_sum_us = atomic_load(&sync_state.delay_sum_us);
+	sync_link_node(g->source_node, sizeof(g->source_node),
+	    &g->source_role);
 }

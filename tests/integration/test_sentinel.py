@@ -46,6 +46,10 @@ class SentinelFailoverTest(SentinelCase):
         ma = self.start_daemon(a)               # self.pub is a's key
         self.wait_log(a, ma, 5, "redis connected", "port=%d" % replica)
         self.wait_log(b, mb, 5, "redis connected", "port=%d" % old_master)
+        for d, port, role in ((a, replica, "replica"),
+                              (b, old_master, "master")):
+            self.assertEqual(self.m(d, "cardd_source_node_info", address=(
+                "%s:%d" % (harness.HOST, port)), role=role), 1)
         fa, fb = self.full_syncs(a), self.full_syncs(b)
         self.assertEqual((fa, fb), (1, 1), "one full sync each at start")
         load = rs.Loader(a, sorted(cards), self.pub)
