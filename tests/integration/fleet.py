@@ -579,8 +579,7 @@ class FleetRun:
         try:
             if not w.idle.wait(30):
                 raise AssertionError("the writer did not pause")
-            self.barrier()
-            t = time.time()
+            t = self.barrier()
             theirs = self.fleet.work / "redis.csv"
             harness.cardctl_export(theirs, url=self.fleet.url)
             return all(self.snapshot_equal(d, theirs, t)
@@ -589,7 +588,12 @@ class FleetRun:
             w.pause.clear()
 
     def barrier(self):
+        """Add a card, see it on every cardd, remove it, see it gone;
+        returns the time just before the removal: a snapshot saved after
+        that may hold it (one that does not is followed by another, since
+        the removal changed the index)."""
         for op in ("add", "remove"):
+            t = time.time()
             if op == "add":
                 harness.cardctl_publish(
                     self.fleet.url, BARRIER, ("status", "active"),
@@ -608,6 +612,7 @@ class FleetRun:
                         json.loads(r[0])["reason"] == want
                 if not harness.wait_for(seen, 10, 0.02):
                     raise AssertionError("barrier %s not seen" % op)
+        return t
 
     def snapshot_equal(self, d, theirs, after):
         mine = self.fleet.work / ("cardd-%d.csv" % d.http_port)
@@ -620,7 +625,8 @@ class FleetRun:
                 if diff is None:
                     return True
             time.sleep(0.2)
-        self.log("  cardd on %d differs from Redis: %s" % (d.http_port, diff))
+        self.log("  cardd on %d differs from Redis: %s\n%s" % (
+            d.http_port, diff, d.stderr()[-1500:]))
         return False
 
     def results(self):
