@@ -19,13 +19,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "cardbench_conf.h"
 #include "cardbench_conn.h"
-#include "cardbench_load.h"
+#include "cardbench_thread.h"
 
 #define CONN_IN_START	(64 * 1024)
 #define CONN_IN_MAX	(64 * 1024 * 1024)
@@ -48,6 +49,16 @@ static int	cardbench_conn_parse(struct cardbench_conn *, uint64_t);
 static int	cardbench_conn_read_some(struct cardbench_conn *, uint64_t,
 		    int *);
 static int	cardbench_conn_reserve(char **, size_t *, size_t, size_t);
+
+/* Monotonic time in ns. */
+uint64_t
+cardbench_conn_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Set up a connection's buffers; it starts closed. */
 int
@@ -91,7 +102,7 @@ cardbench_conn_open(struct cardbench_conn *c)
 	const struct cardbench_conf *cf = &cardbench_conf;
 	int one = 1;
 
-	c->progress_ns = cardbench_load_now();
+	c->progress_ns = cardbench_conn_now();
 	c->fd = socket(cf->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
@@ -137,15 +148,15 @@ cardbench_conn_up(struct cardbench_conn *c)
 	c->wev = event_new(th->base, c->fd, EV_WRITE,
 	    cardbench_conn_on_write, c);
 	c->state = CONN_UP;
-	c->progress_ns = cardbench_load_now();
+	c->progress_ns = cardbench_conn_now();
 	th->stats.c.connects++;
 	th->free_slots += (uint64_t)th->depth;
 	event_add(c->rev, NULL);
 	if (c->first) {
 		c->first = 0;
-		cardbench_load_settled(th);
+		th->hooks->settled(th);
 	}
-	cardbench_load_refill(th, c);
+	th->hooks->refill(th, c);
 }
 
 /* Close the socket and drop its events. */
@@ -205,7 +216,7 @@ cardbench_conn_break(struct cardbench_conn *c, enum conn_why why)
 	cardbench_conn_close(c);
 	if (c->first) {
 		c->first = 0;
-		cardbench_load_settled(th);
+		th->hooks->settled(th);
 	}
 	if (!th->stopping) {
 		tv = (struct timeval){ c->backoff_ms / 1000,
@@ -214,7 +225,7 @@ cardbench_conn_break(struct cardbench_conn *c, enum conn_why why)
 		if ((c->backoff_ms *= 2) > CONN_BACKOFF_MAX)
 			c->backoff_ms = CONN_BACKOFF_MAX;
 	}
-	cardbench_load_check_done(th);
+	th->hooks->check_done(th);
 }
 
 /* Backoff over: connect again. */
@@ -269,7 +280,7 @@ cardbench_conn_issue(struct cardbench_conn *c, const struct cardbench_req *r,
 	if (start_ns >= th->measure_ns)
 		th->stats.c.sent++;
 	if (!c->dirty)
-		cardbench_load_mark_dirty(th, c);
+		th->hooks->mark_dirty(th, c);
 	c->dirty = 1;
 	return 0;
 }
@@ -328,7 +339,7 @@ cardbench_conn_parse(struct cardbench_conn *c, uint64_t now)
 			cardbench_conn_break(c, WHY_PROTOCOL);
 			return -1;
 		}
-		cardbench_load_answer(th, &c->ring[c->head], &a, now);
+		th->hooks->answer(th, &c->ring[c->head], &a, now);
 		c->head = (c->head + 1) % (unsigned)th->depth;
 		c->count--;
 		th->inflight--;
@@ -371,7 +382,7 @@ static void
 cardbench_conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct cardbench_conn *c = arg;
-	uint64_t now = cardbench_load_now();
+	uint64_t now = cardbench_conn_now();
 	int more = 1;
 
 	(void)fd;
@@ -379,7 +390,7 @@ cardbench_conn_on_read(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; more && i < 8; i++)
 		if (cardbench_conn_read_some(c, now, &more) != 0)
 			return;
-	cardbench_load_refill(c->th, c);
+	c->th->hooks->refill(c->th, c);
 }
 
 /* Periodic check: a connect or an answer that takes too long. */

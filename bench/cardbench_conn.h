@@ -48,5 +48,6 @@ void	cardbench_conn_tick(struct cardbench_conn *, uint64_t now);
 uint64_t cardbench_conn_unfinished(const struct cardbench_conn *,
 	    uint64_t measure_ns);
 void	cardbench_conn_free(struct cardbench_conn *);
+uint64_t cardbench_conn_now(void);
 
 #endif

@@ -37,7 +37,9 @@
 #include <event2/event.h>
 
 #include "cardbench_conf.h"
+#include "cardbench_conn.h"
 #include "cardbench_load.h"
+#include "cardbench_reply.h"
 #include "cardbench_verify.h"
 
 #define LOAD_CHUNK	16
@@ -71,16 +73,24 @@ static void	cardbench_load_arm(struct event *, uint64_t, uint64_t);
 static void	cardbench_load_on_sched(evutil_socket_t, short, void *);
 static void	cardbench_load_on_tick(evutil_socket_t, short, void *);
 static void	cardbench_load_on_end(evutil_socket_t, short, void *);
+static void	cardbench_load_settled(struct cardbench_thread *);
+static void	cardbench_load_answer(struct cardbench_thread *,
+		    const struct cardbench_slot *, const struct cardbench_reply *,
+		    uint64_t);
+static void	cardbench_load_refill(struct cardbench_thread *,
+		    struct cardbench_conn *);
+static void	cardbench_load_check_done(struct cardbench_thread *);
+static void	cardbench_load_mark_dirty(struct cardbench_thread *,
+		    struct cardbench_conn *);
 
-/* Monotonic time in ns. */
-uint64_t
-cardbench_load_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+/* What the connections call back. */
+static const struct cardbench_thread_hooks load_hooks = {
+	.settled = cardbench_load_settled,
+	.answer = cardbench_load_answer,
+	.refill = cardbench_load_refill,
+	.check_done = cardbench_load_check_done,
+	.mark_dirty = cardbench_load_mark_dirty,
+};
 
 /* Ask every thread to stop (async-signal-safe). */
 void
@@ -100,6 +110,7 @@ cardbench_load_init(struct cardbench_thread *th, int nconns)
 	if (cfg == NULL)
 		return -1;
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+	th->hooks = &load_hooks;
 	th->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	th->nconns = nconns;
@@ -152,7 +163,7 @@ cardbench_load_main(void *arg)
 }
 
 /* A first connect settled, up or failed. */
-void
+static void
 cardbench_load_settled(struct cardbench_thread *th)
 {
 	if (--th->connecting == 0 && !th->started)
@@ -175,7 +186,7 @@ static void
 cardbench_load_begin(struct cardbench_thread *th)
 {
 	const struct cardbench_conf *cf = &cardbench_conf;
-	uint64_t now = cardbench_load_now();
+	uint64_t now = cardbench_conn_now();
 
 	th->started = 1;
 	th->measure_ns = load_t0 + (uint64_t)(cf->warmup * 1e9);
@@ -295,7 +306,7 @@ cardbench_load_make_req(struct cardbench_thread *th, struct cardbench_req *r)
 }
 
 /* Remember a connection with output to flush. */
-void
+static void
 cardbench_load_mark_dirty(struct cardbench_thread *th,
     struct cardbench_conn *c)
 {
@@ -336,7 +347,7 @@ cardbench_load_due(const struct cardbench_thread *th)
 static void
 cardbench_load_pump(struct cardbench_thread *th)
 {
-	uint64_t now = cardbench_load_now(), start;
+	uint64_t now = cardbench_conn_now(), start;
 	struct cardbench_conn *c;
 	struct cardbench_req r;
 
@@ -372,7 +383,7 @@ cardbench_load_pump(struct cardbench_thread *th)
  * Room on a connection (an answer came, or it connected): closed loop
  * fills it back to DEPTH; open loop releases whatever is due.
  */
-void
+static void
 cardbench_load_refill(struct cardbench_thread *th, struct cardbench_conn *c)
 {
 	uint64_t now;
@@ -384,7 +395,7 @@ cardbench_load_refill(struct cardbench_thread *th, struct cardbench_conn *c)
 		cardbench_load_pump(th);
 		return;
 	}
-	now = cardbench_load_now();
+	now = cardbench_conn_now();
 	while (c->state == CONN_UP && c->count < (unsigned)th->depth &&
 	    now < th->end_ns && cardbench_load_take(th, now)) {
 		cardbench_load_make_req(th, &r);
@@ -396,7 +407,7 @@ cardbench_load_refill(struct cardbench_thread *th, struct cardbench_conn *c)
 }
 
 /* -n: stop once the pool is dry and the last answer is in. */
-void
+static void
 cardbench_load_check_done(struct cardbench_thread *th)
 {
 	if (!th->started || th->stopping || !load_limited)
@@ -405,11 +416,11 @@ cardbench_load_check_done(struct cardbench_thread *th)
 	    atomic_load(&load_left) == 0)
 		th->exhausted = 1;
 	if (th->exhausted && th->tickets == 0 && th->inflight == 0)
-		cardbench_load_halt(th, cardbench_load_now());
+		cardbench_load_halt(th, cardbench_conn_now());
 }
 
 /* Count one answer to the request in slot s, and sample it. */
-void
+static void
 cardbench_load_answer(struct cardbench_thread *th,
     const struct cardbench_slot *s, const struct cardbench_reply *a,
     uint64_t now)
@@ -459,7 +470,7 @@ cardbench_load_loop(struct cardbench_thread *th)
 	}
 	while (!th->stopping) {
 		int spin = !th->sched_done && th->free_slots > 0 &&
-		    cardbench_load_due(th) < cardbench_load_now() + LOAD_SPIN_NS;
+		    cardbench_load_due(th) < cardbench_conn_now() + LOAD_SPIN_NS;
 
 		if (event_base_loop(th->base, spin ? EVLOOP_NONBLOCK :
 		    EVLOOP_ONCE) != 0)
@@ -494,7 +505,7 @@ static void
 cardbench_load_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cardbench_thread *th = arg;
-	uint64_t now = cardbench_load_now();
+	uint64_t now = cardbench_conn_now();
 
 	(void)fd;
 	(void)what;
@@ -537,7 +548,7 @@ cardbench_load_run(int nthreads)
 			abort();	/* startup: the barrier would hang */
 	}
 	pthread_barrier_wait(&load_barrier);
-	load_t0 = cardbench_load_now();
+	load_t0 = cardbench_conn_now();
 	pthread_barrier_wait(&load_barrier);
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(load_th[i].tid, NULL);
