@@ -128,15 +128,9 @@ sync_follow_block_text(char *ms, size_t len)
 static void
 sync_follow_on_wait(redisAsyncContext *ac, void *reply, void *priv)
 {
-	const redisReply *r;
-
 	(void)priv;
-	if ((r = sync_link_reply(ac, reply)) == NULL)
+	if (sync_link_answer(ac, reply) == NULL)
 		return;
-	if (r->type == REDIS_REPLY_ERROR) {
-		sync_link_drop(r->str);
-		return;
-	}
 	sync_follow_read();
 }
 

@@ -377,6 +377,22 @@ sync_link_reply(redisAsyncContext *ac, void *reply)
 	return reply;
 }
 
+/*
+ * The reply if it answers the live link and is no error; an error reply
+ * drops the link (it says why) and gives NULL too.
+ */
+const redisReply *
+sync_link_answer(redisAsyncContext *ac, void *reply)
+{
+	const redisReply *r = sync_link_reply(ac, reply);
+
+	if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+		sync_link_drop(r->str);
+		return NULL;
+	}
+	return r;
+}
+
 /* No reply within the deadline: give up this link and reconnect. */
 static void
 sync_link_on_deadline(evutil_socket_t fd, short what, void *arg)

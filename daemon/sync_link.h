@@ -27,6 +27,7 @@ int	sync_link_cmd(redisCallbackFn *, void *, int argc, ...);
 int	sync_link_argv(redisCallbackFn *, void *, int argc, const char **,
 	    const size_t *);
 const redisReply *sync_link_reply(redisAsyncContext *, void *reply);
+const redisReply *sync_link_answer(redisAsyncContext *, void *reply);
 int	sync_link_is_error(const redisReply *, const char *prefix);
 void	sync_link_drop(const char *why);
 void	sync_link_deadline_stop(void);

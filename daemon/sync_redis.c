@@ -238,12 +238,8 @@ sync_redis_on_cursor(redisAsyncContext *ac, void *reply, void *priv)
 	struct sync_stream_id id;
 
 	(void)priv;
-	if ((r = sync_link_reply(ac, reply)) == NULL)
+	if ((r = sync_link_answer(ac, reply)) == NULL)
 		return;
-	if (r->type == REDIS_REPLY_ERROR) {
-		sync_link_drop(r->str);
-		return;
-	}
 	e = sync_redis_first_entry(r);
 	if (e == NULL && ++sr.cursor_tries < SYNC_CURSOR_TRIES) {
 		evtimer_add(sr.cursor_wait, &tv);
