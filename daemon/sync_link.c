@@ -422,7 +422,8 @@ sync_link_on_setup(redisAsyncContext *ac, void *reply, void *priv)
 /*
  * INFO server and replication: the run_id tells the owner whether this
  * is the Redis it knew; a node the Sentinels named as master must still
- * be one (a failover may have passed between their answer and ours).
+ * be one (a failover may have passed between their answer and ours), and
+ * a replica must be in step with its master.
  */
 static void
 sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
@@ -443,6 +444,17 @@ sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 	if (ln.url.sentinel && ln.url.want_master &&
 	    strstr(r->str, "role:master") == NULL) {
 		sync_link_drop("the node the Sentinels named is not a master");
+		return;
+	}
+	/*
+	 * A replica that is not in step with its master (just restarted and
+	 * still empty, or cut off) must not be read: a full sync from it
+	 * would swap in whatever it holds.
+	 */
+	if (strstr(r->str, "role:slave") != NULL &&
+	    strstr(r->str, "master_link_status:up") == NULL) {
+		sync_link_drop("the node is a replica not in step with its "
+		    "master");
 		return;
 	}
 	snprintf(run_id, sizeof(run_id), "%.40s", p + 7);

@@ -160,6 +160,32 @@ class SentinelStartTest(SentinelCase):
         self.assertIn(b"%s:%d" % (harness.HOST.encode(), port), p.stderr)
 
 
+class ReplicaOutOfStepTest(SentinelCase):
+
+    def test_no_sync_from_a_replica_without_its_master(self):
+        """A replica whose master is away (here: never there) holds
+        nothing to trust: cardd must not full-sync from it, with either
+        URL; once it is a master with the cards, cardd syncs."""
+        gone = harness.free_port()
+        r = harness.RedisServer("orphan", args=["--replicaof", harness.HOST,
+                                                str(gone)])
+        self.addCleanup(r.cleanup)
+        r.start()
+        d = self.make_daemon(r)
+        mark = self.start_daemon(d, wait_ready=False)
+        self.wait("two refusals (a retry)", lambda: (len(self.log_lines(
+            d, mark, "replica not in step with its master")) >= 2, None),
+            15, d)
+        self.assertEqual(self.readyz(d)[0], 503)
+        self.assertEqual(self.full_syncs(d), 0)
+        self.assertEqual(r.command("REPLICAOF", "NO", "ONE"), "OK")
+        path, cards = self.gen("cards.csv", 300, 53)
+        harness.cardctl_import(path, r.url)
+        self.wait("ready once it is a master", lambda: (
+            self.readyz(d)[0] == 200, self.readyz(d)), rs.RECONNECT_S, d)
+        self.assertEqual(self.m(d, "cardd_index_cards"), 300)
+
+
 class SentinelConfigTest(SentinelCase):
 
     BAD = {
