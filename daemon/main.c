@@ -65,7 +65,7 @@ static void	main_live_start(const char *);
 static int	main_listen_one(const char *, int, const struct conn_ops *,
 		    struct net_listener *, size_t);
 static int	main_listeners(struct net_listener *);
-static struct event_base *main_serve(void);
+static void	main_serve(struct event_base *);
 static void	main_events_add(struct event_base *, struct main_events *);
 static void	main_teardown(struct event_base *, struct main_events *);
 static void	main_on_stop(evutil_socket_t, short, void *);
@@ -417,16 +417,13 @@ main_threads(void)
 		settings.signers = half > 64 ? 64 : half;
 }
 
-/* The main loop, the source on it, the listeners and the workers. */
-static struct event_base *
-main_serve(void)
+/* The source on the main loop, the listeners and the workers. */
+static void
+main_serve(struct event_base *base)
 {
 	struct net_listener *ls;
-	struct event_base *base;
 	char err[512];
 
-	if ((base = event_base_new()) == NULL)
-		fatalx("msg=\"cannot create the event loop\"");
 	if (source_start(base, err, sizeof(err)) != 0)
 		fatalx("msg=\"cannot load the source\" error=\"%s\"", err);
 	ls = calloc((size_t)settings.threads * MAIN_NLISTEN, sizeof(*ls));
@@ -437,7 +434,6 @@ main_serve(void)
 	if (worker_start(settings.threads, ls, MAIN_NLISTEN) != 0)
 		fatalx("msg=\"cannot start worker threads\"");
 	free(ls);
-	return base;
 }
 
 /* Signals, the status tick and the watchdog, on the main loop. */
@@ -501,6 +497,8 @@ main(int argc, char **argv)
 
 	if ((r = main_options(argc, argv, &conf, &test)) >= 0)
 		return r;
+	/* A reload asked for before the loop runs has nothing to reload. */
+	signal(SIGHUP, SIG_IGN);
 	log_init(LOGL_INFO);
 	evthread_use_pthreads();
 	if (notify_init() != 0)
@@ -516,8 +514,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	main_conf = conf;
 	main_live_start(conf);
-	base = main_serve();
+	/*
+	 * The signal events first: a SIGHUP or SIGTERM that comes as soon as
+	 * the workers answer must find them (the default action of both is
+	 * to end the process); libevent keeps it for the loop.
+	 */
+	if ((base = event_base_new()) == NULL)
+		fatalx("msg=\"cannot create the event loop\"");
 	main_events_add(base, &ev);
+	main_serve(base);
 	log_info("msg=\"listening; ready once an index is loaded and "
 	    "fresh\"");
 	event_base_dispatch(base);

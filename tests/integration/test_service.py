@@ -191,6 +191,39 @@ class ReloadUnderLoadTest(unittest.TestCase):
             self.assertEqual(kid, new_kid, "answers after the reload still "
                              "signed with the old key")
 
+    def test_sighup_while_starting(self):
+        """SIGHUP from cardd's first log line until it is ready (a reload
+        asked for too early) must not end it: the default action of SIGHUP
+        is to terminate (seen under TSan in CI: the workers answered
+        before the main loop had its signal events)."""
+        d = h.Daemon(gen=(50000, 5, "2026-11-28"), name="hupstart")
+        try:
+            d.start(wait_ready=False)
+            # From its first log line: before that the process is still
+            # being loaded, and no program can catch a signal yet.
+            self.assertTrue(h.wait_for(lambda: "msg=starting" in d.stderr(),
+                                       h.START_TIMEOUT, 0.001), d.stderr())
+            deadline = time.monotonic() + h.START_TIMEOUT
+            ready = False
+            while not ready and time.monotonic() < deadline:
+                self.assertIsNone(d.proc.poll(), d.stderr())
+                d.proc.send_signal(signal.SIGHUP)
+                try:
+                    ready = h.http_get(d.http_port, "/readyz").status == 200
+                except (OSError, h.PeerClosed):
+                    pass
+                time.sleep(0.005)
+            self.assertTrue(ready, d.stderr())
+            for _ in range(20):
+                d.proc.send_signal(signal.SIGHUP)
+                time.sleep(0.01)
+            self.assertTrue(h.wait_for(lambda: 'msg="reloaded"' in
+                                       d.stderr(), 5), d.stderr())
+            self.assertIsNone(d.proc.poll(), d.stderr())
+        finally:
+            d.stop()
+            d.cleanup()
+
     def test_bad_config_on_reload_refused(self):
         d = h.Daemon(gen=(100, 3, "2026-11-28"), name="badreload")
         d.start()
