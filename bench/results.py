@@ -468,6 +468,18 @@ def fleet_section(r):
             ", ".join("%d" % v for v in x["full_syncs_before"]),
             ", ".join("%d" % v for v in x["full_syncs_after"]),
             "yes" if x["equal"] else "**no**"))
+    q = next((x for x in r["faults"] if "quorum" in x["fault"]), None)
+    if q is not None and "sync_age_without_their_replica_s" in q:
+        out += ["", "With every Sentinel away each cardd kept following its "
+                "node: `synced_at` %s s old. Then the replica they followed "
+                "(port %s) was killed too, for 3 s: `synced_at` %s s old, "
+                "answers from the index all along, back in step when it "
+                "returned (they dial the node the Sentinels named last)." % (
+                    " and ".join("%.3f" % v for v in
+                                 q["sync_age_without_sentinels_s"]),
+                    q["replica_killed"], " and ".join(
+                        "%.1f" % v for v in
+                        q["sync_age_without_their_replica_s"]))]
     out += ["", "A cardd restarted from its snapshot begins its count at 0 "
             "(and stays there: it carries on from the snapshot's cursor); "
             "the one full sync each cardd did at its very first start is "

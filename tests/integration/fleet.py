@@ -491,8 +491,9 @@ class FleetRun:
         self.restart_as_replica(red.node(old))
         return {"failover_s": round(took, 2)}
 
-    def restart_as_replica(self, node):
-        node.args = ["--replicaof", HOST, str(self.fleet.redis.master_port())]
+    def restart_as_replica(self, node, master=None):
+        node.args = ["--replicaof", HOST, str(master or
+                                             self.fleet.redis.master_port())]
         node.start()
 
     def kill_replica(self):
@@ -526,17 +527,53 @@ class FleetRun:
             if not harness.wait_for(self.fleet.healthy, 30, 0.2):
                 raise AssertionError("restarted cardd not back in rotation")
 
+    @property
+    def master(self):
+        """The master's port as the Sentinels name it now."""
+        return self.fleet.redis.master_port()
+
     def lose_quorum(self):
+        """Every Sentinel away: cardd goes on following its node (and
+        stays fresh); then the replica they follow goes too, and their
+        synced_at ages while they answer from the index, until it is back
+        (they dial the node the Sentinels named last)."""
         red = self.fleet.redis
+        master = self.master            # while a Sentinel can say
         for s in red.sentinels:
             s.kill()
         time.sleep(max(self.steady_s, 3.0))
         ages = [self.metric(d, "cardd_sync_age_seconds")
                 for d in self.fleet.cardd]
+        followed = [self.followed(d) for d in self.fleet.cardd]
+        port = next((p for p in followed if p is not None and
+                     p != master), None)
+        aged = []
+        if port is not None:
+            # No writes meanwhile: the cardd that follow it could not see
+            # them until it is back, by design, and the writer would time
+            # that as propagation.
+            self.writer.pause.set()
+            self.writer.idle.wait(30)
+            red.node(port).kill()
+            time.sleep(3.0)
+            aged = [self.metric(d, "cardd_sync_age_seconds")
+                    for d in self.fleet.cardd]
+            self.restart_as_replica(red.node(port), master)
+            self.writer.pause.clear()
         for s in red.sentinels:
             s.start()
         red.wait_settled(self.fleet.replicas)
-        return {"sync_age_without_sentinels_s": ages}
+        return {"sync_age_without_sentinels_s": ages,
+                "followed": followed, "replica_killed": port,
+                "sync_age_without_their_replica_s": aged}
+
+    def followed(self, d):
+        """The port of the node d follows now (cardd_source_node_info)."""
+        for (name, labels), v in d.metrics()[0].items():
+            if name == "cardd_source_node_info" and v == 1:
+                addr = dict(labels)["address"]
+                return int(addr.rsplit(":", 1)[1]) if addr else None
+        return None
 
     # -- looking
 

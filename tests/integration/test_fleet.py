@@ -45,6 +45,18 @@ class FleetTest(unittest.TestCase):
                 if "cardd" not in x["fault"]:
                     self.assertEqual(x["full_syncs_after"],
                                      x["full_syncs_before"], x)
+        # Without Sentinels cardd stays in step with the node it follows;
+        # without that node too, synced_at ages while it answers.
+        q = res["faults"][-1]
+        self.assertTrue(all(a < 2 for a in q["sync_age_without_sentinels_s"]),
+                        q)
+        self.assertIsNotNone(q["replica_killed"], q)
+        for port, age in zip(q["followed"],
+                             q["sync_age_without_their_replica_s"]):
+            if port == q["replica_killed"]:
+                self.assertGreaterEqual(age, 2.0, q)
+            else:
+                self.assertLess(age, 2.0, q)
         self.assertGreater(res["changes"], 100)
         self.assertEqual(res["unseen"], [], "changes not seen within 3 s")
         for phase, n in res["answers"].items():
