@@ -49,12 +49,10 @@ struct sync_follow {
 static struct sync_follow fl;
 
 static void	sync_follow_round(void);
-static void	sync_follow_cursor_text(char *, size_t);
 static void	sync_follow_block_text(char *, size_t);
 static void	sync_follow_on_wait(redisAsyncContext *, void *, void *);
 static void	sync_follow_read(void);
 static void	sync_follow_on_read(redisAsyncContext *, void *, void *);
-static int	sync_follow_orphan(const redisReply *);
 static void	sync_follow_entries(const redisReply *);
 static void	sync_follow_fields(const redisReply *);
 static const char *sync_follow_gap(const redisReply *,
@@ -97,18 +95,10 @@ sync_follow_round(void)
 		sync_follow_read();
 		return;
 	}
-	sync_follow_cursor_text(id, sizeof(id));
+	sync_stream_text(&sync_state.cursor, id, sizeof(id));
 	sync_follow_block_text(block, sizeof(block));
 	sync_link_cmd(sync_follow_on_wait, NULL, 8, "XREAD", "COUNT", "1",
 	    "BLOCK", block, "STREAMS", settings.stream, id);
-}
-
-/* The stream cursor as "ms-seq". */
-static void
-sync_follow_cursor_text(char *id, size_t len)
-{
-	snprintf(id, len, "%llu-%llu", (unsigned long long)sync_state.cursor.ms,
-	    (unsigned long long)sync_state.cursor.seq);
 }
 
 /*
@@ -149,7 +139,7 @@ sync_follow_read(void)
 	fl.before = fl.next = sync_state.cursor;
 	fl.read = 0;
 	fl.resync = 0;
-	sync_follow_cursor_text(id, sizeof(id));
+	sync_stream_text(&sync_state.cursor, id, sizeof(id));
 	sync_link_cmd(NULL, NULL, 1, "MULTI");
 	sync_link_cmd(NULL, NULL, 3, "XINFO", "STREAM", settings.stream);
 	sync_link_cmd(NULL, NULL, 6, "XREAD", "COUNT", SYNC_XREAD_COUNT,
@@ -175,7 +165,7 @@ sync_follow_on_read(redisAsyncContext *ac, void *reply, void *priv)
 		    "unexpected reply to the stream read");
 		return;
 	}
-	if (sync_follow_orphan(r->element[2])) {
+	if (sync_link_out_of_step(r->element[2])) {
 		sync_link_drop("the followed replica is not in step with its "
 		    "master");
 		return;
@@ -196,26 +186,14 @@ sync_follow_on_read(redisAsyncContext *ac, void *reply, void *priv)
 		sync_fetch_send(sync_follow_on_card);
 }
 
-/* INFO replication says a replica whose link with its master is not up. */
-static int
-sync_follow_orphan(const redisReply *r)
-{
-	return r->type == REDIS_REPLY_STRING && strstr(r->str,
-	    "role:slave") != NULL && strstr(r->str,
-	    "master_link_status:up") == NULL;
-}
-
 /* Queue the card each entry names; note resync entries. */
 static void
 sync_follow_entries(const redisReply *r)
 {
-	const redisReply *entries;
+	const redisReply *entries = sync_stream_entries(r);
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
-	    r->element[0]->type != REDIS_REPLY_ARRAY ||
-	    r->element[0]->elements != 2)
+	if (entries == NULL)
 		return;
-	entries = r->element[0]->element[1];
 	for (size_t i = 0; i < entries->elements; i++) {
 		const redisReply *e = entries->element[i];
 

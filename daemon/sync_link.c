@@ -446,13 +446,7 @@ sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 		sync_link_drop("the node the Sentinels named is not a master");
 		return;
 	}
-	/*
-	 * A replica that is not in step with its master (just restarted and
-	 * still empty, or cut off) must not be read: a full sync from it
-	 * would swap in whatever it holds.
-	 */
-	if (strstr(r->str, "role:slave") != NULL &&
-	    strstr(r->str, "master_link_status:up") == NULL) {
+	if (sync_link_out_of_step(r)) {
 		sync_link_drop("the node is a replica not in step with its "
 		    "master");
 		return;
@@ -462,6 +456,20 @@ sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 	    "replica");
 	ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
 	ln.hooks->ready(run_id);
+}
+
+/*
+ * Does this INFO replication say a replica not in step with its master
+ * (just restarted and still empty, or cut off)? Such a node must not be
+ * read: a full sync from it would swap in whatever it holds, and a follow
+ * round on it confirms nothing.
+ */
+int
+sync_link_out_of_step(const redisReply *info)
+{
+	return info->type == REDIS_REPLY_STRING &&
+	    strstr(info->str, "role:slave") != NULL &&
+	    strstr(info->str, "master_link_status:up") == NULL;
 }
 
 /* Show the node set up now, with its role (NULL: none, the link is down). */

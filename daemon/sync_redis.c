@@ -206,8 +206,7 @@ sync_redis_cursor_ask(evutil_socket_t fd, short what, void *arg)
 		c.ms--;
 		c.seq = UINT64_MAX;
 	}
-	snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)c.ms,
-	    (unsigned long long)c.seq);
+	sync_stream_text(&c, id, sizeof(id));
 	sync_link_cmd(sync_redis_on_cursor, NULL, 6, "XREAD", "COUNT", "1",
 	    "STREAMS", settings.stream, id);
 }
@@ -216,13 +215,10 @@ sync_redis_cursor_ask(evutil_socket_t fd, short what, void *arg)
 static const redisReply *
 sync_redis_first_entry(const redisReply *r)
 {
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
-	    r->element[0]->type != REDIS_REPLY_ARRAY ||
-	    r->element[0]->elements != 2 ||
-	    r->element[0]->element[1]->type != REDIS_REPLY_ARRAY ||
-	    r->element[0]->element[1]->elements == 0)
-		return NULL;
-	return r->element[0]->element[1]->element[0];
+	const redisReply *entries = sync_stream_entries(r);
+
+	return entries != NULL && entries->elements > 0 ?
+	    entries->element[0] : NULL;
 }
 
 /*

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Stream ids and XINFO STREAM fields, for the full sync and the follow. */
+/*
+ * Stream ids, XREAD replies and XINFO STREAM fields, for the full sync,
+ * the follow and the cursor check after a move.
+ */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +40,29 @@ sync_stream_cmp(const struct sync_stream_id *a, const struct sync_stream_id *b)
 	if (a->seq != b->seq)
 		return a->seq < b->seq ? -1 : 1;
 	return 0;
+}
+
+/* An id as "ms-seq", as commands take it. */
+void
+sync_stream_text(const struct sync_stream_id *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu-%llu", (unsigned long long)id->ms,
+	    (unsigned long long)id->seq);
+}
+
+/*
+ * The entries of an XREAD reply on one stream ([[stream, entries]]), or
+ * NULL when it holds none (a nil reply: nothing after the id).
+ */
+const redisReply *
+sync_stream_entries(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->elements != 2 ||
+	    r->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	return r->element[0]->element[1];
 }
 
 /* Find a field of an XINFO STREAM reply (a flat list of pairs). */

@@ -16,6 +16,8 @@ struct sync_stream_id {
 int	sync_stream_parse(const char *, size_t, struct sync_stream_id *);
 int	sync_stream_cmp(const struct sync_stream_id *,
 	    const struct sync_stream_id *);
+void	sync_stream_text(const struct sync_stream_id *, char *, size_t);
+const redisReply *sync_stream_entries(const redisReply *);
 const redisReply *sync_stream_field(const redisReply *, const char *);
 
 #endif
