@@ -25,7 +25,11 @@
 #define IO_MAX_FIELDS	64
 #define IO_MAX_LINE	65536
 
-static int	redis_io_db;	/* of the URL being connected to */
+/* What a new connection is set up with: the target's user, the URL's db. */
+struct redis_io_setup_args {
+	const struct redis_target	*t;
+	int				 db;
+};
 
 static int	redis_io_setup(redisContext *, const void *);
 static int	io_check(redisReply *, const char *);
@@ -86,6 +90,7 @@ redisContext *
 redis_io_connect(const struct redis_target *t)
 {
 	struct timeval tv = { 5, 0 };
+	struct redis_io_setup_args a = { t, 0 };
 	struct redis_url u;
 	char err[256];
 	redisContext *c;
@@ -94,9 +99,9 @@ redis_io_connect(const struct redis_target *t)
 		fprintf(stderr, "cardctl: %s: %s\n", t->url, err);
 		return NULL;
 	}
-	redis_io_db = u.db;
+	a.db = u.db;
 	if (u.sentinel)
-		return sentinel_connect(&u, redis_io_setup, t);
+		return sentinel_connect(&u, redis_io_setup, &a);
 	c = redisConnectWithTimeout(u.nodes[0].host, u.nodes[0].port, tv);
 	if (c == NULL || c->err) {
 		fprintf(stderr, "cardctl: %s: %s\n", t->url,
@@ -105,7 +110,7 @@ redis_io_connect(const struct redis_target *t)
 		return NULL;
 	}
 	redisSetTimeout(c, tv);
-	if (redis_io_setup(c, t) != 0) {
+	if (redis_io_setup(c, &a) != 0) {
 		redisFree(c);
 		return NULL;
 	}
@@ -116,14 +121,14 @@ redis_io_connect(const struct redis_target *t)
 static int
 redis_io_setup(redisContext *c, const void *arg)
 {
-	const struct redis_target *t = arg;
+	const struct redis_io_setup_args *a = arg;
 	const char *pass = getenv("REDISCLI_AUTH");
 	char db[16];
 
-	if (pass != NULL && io_auth(c, t->user, pass) != 0)
+	if (pass != NULL && io_auth(c, a->t->user, pass) != 0)
 		return -1;
-	snprintf(db, sizeof(db), "%d", redis_io_db);
-	if (redis_io_db != 0 && io_check(redisCommand(c, "SELECT %s", db),
+	snprintf(db, sizeof(db), "%d", a->db);
+	if (a->db != 0 && io_check(redisCommand(c, "SELECT %s", db),
 	    "SELECT") != 0)
 		return -1;
 	return 0;
