@@ -92,6 +92,7 @@ static redisAsyncContext *sentinel_dial(const struct redis_node *,
 		    redisConnectCallback *, redisDisconnectCallback *,
 		    redisCallbackFn *);
 static void	sentinel_drop(redisAsyncContext *, int);
+static int	sentinel_following(const char *, int);
 static void	ask_start(int);
 static void	ask_next(void);
 static void	ask_exhausted(void);
@@ -186,6 +187,14 @@ sentinel_dial(const struct redis_node *n, redisConnectCallback *on_connect,
 		redisAsyncCommand(ac, on_auth, NULL, "AUTH %s",
 		    settings.sentinel_password);
 	return ac;
+}
+
+/* Is host:port the node followed now? */
+static int
+sentinel_following(const char *host, int port)
+{
+	return ss.have_node && ss.node.port == port &&
+	    strcmp(ss.node.host, host) == 0;
 }
 
 /*
@@ -297,8 +306,7 @@ ask_failed(const char *why, int how)
 static void
 ask_done(const struct redis_node *n, int fallback)
 {
-	int same = ss.have_node && ss.node.port == n->port &&
-	    strcmp(ss.node.host, n->host) == 0;
+	int same = sentinel_following(n->host, n->port);
 
 	evtimer_del(ss.ask.timeout);
 	sentinel_drop(ss.ask.ac, DROP_DISCONNECT);
@@ -460,9 +468,8 @@ ask_pick(const redisReply *r, struct redis_node *out)
 	for (size_t i = 0; i < r->elements && n < SENTINEL_CANDIDATES; i++) {
 		if (ask_healthy(r->element[i], &cand[n]) != 0)
 			continue;
-		if (ss.ask.purpose == ASK_CHECK && ss.have_node &&
-		    cand[n].port == ss.node.port &&
-		    strcmp(cand[n].host, ss.node.host) == 0) {
+		if (ss.ask.purpose == ASK_CHECK &&
+		    sentinel_following(cand[n].host, cand[n].port)) {
 			*out = cand[n];
 			return 0;
 		}
@@ -613,7 +620,7 @@ watch_event(const char *chan, const char *payload)
 			ask_start(ASK_CHECK);
 		}
 	} else if (strcmp(chan, "+sdown") == 0 || strcmp(chan, "+odown") == 0) {
-		if (ss.have_node && watch_names_node(payload)) {
+		if (watch_names_node(payload)) {
 			log_warnx("msg=\"sentinel: the followed node is down\" "
 			    "event=\"%s\"", payload);
 			ss.hooks->moved("the followed node is down");
@@ -630,7 +637,7 @@ watch_names_node(const char *payload)
 	int port;
 
 	return sscanf(payload, "%*s %*s %255s %d", ip, &port) == 2 &&
-	    port == ss.node.port && strcmp(ip, ss.node.host) == 0;
+	    sentinel_following(ip, port);
 }
 
 /* Is the event about our master (its first word, or the word after "@")? */
