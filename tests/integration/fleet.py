@@ -136,6 +136,7 @@ class Fleet:
                  ports=None, down_after_ms=1000, conf=None):
         ports = ports or {}
         self.conf = dict(conf or {})
+        self.query = self.conf.pop("query", "")   # e.g. ?role=master
         self.work = Path(tempfile.mkdtemp(prefix="cardd-it-fleet-"))
         self.redis = self.haproxy = None
         self.cardd = []
@@ -156,7 +157,7 @@ class Fleet:
         self.rows = rs.read_cards(path)
         harness.cardctl_import(path, self.url)
         for i in range(n_cardd):
-            cfg = {"source": self.url + self.conf.pop("query", ""),
+            cfg = {"source": self.url + self.query,
                    "snapshot": "cards.snap",
                    "snapshot_interval": "1", "max_staleness": "30"}
             cfg.update(self.conf)
@@ -527,18 +528,13 @@ class FleetRun:
             if not harness.wait_for(self.fleet.healthy, 30, 0.2):
                 raise AssertionError("restarted cardd not back in rotation")
 
-    @property
-    def master(self):
-        """The master's port as the Sentinels name it now."""
-        return self.fleet.redis.master_port()
-
     def lose_quorum(self):
         """Every Sentinel away: cardd goes on following its node (and
         stays fresh); then the replica they follow goes too, and their
         synced_at ages while they answer from the index, until it is back
         (they dial the node the Sentinels named last)."""
         red = self.fleet.redis
-        master = self.master            # while a Sentinel can say
+        master = red.master_port()      # while a Sentinel can say
         for s in red.sentinels:
             s.kill()
         time.sleep(max(self.steady_s, 3.0))
@@ -625,31 +621,12 @@ class FleetRun:
             w.pause.clear()
 
     def barrier(self):
-        """Add a card, see it on every cardd, remove it, see it gone;
-        returns the time just before the removal: a snapshot saved after
-        that may hold it (one that does not is followed by another, since
-        the removal changed the index)."""
-        for op in ("add", "remove"):
-            t = time.time()
-            if op == "add":
-                harness.cardctl_publish(
-                    self.fleet.url, BARRIER, ("status", "active"),
-                    ("permit", "WPZZFLEET1"), ("class", "A"),
-                    ("permit_from", "2024-01-01"),
-                    ("permit_until", "2030-12-31"), ("birth", "1990-01-01"),
-                    ("region", "310000"), ("rev", 1))
-            else:
-                harness.cardctl_publish(self.fleet.url, BARRIER, remove=True)
-            want = "ok" if op == "add" else "unknown_card"
-            for d in self.fleet.cardd:
-                def seen():
-                    with d.resp() as c:
-                        r = c.command("VALIDITY", BARRIER, "AT", AT)
-                    return isinstance(r, list) and \
-                        json.loads(r[0])["reason"] == want
-                if not harness.wait_for(seen, 10, 0.02):
-                    raise AssertionError("barrier %s not seen" % op)
-        return t
+        """harness.barrier on every cardd; the time it returns is just
+        before the removal: a snapshot saved after that may hold it (one
+        that does not is followed by another, since the removal changed
+        the index)."""
+        return harness.barrier(self.fleet.url, self.fleet.cardd, BARRIER,
+                               "WPZZFLEET1", 1)
 
     def snapshot_equal(self, d, theirs, after):
         mine = self.fleet.work / ("cardd-%d.csv" % d.http_port)

@@ -900,6 +900,36 @@ def cardctl_publish(url, card, *fields, remove=False):
                    *["%s=%s" % kv for kv in fields])
 
 
+def barrier(url, daemons, card, permit, rev, timeout=10.0):
+    """Publish card at rev through url and see it on every daemon, then
+    remove it and see it gone: every change published before has then
+    been applied. Returns the time just before the removal."""
+    cardctl_publish(url, card, ("status", "active"), ("permit", permit),
+                    ("class", "A"), ("permit_from", "2024-01-01"),
+                    ("permit_until", "2030-12-31"), ("birth", "1990-01-01"),
+                    ("region", "310000"), ("rev", rev))
+    _see_on_all(daemons, card, lambda st: st.get("rev") == rev,
+                "published", timeout)
+    t = time.time()
+    cardctl_publish(url, card, remove=True)
+    _see_on_all(daemons, card, lambda st: st.get("reason") == "unknown_card",
+                "removed", timeout)
+    return t
+
+
+def _see_on_all(daemons, card, pred, what, timeout):
+    """Ask each daemon over RESP until pred(statement) holds."""
+    for d in daemons:
+        def seen(d=d):
+            with d.resp() as c:
+                r = c.command("VALIDITY", card, "AT", AT)
+            return isinstance(r, list) and pred(json.loads(r[0]))
+        if not wait_for(seen, timeout, 0.02):
+            raise AssertionError("barrier card %s %s, not seen on the daemon "
+                                 "on RESP port %d within %gs" % (
+                                     card, what, d.resp_port, timeout))
+
+
 def cardctl_export(out, url=None, snapshot=None):
     """cardctl export --redis URL | --snapshot FILE, -o out."""
     args = ["export"] + (["--redis", url] if url else

@@ -265,19 +265,8 @@ class RedisSyncCase(harness.DaemonTestCase):
     def barrier(self, d, redis, timeout=10.0):
         """Publish a sentinel card, see it, remove it, see it gone: every
         change published before has then been applied."""
-        rev = self.rng.randrange(10 ** 6, 10 ** 9)
-        harness.cardctl_publish(
-            redis.url, SENTINEL, ("status", "active"),
-            ("permit", "WPZZSYNC01"), ("class", "A"),
-            ("permit_from", "2024-01-01"), ("permit_until", "2030-12-31"),
-            ("birth", "1990-01-01"), ("region", "310000"), ("rev", rev))
-        with d.resp() as c:
-            self.poll_change(c, SENTINEL, lambda st: st["rev"] == rev,
-                             "barrier card published", timeout)
-            harness.cardctl_publish(redis.url, SENTINEL, remove=True)
-            self.poll_change(c, SENTINEL,
-                             lambda st: st["reason"] == "unknown_card",
-                             "barrier card removed", timeout)
+        harness.barrier(redis.url, [d], SENTINEL, "WPZZSYNC01",
+                        self.rng.randrange(10 ** 6, 10 ** 9), timeout)
 
     def assertIndexEqualsRedis(self, d, redis, after, cards=None):
         """Barrier, SIGTERM (cardd saves a last snapshot), then the two
