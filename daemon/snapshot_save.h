@@ -13,5 +13,6 @@ void	snapshot_save_changed(void);
 void	snapshot_save_now(void);
 void	snapshot_save_final(void);
 void	snapshot_save_free(void);
+double	snapshot_save_fork_seconds(void);
 
 #endif

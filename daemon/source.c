@@ -28,6 +28,7 @@
 #include "log.h"
 #include "source.h"
 #include "snapshot.h"
+#include "snapshot_save.h"
 #include "source_csv.h"
 #include "sync_redis.h"
 
@@ -214,6 +215,7 @@ source_gauges(struct stats_gauges *g)
 	g->last_full_sync_age = -1;
 	g->source_role = "";
 	g->max_staleness = (double)settings.max_staleness;
+	g->snapshot_fork = snapshot_save_fork_seconds();
 	if (strcmp(src.kind, "redis") == 0)
 		sync_redis_gauges(g);
 }

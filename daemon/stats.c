@@ -215,6 +215,10 @@ stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
 	    "cardd_source_node_info gauge\ncardd_source_node_info{address="
 	    "\"%s\",role=\"%s\"} 1\n# HELP cardd_max_staleness_seconds The "
 	    "configured max_staleness.\n# TYPE cardd_max_staleness_seconds "
-	    "gauge\ncardd_max_staleness_seconds %g\n", g->source_node,
-	    g->source_role != NULL ? g->source_role : "", g->max_staleness);
+	    "gauge\ncardd_max_staleness_seconds %g\n# HELP "
+	    "cardd_snapshot_fork_seconds How long the last fork to save the "
+	    "snapshot held the follow (0: none yet).\n# TYPE "
+	    "cardd_snapshot_fork_seconds gauge\ncardd_snapshot_fork_seconds "
+	    "%.6f\n", g->source_node, g->source_role != NULL ?
+	    g->source_role : "", g->max_staleness, g->snapshot_fork);
 }

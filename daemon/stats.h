@@ -50,6 +50,7 @@ struct stats_gauges {
 	char		source_node[272];	/* "host:port" followed, or "" */
 	const char	*source_role;	/* "master", "replica" or "" */
 	double		max_staleness;	/* seconds */
+	double		snapshot_fork;	/* the last fork's pause, seconds */
 };
 
 /* Add n from the owning thread: a plain load and store, no lock prefix. */
