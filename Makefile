@@ -19,12 +19,13 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) $(INC) \
 LDFLAGS += -pthread $(EXTRA)
 LDLIBS  += $(PKG_LIBS)
 
-PROTO  = date b64url stmt jws resp http1 csv merkle redis_url
+PROTO  = date b64url stmt jws resp http1 csv merkle redis_url cardcode
 STORE  = record index snapshot mapfile
 DAEMON = log config live check sign buf clock stats net_tcp \
          worker http resp_cmd answer batch source source_csv \
          snapshot_save sync_redis sync_link sync_sentinel sync_stream sync_fetch sync_full \
-         sync_follow sync_reject sign_job sign_queue signer notify auth tls
+         sync_follow sync_reject sign_job sign_queue signer notify auth tls \
+         issuer code_store
 TOOLS  = cardctl gen client keys redis_io sentinel export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \

@@ -4,12 +4,15 @@
  * config names one client:
  *
  *   client NAME [token=sha256:HEX] [cert=NAME] [allow=LIST] [rate=N] [burst=N]
+ *          [disclose=LIST]
  *
  * A client proves itself with a bearer token (HTTP Authorization, RESP
  * AUTH), of which the config holds only the SHA-256, or with a TLS client
  * certificate whose subject CN (or DNS name) is cert=NAME. allow lists
  * what it may ask (validity, coverage, metrics); rate and burst fill its
  * token bucket (requests per second, default 100, burst default = rate).
+ * disclose lists what an answer to a card code may show it (card,
+ * permit, until; PROTOCOL.md §10).
  * Card-number enumeration is the threat the limits answer.
  *
  * A connection keeps only its claim (the hash of its token or of its
@@ -47,6 +50,7 @@ struct auth_client {
 	int		 has_cert;
 	uint8_t		 cert[AUTH_HASH];
 	unsigned	 allow;
+	unsigned	 disclose;	/* AUTH_DISCLOSE_* */
 	double		 rate;		/* requests per second */
 	double		 burst;
 	pthread_mutex_t	 lock;		/* the bucket below */
@@ -69,6 +73,7 @@ static struct auth_addr *auth_addrs;
 
 static const char *auth_parse(const char *, struct auth_client *);
 static const char *auth_option(const char *, size_t, struct auth_client *);
+static const char *auth_disclose(const char *, size_t, unsigned *);
 static int	auth_hex(const char *, size_t, uint8_t *);
 static void	auth_sha256(const void *, size_t, uint8_t[AUTH_HASH]);
 static int	auth_take(struct auth_client *, unsigned, int64_t);
@@ -105,6 +110,28 @@ auth_hex(const char *s, size_t len, uint8_t *out)
 		out[i] = (uint8_t)v;
 	}
 	return 0;
+}
+
+/* disclose=card,permit,until into bits. */
+static const char *
+auth_disclose(const char *v, size_t vlen, unsigned *bits)
+{
+	static const char *const words[] = { "card", "permit", "until" };
+
+	*bits = 0;
+	for (const char *p = v, *end = v + vlen; p < end;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t n = (size_t)((comma ? comma : end) - p), k;
+
+		for (k = 0; k < 3; k++)
+			if (strlen(words[k]) == n && memcmp(p, words[k], n) == 0)
+				break;
+		if (k == 3)
+			return "disclose= is a comma list of card, permit, until";
+		*bits |= 1u << k;
+		p += n + 1;
+	}
+	return NULL;
 }
 
 /* One key=value option of a client line. */
@@ -154,6 +181,8 @@ auth_option(const char *w, size_t len, struct auth_client *c)
 		}
 		return NULL;
 	}
+	if (klen == 8 && memcmp(w, "disclose", 8) == 0)
+		return auth_disclose(v, vlen, &c->disclose);
 	if ((klen == 4 && memcmp(w, "rate", 4) == 0) ||
 	    (klen == 5 && memcmp(w, "burst", 5) == 0)) {
 		char *end;
@@ -169,7 +198,7 @@ auth_option(const char *w, size_t len, struct auth_client *c)
 		*(klen == 4 ? &c->rate : &c->burst) = d;
 		return NULL;
 	}
-	return "unknown option (token, cert, allow, rate, burst)";
+	return "unknown option (token, cert, allow, rate, burst, disclose)";
 }
 
 /* Parse one client line into c; returns an error or NULL. */
@@ -301,16 +330,17 @@ auth_take(struct auth_client *c, unsigned cost, int64_t now_us)
 /*
  * May this claim ask for need (AUTH_ALLOW_* bits) now, at the price of
  * cost requests from its bucket? With auth none (required 0) everyone
- * may. *client names the client when one matched. Hashes are compared in
+ * may. *who names the client when one matched. Hashes are compared in
  * constant time.
  */
 enum auth_result
 auth_allow(struct auth_table *t, int required, const struct auth_id *id,
-    unsigned need, unsigned cost, int64_t now_us, const char **client)
+    unsigned need, unsigned cost, int64_t now_us, struct auth_who *who)
 {
 	struct auth_client *c = NULL;
 
-	*client = NULL;
+	who->name = NULL;
+	who->disclose = 0;
 	if (!required)
 		return AUTH_OK;
 	if (id->kind == AUTH_ID_NONE)
@@ -326,7 +356,8 @@ auth_allow(struct auth_table *t, int required, const struct auth_id *id,
 	}
 	if (c == NULL)
 		return AUTH_UNKNOWN;
-	*client = c->name;
+	who->name = c->name;
+	who->disclose = c->disclose;
 	if ((c->allow & need) != need)
 		return AUTH_FORBIDDEN;
 	return auth_take(c, cost, now_us) ? AUTH_OK : AUTH_RATE_LIMITED;

@@ -12,6 +12,9 @@
 #define AUTH_ALLOW_COVERAGE	0x2
 #define AUTH_ALLOW_METRICS	0x4
 #define AUTH_HASH		32	/* SHA-256 */
+#define AUTH_DISCLOSE_CARD	0x1	/* disclose=: what a code answer shows */
+#define AUTH_DISCLOSE_PERMIT	0x2
+#define AUTH_DISCLOSE_UNTIL	0x4
 
 struct auth_table;
 struct sockaddr;
@@ -23,6 +26,12 @@ struct auth_id {
 };
 
 enum auth_id_kind { AUTH_ID_NONE, AUTH_ID_TOKEN, AUTH_ID_CERT };
+
+/* The client a request comes from (name NULL: auth none). */
+struct auth_who {
+	const char	*name;		/* in the live table */
+	unsigned	 disclose;	/* AUTH_DISCLOSE_* */
+};
 
 enum auth_result {
 	AUTH_OK, AUTH_MISSING, AUTH_UNKNOWN, AUTH_FORBIDDEN, AUTH_RATE_LIMITED
@@ -37,7 +46,7 @@ void		 auth_id_token(struct auth_id *, const char *token, size_t len);
 void		 auth_id_cert(struct auth_id *, const char *name, size_t len);
 enum auth_result auth_allow(struct auth_table *, int required,
 		    const struct auth_id *, unsigned need, unsigned cost,
-		    int64_t now_us, const char **client);
+		    int64_t now_us, struct auth_who *);
 int		 auth_addr_acquire(const struct sockaddr *, int max);
 void		 auth_addr_release(const struct sockaddr *);
 

@@ -6,6 +6,7 @@
  * fixes: the first failing reason wins. No sockets, no index, no clock:
  * the caller passes the record it found and the date "at" stands for.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "b64url.h"
@@ -14,7 +15,8 @@
 #include "record.h"
 
 static const char *const check_params[P_COUNT] = {
-	"check", "card", "permit", "scheme", "region", "at", "birth", "nonce"
+	"check", "card", "permit", "scheme", "region", "at", "birth", "nonce",
+	"code"
 };
 
 static enum stmt_reason check_validity(const struct card *, int32_t);
@@ -25,7 +27,10 @@ static enum stmt_reason check_coverage(const struct check_req *,
 void
 check_init(struct check_req *r, enum stmt_check check)
 {
-	memset(r, 0, sizeof(*r));
+	/* Not the code's 2 KB: only by_code says whether it holds one. */
+	memset(r, 0, offsetof(struct check_req, code));
+	r->code_len = 0;
+	r->iss[0] = '\0';
 	r->check = check;
 	r->scheme = -1;
 	r->region = -1;
@@ -105,6 +110,15 @@ check_set(struct check_req *r, enum check_param p, const char *v, size_t len,
 		}
 		*(p == P_AT ? &r->has_at : &r->has_birth) = 1;
 		return 0;
+	case P_CODE:
+		if (len > CARDCODE_MAX) {
+			*err = "code is longer than 2048 bytes";
+			return -1;
+		}
+		memcpy(r->code, v, len);
+		r->code_len = len;
+		r->by_code = 1;
+		return 0;
 	case P_NONCE:
 		if (len > STMT_NONCE_MAX || !b64url_valid(v, len)) {
 			*err = "nonce must be 1-64 characters of base64url";
@@ -124,10 +138,10 @@ check_set(struct check_req *r, enum check_param p, const char *v, size_t len,
 int
 check_finish(struct check_req *r, const char **err)
 {
-	unsigned ids = r->seen & (1u << P_CARD | 1u << P_PERMIT);
+	unsigned ids = r->seen & (1u << P_CARD | 1u << P_PERMIT | 1u << P_CODE);
 
-	if (ids == 0 || ids == (1u << P_CARD | 1u << P_PERMIT)) {
-		*err = "exactly one of card and permit is required";
+	if (ids == 0 || (ids & (ids - 1)) != 0) {
+		*err = "exactly one of card, permit and code is required";
 		return -1;
 	}
 	if (r->check == STMT_VALIDITY &&

@@ -6,12 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cardcode.h"
 #include "record.h"
 #include "stmt.h"
 
 enum check_param {
 	P_CHECK, P_CARD, P_PERMIT, P_SCHEME, P_REGION, P_AT, P_BIRTH, P_NONCE,
-	P_COUNT
+	P_CODE, P_COUNT
 };
 
 struct check_req {
@@ -29,6 +30,15 @@ struct check_req {
 	size_t		 nonce_len;
 	int		 has_nonce;
 	unsigned	 seen;		/* bit per enum check_param */
+	/* Asked by code (PROTOCOL.md §10); code_store_resolve() fills the
+	 * rest, and id with the card the code names. */
+	int		 by_code;
+	char		 code[CARDCODE_MAX];
+	size_t		 code_len;
+	enum stmt_reason code_reason;	/* OK, CODE_INVALID or CODE_EXPIRED */
+	uint8_t		 code_digest[32];
+	char		 code_hash[STMT_CODE_LEN];
+	char		 iss[CARDCODE_NAME_MAX + 1];	/* "": none */
 };
 
 void	check_init(struct check_req *, enum stmt_check);

@@ -124,6 +124,12 @@ static const struct cfg_key config_keys[] = {
 	    1000000, "1000", NULL, NULL },
 	{ "request_timeout", CFG_INT, 1, S(request_timeout), 1, 3600, "10",
 	    NULL, NULL },
+	{ "code_issuer", CFG_LIST, 1, S(code_issuers), 0, 0, NULL, NULL,
+	    NULL },
+	{ "code_max_lifetime", CFG_INT, 1, S(code_max_lifetime), 1, 86400,
+	    "120", NULL, NULL },
+	{ "code_clock_skew", CFG_INT, 1, S(code_clock_skew), 0, 3600, "30",
+	    NULL, NULL },
 };
 #undef S
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -474,6 +480,14 @@ cfg_resolve(struct settings *s, const char *path, char *err, size_t errlen)
 	rc |= cfg_rebase(&s->tls_key, 0, path, dlen);
 	rc |= cfg_rebase(&s->tls_client_ca, 0, path, dlen);
 	rc |= cfg_rebase(&s->snapshot, 0, path, dlen);
+	for (size_t i = 0; i < s->code_issuers.n; i++) {
+		char *line = s->code_issuers.v[i];
+		size_t at = strcspn(line, " \t");
+
+		at += strspn(line + at, " \t");	/* NAME FILE: the FILE */
+		if (line[at] != '\0')
+			rc |= cfg_rebase(&s->code_issuers.v[i], at, path, dlen);
+	}
 	if (rc != 0)
 		snprintf(err, errlen, "%s: out of memory", path);
 	return rc;

@@ -9,7 +9,7 @@ enum sign_mode { SIGN_PER_ANSWER, SIGN_BATCH };
 enum tls_verify { TLS_VERIFY_NONE, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
 enum auth_mode { AUTH_REQUIRED, AUTH_NONE };
 
-/* A key that may be given on many lines (client). */
+/* A key that may be given on many lines (client, code_issuer). */
 struct cfg_list {
 	char	**v;
 	size_t	  n;
@@ -59,6 +59,9 @@ struct settings {
 	struct cfg_list	 clients;
 	_Atomic int	 max_connections_per_ip;
 	_Atomic int	 request_timeout;	/* seconds */
+	struct cfg_list	 code_issuers;		/* "NAME FILE" */
+	_Atomic int	 code_max_lifetime;	/* seconds */
+	_Atomic int	 code_clock_skew;	/* seconds */
 };
 
 extern struct settings settings;

@@ -20,6 +20,7 @@
 #include "answer.h"
 #include "auth.h"
 #include "batch.h"
+#include "code_store.h"
 #include "config.h"
 #include "date.h"
 #include "http.h"
@@ -39,7 +40,8 @@
 #define HTTP_F_ALLOW_POST 0x10	/* 405: Allow: POST */
 #define HTTP_F_AUTH	0x20	/* 401: WWW-Authenticate */
 #define HTTP_F_RETRY	0x40	/* 429: Retry-After */
-#define HTTP_VALUE_MAX	128	/* longer decoded parameter values are bad */
+#define HTTP_VALUE_MAX	(CARDCODE_MAX + 1)	/* longer values are bad;
+					   a code is the longest */
 #define HTTP_TOKEN_MAX	128	/* longest bearer token remembered */
 
 /* What HTTP keeps of one connection between requests. */
@@ -108,7 +110,10 @@ static int	http_params(struct http_ctx *, struct check_req *,
 		    const char **);
 static int	http_ready(struct http_ctx *);
 static void	http_identity(struct http_ctx *);
-static int	http_allowed(struct http_ctx *, unsigned, unsigned);
+static int	http_allowed(struct http_ctx *, unsigned, unsigned,
+		    struct auth_who *);
+static int	http_resolve(struct http_ctx *, struct check_req *,
+		    const char *);
 static void	http_answer(struct http_ctx *, const char *, size_t);
 static void	http_input(struct conn *);
 static void	http_close(struct conn *);
@@ -222,7 +227,8 @@ http_error(struct http_ctx *x, int status, enum stats_err kind,
 	static const char *const codes[ERR_COUNT] = {
 		"bad_request", "not_found", "method_not_allowed",
 		"too_large", "not_ready", "stale", "bad_request",
-		"unauthorized", "forbidden", "rate_limited", "internal"
+		"unauthorized", "forbidden", "rate_limited", "internal",
+		"busy"
 	};
 	char body[512];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":"
@@ -400,9 +406,9 @@ http_identity(struct http_ctx *x)
  * 401, 403 or 429 itself when not; returns 1 when it may.
  */
 static int
-http_allowed(struct http_ctx *x, unsigned need, unsigned cost)
+http_allowed(struct http_ctx *x, unsigned need, unsigned cost,
+    struct auth_who *who)
 {
-	const char *who;
 	enum auth_result r;
 
 	if (x->bad_auth) {
@@ -412,7 +418,7 @@ http_allowed(struct http_ctx *x, unsigned need, unsigned cost)
 		return 0;
 	}
 	r = auth_allow(live_auth(), settings.auth == AUTH_REQUIRED, x->id,
-	    need, cost, (int64_t)clock_monotonic_usec(), &who);
+	    need, cost, (int64_t)clock_monotonic_usec(), who);
 	switch (r) {
 	case AUTH_OK:
 		return 1;
@@ -492,26 +498,53 @@ http_answer(struct http_ctx *x, const char *body, size_t len)
 		http_error(x, 500, ERR_INTERNAL, "out of memory");
 }
 
+/*
+ * Judge a request's code, when it has one (prefix names a batch item
+ * in the detail). Answers 400 or 503 itself and returns 0 when the
+ * request cannot be answered.
+ */
+static int
+http_resolve(struct http_ctx *x, struct check_req *r, const char *prefix)
+{
+	char detail[160];
+	const char *err;
+
+	if (!r->by_code)
+		return 1;
+	switch (code_store_resolve(r, x->w->clock.ms, &err)) {
+	case CODE_STORE_OK:
+		return 1;
+	case CODE_STORE_BAD:
+		snprintf(detail, sizeof(detail), "%s%s", prefix, err);
+		http_error(x, 400, ERR_BAD_REQUEST, detail);
+		return 0;
+	default:
+		http_error(x, 503, ERR_BUSY, "too many codes in flight");
+		return 0;
+	}
+}
+
 /* GET /v1/validity and /v1/coverage. */
 static void
 http_check(struct http_ctx *x, enum stmt_check check)
 {
 	struct check_req r;
+	struct auth_who who;
 	char stmt[STMT_MAX];
 	const char *err;
 	size_t len;
 
 	if (!http_allowed(x, check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
-	    AUTH_ALLOW_COVERAGE, 1))
+	    AUTH_ALLOW_COVERAGE, 1, &who))
 		return;
 	check_init(&r, check);
 	if (http_params(x, &r, &err) != 0) {
 		http_error(x, 400, ERR_BAD_REQUEST, err);
 		return;
 	}
-	if (!http_ready(x))
+	if (!http_ready(x) || !http_resolve(x, &r, ""))
 		return;
-	if ((len = answer_statement(x->w, &r, IFACE_HTTP, stmt)) == 0) {
+	if ((len = answer_statement(x->w, &r, IFACE_HTTP, &who, stmt)) == 0) {
 		http_error(x, 500, ERR_INTERNAL, "statement too long");
 		return;
 	}
@@ -537,6 +570,7 @@ static void
 http_batch(struct http_ctx *x)
 {
 	struct check_req *reqs;
+	struct auth_who who;
 	char detail[160], *body;
 	size_t n, len;
 	unsigned need = 0;
@@ -551,9 +585,16 @@ http_batch(struct http_ctx *x)
 	for (size_t i = 0; i < n; i++)
 		need |= reqs[i].check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
 		    AUTH_ALLOW_COVERAGE;
-	if (!http_allowed(x, need, (unsigned)n) || !http_ready(x)) {
+	if (!http_allowed(x, need, (unsigned)n, &who) || !http_ready(x)) {
 		free(reqs);
 		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(detail, sizeof(detail), "checks[%zu]: ", i);
+		if (!http_resolve(x, &reqs[i], detail)) {
+			free(reqs);
+			return;
+		}
 	}
 	if ((body = malloc(n * (STMT_MAX + 1) + 16)) == NULL) {
 		http_error(x, 500, ERR_INTERNAL, "out of memory");
@@ -562,7 +603,7 @@ http_batch(struct http_ctx *x)
 	}
 	len = (size_t)sprintf(body, "{\"results\":[");
 	for (size_t i = 0; i < n; i++) {
-		len += answer_statement(x->w, &reqs[i], IFACE_HTTP,
+		len += answer_statement(x->w, &reqs[i], IFACE_HTTP, &who,
 		    body + len);
 		body[len++] = i + 1 < n ? ',' : ']';
 	}
@@ -616,9 +657,10 @@ http_metrics(struct http_ctx *x)
 {
 	struct stats sum;
 	struct stats_gauges g;
+	struct auth_who who;
 	struct buf b = { 0 };
 
-	if (!http_allowed(x, AUTH_ALLOW_METRICS, 1))
+	if (!http_allowed(x, AUTH_ALLOW_METRICS, 1, &who))
 		return;
 	memset(&sum, 0, sizeof(sum));
 	worker_stats_sum(&sum);

@@ -27,6 +27,7 @@ static struct index *live_idx;
 static struct sign_keyring *live_kr;
 static struct auth_table *live_at;
 static struct tls_ctx *live_tc;
+static struct issuer_table *live_it;
 static _Atomic int64_t live_synced_ms;
 static _Atomic uint64_t live_ncards;
 
@@ -149,6 +150,23 @@ live_swap_auth(struct auth_table *t)
 	struct auth_table *old = live_at;
 
 	live_at = t;
+	return old;
+}
+
+/* The live issuers of card codes (same rules as live_auth). */
+struct issuer_table *
+live_issuers(void)
+{
+	return live_it;
+}
+
+/* Swap the issuer table while writing; returns the old one. */
+struct issuer_table *
+live_swap_issuers(struct issuer_table *t)
+{
+	struct issuer_table *old = live_it;
+
+	live_it = t;
 	return old;
 }
 

@@ -7,6 +7,7 @@
 
 struct auth_table;
 struct index;
+struct issuer_table;
 struct sign_keyring;
 struct tls_ctx;
 
@@ -26,6 +27,8 @@ struct auth_table *live_auth(void);
 struct tls_ctx *live_tls(void);
 struct auth_table *live_swap_auth(struct auth_table *);
 struct tls_ctx *live_swap_tls(struct tls_ctx *);
+struct issuer_table *live_issuers(void);
+struct issuer_table *live_swap_issuers(struct issuer_table *);
 void	live_synced(int64_t ms);
 int64_t	live_synced_at(void);
 void	live_set_count(uint64_t);

@@ -23,8 +23,10 @@
 #include "answer.h"
 #include "auth.h"
 #include "clock.h"
+#include "code_store.h"
 #include "config.h"
 #include "http.h"
+#include "issuer.h"
 #include "live.h"
 #include "log.h"
 #include "net_tcp.h"
@@ -43,6 +45,13 @@
 #define MAIN_READY_POLL_US	20000	/* how often to look before ready */
 
 /* The main thread's events, freed at the end. */
+/* What a config says about who asks and whom to trust, built together. */
+struct main_sec {
+	struct auth_table	*at;
+	struct issuer_table	*it;
+	struct tls_ctx		*tc;
+};
+
 struct main_events {
 	struct event	*term;
 	struct event	*intr;
@@ -58,8 +67,10 @@ static int main_ready;		/* READY=1 has been sent */
 static void	main_usage(FILE *);
 static int	main_options(int, char **, const char **, int *);
 static int	main_check(const char *);
-static int	main_security(const struct settings *, struct auth_table **,
-		    struct tls_ctx **, char *, size_t);
+static int	main_security(const struct settings *, struct main_sec *,
+		    char *, size_t);
+static void	main_security_free(struct main_sec *);
+static void	main_security_swap(struct main_sec *);
 static void	main_threads(void);
 static void	main_live_start(const char *);
 static int	main_listen_one(const char *, int, const struct conn_ops *,
@@ -88,23 +99,48 @@ main_usage(FILE *fp)
 }
 
 /*
- * The client table and, with a TLS listener, the TLS context of a
- * config. Returns 0, or -1 with err set.
+ * The client table, the code issuers and, with a TLS listener, the TLS
+ * context of a config. Returns 0, or -1 with err set.
  */
 static int
-main_security(const struct settings *s, struct auth_table **at,
-    struct tls_ctx **tc, char *err, size_t errlen)
+main_security(const struct settings *s, struct main_sec *sec, char *err,
+    size_t errlen)
 {
-	*tc = NULL;
-	if ((*at = auth_table_new(s->clients.v, s->clients.n, err, errlen)) ==
-	    NULL)
-		return -1;
-	if ((s->http_tls || s->resp_tls) &&
-	    (*tc = tls_ctx_new(s, err, errlen)) == NULL) {
-		auth_table_free(*at);
+	memset(sec, 0, sizeof(*sec));
+	if ((sec->at = auth_table_new(s->clients.v, s->clients.n, err,
+	    errlen)) == NULL ||
+	    (sec->it = issuer_table_new(s->code_issuers.v, s->code_issuers.n,
+	    err, errlen)) == NULL ||
+	    ((s->http_tls || s->resp_tls) &&
+	    (sec->tc = tls_ctx_new(s, err, errlen)) == NULL)) {
+		main_security_free(sec);
 		return -1;
 	}
 	return 0;
+}
+
+/* Free what main_security made (or what a swap handed back). */
+static void
+main_security_free(struct main_sec *sec)
+{
+	auth_table_free(sec->at);
+	issuer_table_free(sec->it);
+	tls_ctx_free(sec->tc);
+	memset(sec, 0, sizeof(*sec));
+}
+
+/*
+ * Put sec in the live state (the caller is writing it); sec gets the
+ * old parts back. A NULL TLS context keeps the running one: TLS
+ * listeners stay what they are until a restart.
+ */
+static void
+main_security_swap(struct main_sec *sec)
+{
+	sec->at = live_swap_auth(sec->at);
+	sec->it = live_swap_issuers(sec->it);
+	if (sec->tc != NULL && (settings.http_tls || settings.resp_tls))
+		sec->tc = live_swap_tls(sec->tc);
 }
 
 /* -t: the config parsed already; check the keys and TLS material too. */
@@ -113,8 +149,7 @@ main_check(const char *path)
 {
 	char err[512];
 	struct sign_keyring *kr;
-	struct auth_table *at;
-	struct tls_ctx *tc;
+	struct main_sec sec;
 
 	kr = sign_keyring_load(settings.signing_key, settings.key_id,
 	    settings.publish_keys, NULL, err, sizeof(err));
@@ -123,12 +158,11 @@ main_check(const char *path)
 		return 1;
 	}
 	sign_keyring_free(kr);
-	if (main_security(&settings, &at, &tc, err, sizeof(err)) != 0) {
+	if (main_security(&settings, &sec, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cardd: %s: %s\n", path, err);
 		return 1;
 	}
-	auth_table_free(at);
-	tls_ctx_free(tc);
+	main_security_free(&sec);
 	printf("cardd: %s: configuration OK\n", path);
 	return 0;
 }
@@ -269,8 +303,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	const char *conf = main_conf;
 	struct settings next;
 	struct sign_keyring *kr, *old;
-	struct auth_table *at;
-	struct tls_ctx *tc;
+	struct main_sec sec;
 	char err[512];
 	size_t len;
 
@@ -298,7 +331,7 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		main_reload_over();
 		return;
 	}
-	if (main_security(&next, &at, &tc, err, sizeof(err)) != 0) {
+	if (main_security(&next, &sec, err, sizeof(err)) != 0) {
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"%s\"", err);
 		sign_keyring_free(kr);
@@ -306,19 +339,14 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 		main_reload_over();
 		return;
 	}
-	/* TLS listeners stay what they are until a restart: a config that
-	 * turns TLS off keeps the running context. */
 	live_write_begin();
 	config_apply(&settings, &next);
 	old = live_swap_keys(kr);
-	at = live_swap_auth(at);
-	tc = (settings.http_tls || settings.resp_tls) && tc != NULL ?
-	    live_swap_tls(tc) : tc;
+	main_security_swap(&sec);
 	live_write_end();
 	log_set_level(settings.log_level);
 	sign_keyring_free(old);
-	auth_table_free(at);
-	tls_ctx_free(tc);
+	main_security_free(&sec);
 	settings_free(&next);
 	log_info("msg=\"reloaded\" kid=%s", sign_kid(kr, &len));
 	main_reload_over();
@@ -369,24 +397,23 @@ static void
 main_live_start(const char *conf)
 {
 	struct sign_keyring *kr;
-	struct auth_table *at;
-	struct tls_ctx *tc;
+	struct main_sec sec;
 	char err[512];
 	size_t len;
 
 	main_threads();
 	if (clock_set_zone(settings.timezone) != 0 ||
-	    live_init(settings.threads) != 0)
+	    live_init(settings.threads) != 0 || code_store_init() != 0)
 		fatalx("msg=\"out of memory\"");
 	if ((kr = sign_keyring_load(settings.signing_key, settings.key_id,
 	    settings.publish_keys, NULL, err, sizeof(err))) == NULL)
 		fatalx("msg=\"cannot load the signing key\" error=\"%s\"", err);
 	live_set_keys(kr);
-	if (main_security(&settings, &at, &tc, err, sizeof(err)) != 0)
-		fatalx("msg=\"cannot set up clients or TLS\" error=\"%s\"", err);
+	if (main_security(&settings, &sec, err, sizeof(err)) != 0)
+		fatalx("msg=\"cannot set up clients, code issuers or TLS\" "
+		    "error=\"%s\"", err);
 	live_write_begin();
-	live_swap_auth(at);
-	live_swap_tls(tc);
+	main_security_swap(&sec);
 	live_write_end();
 	if (settings.auth == AUTH_NONE)
 		log_warnx("msg=\"auth none: anyone who reaches the loopback "
@@ -481,8 +508,10 @@ main_teardown(struct event_base *base, struct main_events *ev)
 	sign_keyring_free(live_set_keys(NULL));
 	live_write_begin();
 	auth_table_free(live_swap_auth(NULL));
+	issuer_table_free(live_swap_issuers(NULL));
 	tls_ctx_free(live_swap_tls(NULL));
 	live_write_end();
+	code_store_free();
 	settings_free(&settings);
 }
 

@@ -15,6 +15,7 @@
 #include "answer.h"
 #include "auth.h"
 #include "clock.h"
+#include "code_store.h"
 #include "config.h"
 #include "date.h"
 #include "live.h"
@@ -75,7 +76,9 @@ static void	resp_cmd_raw(struct resp_ctx *, const char *, size_t);
 static void	resp_cmd_bulk(struct resp_ctx *, const char *, size_t);
 static void	resp_cmd_dispatch(struct resp_ctx *);
 static void	resp_cmd_check(struct resp_ctx *, enum stmt_check);
-static int	resp_cmd_allowed(struct resp_ctx *, unsigned);
+static int	resp_cmd_allowed(struct resp_ctx *, unsigned,
+		    struct auth_who *);
+static int	resp_cmd_resolve(struct resp_ctx *, struct check_req *);
 static void	resp_cmd_render_signed(struct conn *, struct buf *, unsigned,
 		    const char *, size_t, const char *, size_t);
 static int	resp_cmd_options(struct resp_ctx *, size_t, struct check_req *,
@@ -190,12 +193,16 @@ resp_cmd_options(struct resp_ctx *x, size_t at, struct check_req *r,
 		{ "at", P_AT }, { "birth", P_BIRTH }, { "nonce", P_NONCE },
 		{ "region", P_REGION },
 	};
-	int bypermit = 0;
+	enum check_param by = P_CARD;
 	size_t k;
 
 	for (; at < x->argc; at++) {
-		if (resp_arg_is(&x->argv[at], "bypermit") && !bypermit) {
-			bypermit = 1;
+		if (by == P_CARD && resp_arg_is(&x->argv[at], "bypermit")) {
+			by = P_PERMIT;
+			continue;
+		}
+		if (by == P_CARD && resp_arg_is(&x->argv[at], "bycode")) {
+			by = P_CODE;
 			continue;
 		}
 		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
@@ -204,7 +211,7 @@ resp_cmd_options(struct resp_ctx *x, size_t at, struct check_req *r,
 		if (k == sizeof(opts) / sizeof(opts[0]) || at + 1 == x->argc ||
 		    (opts[k].p == P_REGION && r->check != STMT_COVERAGE)) {
 			*err = "syntax error (options: AT d, BIRTH d, NONCE n, "
-			    "REGION r for coverage, BYPERMIT)";
+			    "REGION r for coverage, BYPERMIT or BYCODE)";
 			return -1;
 		}
 		at++;
@@ -212,8 +219,27 @@ resp_cmd_options(struct resp_ctx *x, size_t at, struct check_req *r,
 		    err) != 0)
 			return -1;
 	}
-	return check_set(r, bypermit ? P_PERMIT : P_CARD, x->argv[1].p,
-	    x->argv[1].len, err);
+	return check_set(r, by, x->argv[1].p, x->argv[1].len, err);
+}
+
+/* Judge a request's code, when it has one; answers the error if bad. */
+static int
+resp_cmd_resolve(struct resp_ctx *x, struct check_req *r)
+{
+	const char *err;
+
+	if (!r->by_code)
+		return 1;
+	switch (code_store_resolve(r, x->w->clock.ms, &err)) {
+	case CODE_STORE_OK:
+		return 1;
+	case CODE_STORE_BAD:
+		resp_cmd_error(x, ERR_BAD_REQUEST, err);
+		return 0;
+	default:
+		resp_cmd_error(x, ERR_BUSY, "busy: too many codes in flight");
+		return 0;
+	}
 }
 
 /* VALIDITY and COVERAGE. */
@@ -224,6 +250,7 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 	struct resp_conn *rc = x->c->state;
 	char stmt[STMT_MAX];
 	struct check_req r;
+	struct auth_who who;
 	const char *err;
 
 	if (x->argc < fixed) {
@@ -233,7 +260,7 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 		return;
 	}
 	if (!resp_cmd_allowed(x, check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
-	    AUTH_ALLOW_COVERAGE))
+	    AUTH_ALLOW_COVERAGE, &who))
 		return;
 	check_init(&r, check);
 	if ((check == STMT_COVERAGE && check_set(&r, P_SCHEME, x->argv[2].p,
@@ -253,7 +280,9 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 	default:
 		break;
 	}
-	len = answer_statement(x->w, &r, IFACE_RESP, stmt);
+	if (!resp_cmd_resolve(x, &r))
+		return;
+	len = answer_statement(x->w, &r, IFACE_RESP, &who, stmt);
 	if (len == 0 || sign_queue_add(x->w->queue, x->c, &rc->hold,
 	    resp_cmd_render_signed, 0, stmt, len, &x->t0, IFACE_RESP) != 0)
 		resp_cmd_error(x, ERR_INTERNAL, "internal error");
@@ -310,7 +339,7 @@ resp_cmd_auth(struct resp_ctx *x)
 {
 	const struct resp_arg *tok = &x->argv[x->argc - 1];
 	struct auth_id id;
-	const char *who;
+	struct auth_who who;
 
 	if (settings.auth == AUTH_NONE) {
 		resp_cmd_error(x, ERR_BAD_REQUEST, "AUTH called without any "
@@ -336,12 +365,10 @@ resp_cmd_auth(struct resp_ctx *x)
 
 /* May this connection ask for need now? Answers the error when not. */
 static int
-resp_cmd_allowed(struct resp_ctx *x, unsigned need)
+resp_cmd_allowed(struct resp_ctx *x, unsigned need, struct auth_who *who)
 {
-	const char *who;
-
 	switch (auth_allow(live_auth(), settings.auth == AUTH_REQUIRED,
-	    &x->c->id, need, 1, (int64_t)clock_monotonic_usec(), &who)) {
+	    &x->c->id, need, 1, (int64_t)clock_monotonic_usec(), who)) {
 	case AUTH_OK:
 		return 1;
 	case AUTH_MISSING:
@@ -375,11 +402,12 @@ resp_cmd_info(struct resp_ctx *x)
 {
 	struct stats_gauges g;
 	struct stats sum;
+	struct auth_who who;
 	uint64_t answers = 0, errors = 0, refused;
 	char text[2048];
 	int n;
 
-	if (!resp_cmd_allowed(x, AUTH_ALLOW_METRICS))
+	if (!resp_cmd_allowed(x, AUTH_ALLOW_METRICS, &who))
 		return;
 	source_gauges(&g);
 	memset(&sum, 0, sizeof(sum));

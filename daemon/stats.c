@@ -22,7 +22,7 @@ static const char *const stats_ifaces[IFACE_COUNT] = { "http", "resp" };
 static const char *const stats_errs[ERR_COUNT] = {
 	"bad_request", "not_found", "method_not_allowed", "too_large",
 	"not_ready", "stale", "protocol", "unauthorized", "forbidden",
-	"rate_limited", "internal"
+	"rate_limited", "internal", "busy"
 };
 
 static int	stats_printf(struct buf *, const char *, ...)

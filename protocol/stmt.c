@@ -20,7 +20,7 @@ static const char *const stmt_schemes[SCHEME_COUNT] = {
 };
 
 static const char *const stmt_reasons[REASON_COUNT] = {
-	"ok", "unknown_card", "holder_mismatch", "record_invalid",
+	"ok", "code_invalid", "code_expired", "code_replayed", "unknown_card", "holder_mismatch", "record_invalid",
 	"card_suspended", "card_lost", "card_revoked",
 	"permit_not_yet_valid", "permit_expired", "not_enrolled",
 	"coverage_not_started", "coverage_lapsed", "region_not_covered"
@@ -150,7 +150,17 @@ stmt_write(const struct stmt *s, char *out, size_t cap)
 
 	stmt_puts(&o, "{\"v\":1");
 	stmt_put_str(&o, "check", check, strlen(check));
-	stmt_put_str(&o, s->by_permit ? "permit" : "card", s->id, s->id_len);
+	if (s->code != NULL) {
+		stmt_put_str(&o, "code", s->code, STMT_CODE_LEN);
+		if (s->iss != NULL)
+			stmt_put_str(&o, "iss", s->iss, s->iss_len);
+		if (s->id != NULL)
+			stmt_put_str(&o, "card", s->id, s->id_len);
+		if (s->permit != NULL)
+			stmt_put_str(&o, "permit", s->permit, s->permit_len);
+	} else
+		stmt_put_str(&o, s->by_permit ? "permit" : "card", s->id,
+		    s->id_len);
 	if (s->scheme >= 0)
 		stmt_put_str(&o, "scheme", stmt_schemes[s->scheme],
 		    strlen(stmt_schemes[s->scheme]));
@@ -174,6 +184,12 @@ stmt_write(const struct stmt *s, char *out, size_t cap)
 	stmt_put_str(&o, "kid", s->kid, s->kid_len);
 	if (s->nonce != NULL)
 		stmt_put_str(&o, "nonce", s->nonce, s->nonce_len);
+	if (s->has_until) {
+		date_format(s->until, date);
+		stmt_put_str(&o, "until", date, DATE_LEN);
+	}
+	if (s->replay_local)
+		stmt_puts(&o, ",\"replay\":\"local\"");
 	stmt_put(&o, "}", 1);
 	return o.overflow ? 0 : (size_t)(o.p - out);
 }

@@ -16,6 +16,9 @@ enum stmt_scheme {
 /* In precedence order (PROTOCOL.md §2): the first failing reason wins. */
 enum stmt_reason {
 	REASON_OK,
+	REASON_CODE_INVALID,		/* §10: asked by code, before all */
+	REASON_CODE_EXPIRED,
+	REASON_CODE_REPLAYED,
 	REASON_UNKNOWN_CARD,
 	REASON_HOLDER_MISMATCH,
 	REASON_RECORD_INVALID,
@@ -33,14 +36,20 @@ enum stmt_reason {
 
 #define STMT_ID_MAX	32	/* card and permit numbers: 6..32 of 0-9A-Z */
 #define STMT_KID_MAX	64
+#define STMT_CODE_LEN	43	/* b64url of a SHA-256: a code's hash */
 #define STMT_NONCE_MAX	64
-#define STMT_MAX	512	/* bound on one statement's bytes */
+#define STMT_MAX	768	/* bound on one statement's bytes */
 
 struct stmt {
 	enum stmt_check	 check;
 	int		 by_permit;	/* the id is a permit number */
-	const char	*id;
+	const char	*id;		/* NULL: not shown (a code's card) */
 	size_t		 id_len;
+	const char	*code;		/* asked by code: its hash, 43 chars */
+	const char	*iss;		/* with code: the issuer, or NULL */
+	size_t		 iss_len;
+	const char	*permit;	/* with code: the permit shown, or NULL */
+	size_t		 permit_len;
 	int		 scheme;	/* enum stmt_scheme, or -1 */
 	int32_t		 region;	/* 0..999999, or -1 when not asked */
 	int32_t		 at;		/* day number */
@@ -52,6 +61,9 @@ struct stmt {
 	size_t		 kid_len;
 	const char	*nonce;		/* NULL when not sent */
 	size_t		 nonce_len;
+	int		 has_until;	/* "until": the scheme's paid-through */
+	int32_t		 until;
+	int		 replay_local;	/* "replay":"local" */
 };
 
 const char	*stmt_check_name(enum stmt_check);

@@ -68,12 +68,18 @@ done:
 static void
 check_accepted(const struct check_req *r, enum stmt_check check)
 {
-	unsigned ids = r->seen & (1u << P_CARD | 1u << P_PERMIT);
+	unsigned ids = r->seen & (1u << P_CARD | 1u << P_PERMIT |
+	    1u << P_CODE);
 
 	FUZZ_ASSERT(r->check == check);
-	FUZZ_ASSERT(ids == 1u << P_CARD || ids == 1u << P_PERMIT);
+	FUZZ_ASSERT(ids == 1u << P_CARD || ids == 1u << P_PERMIT ||
+	    ids == 1u << P_CODE);
 	FUZZ_ASSERT(r->by_permit == (ids == 1u << P_PERMIT));
-	FUZZ_ASSERT(r->id_len >= 6 && r->id_len <= STMT_ID_MAX);
+	FUZZ_ASSERT(r->by_code == (ids == 1u << P_CODE));
+	if (r->by_code)	/* its card comes from code_store_resolve */
+		FUZZ_ASSERT(r->code_len <= CARDCODE_MAX && r->id_len == 0);
+	else
+		FUZZ_ASSERT(r->id_len >= 6 && r->id_len <= STMT_ID_MAX);
 	for (size_t i = 0; i < r->id_len; i++)
 		FUZZ_ASSERT((r->id[i] >= '0' && r->id[i] <= '9') ||
 		    (r->id[i] >= 'A' && r->id[i] <= 'Z'));

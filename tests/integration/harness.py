@@ -72,6 +72,8 @@ REASONS = ["ok", "unknown_card", "holder_mismatch", "record_invalid",
            "card_suspended", "card_lost", "card_revoked",
            "permit_not_yet_valid", "permit_expired", "not_enrolled",
            "coverage_not_started", "coverage_lapsed", "region_not_covered"]
+# Only for checks asked by card code, before all the others (PROTOCOL.md §10).
+CODE_REASONS = ["code_invalid", "code_expired", "code_replayed"]
 
 
 def check_binaries():

@@ -45,7 +45,8 @@ class MetricsTest(harness.DaemonTestCase):
                                            "result"])
             self.assertIn(lab["interface"], ("http", "resp"))
             self.assertIn(lab["check"], ("validity", "coverage"))
-            self.assertIn(lab["reason"], harness.REASONS)
+            self.assertIn(lab["reason"],
+                          harness.CODE_REASONS + harness.REASONS)
             pos = "valid" if lab["check"] == "validity" else "covered"
             neg = "invalid" if lab["check"] == "validity" else "not_covered"
             self.assertEqual(lab["result"],

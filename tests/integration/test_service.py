@@ -306,7 +306,7 @@ class DocsTest(unittest.TestCase):
         set_lines = {l.split()[0]: l.split(None, 1)[1] for l in conf
                      if re.match(r"^[a-z_]+ ", l)}
         example = {l.split()[1] for l in conf if re.match(r"^# [a-z_]+ \S+$", l)
-                   or re.match(r"^# client \S+ ", l)}
+                   or re.match(r"^# (client|code_issuer) \S+ ", l)}
         for name, default in keys.items():
             if default is None:
                 self.assertIn(name, example, "%s (no default) is not shown "

@@ -141,9 +141,10 @@ test_region_digits(void)
 static void
 test_reasons_and_results(void)
 {
-	/* PROTOCOL.md §2, in precedence order. */
+	/* PROTOCOL.md §10 and §2, in precedence order. */
 	static const char *const reasons[REASON_COUNT] = {
-		"ok", "unknown_card", "holder_mismatch", "record_invalid",
+		"ok", "code_invalid", "code_expired", "code_replayed",
+		"unknown_card", "holder_mismatch", "record_invalid",
 		"card_suspended", "card_lost", "card_revoked",
 		"permit_not_yet_valid", "permit_expired", "not_enrolled",
 		"coverage_not_started", "coverage_lapsed",
