@@ -5,7 +5,8 @@ VERSION  = 0.1.0
 BUILD   ?= build
 PREFIX  ?= /usr/local
 PYTHON   = /usr/bin/python3
-PKGS     = libevent libevent_pthreads hiredis libxxhash openssl jansson
+PKGS     = libevent libevent_pthreads hiredis libxxhash openssl jansson \
+           libqrencode
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wpointer-arith -Wformat=2 -Wcast-qual -Wwrite-strings -Werror
@@ -26,7 +27,7 @@ DAEMON = log config live check sign buf clock stats net_tcp \
          snapshot_save sync_redis sync_link sync_sentinel sync_stream sync_fetch sync_full \
          sync_follow sync_reject sign_job sign_queue signer notify auth tls \
          issuer code_store
-TOOLS  = cardctl gen client keys redis_io sentinel export verify
+TOOLS  = cardctl gen client keys code redis_io sentinel export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \
          cardbench_verify cardbench_fetch cardbench_report cardbench_selftest

@@ -32,6 +32,15 @@ static const struct cardctl_cmd cardctl_cmds[] = {
 	    "token NAME\n"
 	    "      a new bearer token for a client, and its config line "
 	    "(a hash)" },
+	{ "code", code_main,
+	    "usage: cardctl code CARD --key ISSUER.pem --iss NAME [--ttl S] "
+	    "[--kid KID]\n"
+	    "                    [--iat T] [--jti J] [--qr]\n",
+	    "code CARD --key ISSUER.pem --iss NAME [options]\n"
+	    "      an electronic card code: a JWT signed with the issuer's "
+	    "Ed25519 key\n"
+	    "      options: --ttl S (60) --kid KID --iat T --jti J --qr "
+	    "(a QR code first)" },
 	{ "check", client_check_main,
 	    "usage: cardctl check [--http H:P | --resp H:P] validity CARD "
 	    "[--at D] [--birth D] [--nonce N] [--permit] [--verify]\n"

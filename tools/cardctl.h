@@ -61,5 +61,6 @@ int	keys_verify_text(const char *jwks, size_t, const char *msg, size_t,
 int	client_check_main(int, char **);
 int	client_fetch_jwks(const char *http, const char *resp, char **out,
 	    size_t *len);
+int	code_main(int, char **);
 
 #endif

@@ -6,8 +6,9 @@ set -e
 # the alert rules (tests/deploy); systemd: systemd-analyze verify;
 # iproute2: ss, for the free ports tests/deploy/check.sh picks.
 PKGS="build-essential pkg-config libevent-dev libhiredis-dev libxxhash-dev
-libssl-dev libjansson-dev openssl tzdata curl redis-server redis-tools
-python3 python3-cryptography man-db haproxy prometheus systemd iproute2"
+libssl-dev libjansson-dev libqrencode-dev openssl tzdata curl redis-server
+redis-tools python3 python3-cryptography man-db haproxy prometheus systemd
+iproute2"
 # make bench needs the peers and the plot too.
 [ "${1:-}" = bench ] && PKGS="$PKGS nginx-light wrk gnuplot-nox openssl"
 missing=""

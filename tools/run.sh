@@ -12,6 +12,10 @@ if [ ! -f run/signing.pem ]; then
 	echo "making a development signing key: run/signing.pem"
 	"$build/cardctl" keygen run/signing.pem > run/jwks.json
 fi
+if [ ! -f run/issuer.pem ]; then
+	echo "making a demo card-code issuer key: run/issuer.pem"
+	"$build/cardctl" keygen run/issuer.pem > run/issuer.jwks
+fi
 cat > run/cardd.conf <<'CONF'
 # Development config written by `make run` (conf/cardd.conf documents
 # every key). Relative paths are taken from this file's folder.
@@ -19,6 +23,8 @@ http_listen 127.0.0.1:8080
 resp_listen 127.0.0.1:7070
 source file:cards.csv
 signing_key signing.pem
+# Electronic card codes from a demo issuer (cardctl code mints them).
+code_issuer demo-card-platform issuer.jwks
 # Development only: no client credentials, so the listeners must stay on
 # loopback (cardd refuses auth none anywhere else).
 auth none
@@ -35,6 +41,9 @@ cardd is starting on 127.0.0.1 (HTTP 8080, RESP 7070). Try, from another termina
   redis-cli -p 7070 COVERAGE 000000000002 medical
   # ask, print statement and signature, and verify against the server's JWKS
   build/cardctl check coverage 000000000000 medical --region 440300 --verify
+  # an electronic card code instead of the number (--qr shows it as a QR code)
+  code=$(build/cardctl code 000000000000 --key run/issuer.pem --iss demo-card-platform)
+  curl -s "http://127.0.0.1:8080/v1/coverage?code=$code&scheme=medical"
 
 Stop with Ctrl-C.
 
