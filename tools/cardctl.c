@@ -43,7 +43,7 @@ static const struct cardctl_cmd cardctl_cmds[] = {
 	    "(a QR code first)" },
 	{ "check", client_check_main,
 	    "usage: cardctl check [--http H:P | --resp H:P] validity CARD "
-	    "[--at D] [--birth D] [--nonce N] [--permit] [--verify]\n"
+	    "[--at D] [--birth D] [--nonce N] [--permit | --code] [--verify]\n"
 	    "       cardctl check [--http H:P | --resp H:P] coverage CARD "
 	    "SCHEME [--region R] [...]\n"
 	    "  TLS: --tls [--cacert CA] [--cert C --key K]; token: "
@@ -53,6 +53,7 @@ static const struct cardctl_cmd cardctl_cmds[] = {
 	    "      ask cardd; prints the statement and its JWS, one per line\n"
 	    "      options: --at D --birth D --nonce N --region R --permit "
 	    "--verify\n"
+	    "      --code (CARD is an electronic card code)\n"
 	    "      --tls [--cacert CA] [--cert C --key K], --token T "
 	    "(or $CARDD_TOKEN)" },
 	{ "import", redis_io_import_main,
@@ -77,10 +78,11 @@ static const struct cardctl_cmd cardctl_cmds[] = {
 	    "      cards as CSV, normalized as the daemon reads them, sorted" },
 	{ "verify", keys_verify_main,
 	    "usage: cardctl verify --jwks FILE [--statement FILE] "
-	    "[--jws JWS]\n",
-	    "verify --jwks FILE [--statement FILE] [--jws JWS]\n"
+	    "[--jws JWS] [--code CODE]\n",
+	    "verify --jwks FILE [--statement FILE] [--jws JWS] [--code CODE]\n"
 	    "      check a signed answer (default: the two lines of check on "
-	    "stdin);\n      exit 0 valid, 1 not valid, 2 error" },
+	    "stdin);\n      --code: and that it answers this card code; "
+	    "exit 0 valid, 1 not valid, 2 error" },
 };
 
 static void	cardctl_usage(FILE *);

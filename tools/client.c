@@ -61,6 +61,7 @@ struct client_opts {
 	const char	*scheme;
 	const char	*param[CLIENT_NPARAMS];	/* client_params' values */
 	int		 permit;
+	int		 code;		/* the CARD argument is a card code */
 	int		 verify;
 	struct client_sec sec;
 };
@@ -81,6 +82,7 @@ static const struct cardctl_opt client_opts_table[] = {
 	CLIENT_OPT("--key", 1, sec.key),
 	CLIENT_OPT("--tls", 0, sec.tls),
 	CLIENT_OPT("--permit", 0, permit),
+	CLIENT_OPT("--code", 0, code),
 	CLIENT_OPT("--verify", 0, verify),
 };
 
@@ -356,7 +358,8 @@ client_args(int argc, char **argv, struct client_opts *o)
 	o->check = pos[0];
 	o->id = pos[1];
 	o->scheme = pos[2];
-	if (npos < 2 || (o->http != NULL && o->resp != NULL))
+	if (npos < 2 || (o->http != NULL && o->resp != NULL) ||
+	    (o->permit && o->code))
 		return CARDCTL_BADARGS;
 	if (strcmp(o->check, "coverage") == 0 && npos != 3)
 		return CARDCTL_BADARGS;
@@ -374,12 +377,13 @@ static int
 client_ask(const struct client_opts *o, struct client_answer *a)
 {
 	struct resp_arg argv[12];
-	char path[512];
+	char path[4096];	/* a card code is up to 2048 bytes */
 	size_t argc = 0, n;
 
 	if (o->http != NULL) {
 		n = (size_t)snprintf(path, sizeof(path), "/v1/%s?%s=%s%s%s",
-		    o->check, o->permit ? "permit" : "card", o->id,
+		    o->check, o->code ? "code" : o->permit ? "permit" : "card",
+		    o->id,
 		    o->scheme ? "&scheme=" : "", o->scheme ? o->scheme : "");
 		for (int k = 0; k < CLIENT_NPARAMS && n < sizeof(path); k++)
 			if (o->param[k] != NULL)
@@ -400,6 +404,8 @@ client_ask(const struct client_opts *o, struct client_answer *a)
 		}
 	if (o->permit)
 		argv[argc++] = (struct resp_arg){ "BYPERMIT", 8 };
+	if (o->code)
+		argv[argc++] = (struct resp_arg){ "BYCODE", 6 };
 	return client_resp(o->resp, argv, argc, a);
 }
 

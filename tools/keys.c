@@ -13,11 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "b64url.h"
+#include "cardcode.h"
 #include "cardctl.h"
 #include "jws.h"
 #include "verify.h"
@@ -27,10 +29,38 @@ struct keys_verify_args {
 	const char	*jwks;
 	const char	*statement;
 	const char	*jws;
+	const char	*code;		/* the card code asked, or NULL */
 };
 
 static char	*keys_read(const char *, size_t *);
+static int	keys_verify_code(const char *, size_t, const char *, char *,
+		    size_t);
 static void	keys_verify_split(char *, size_t *, const char **);
+
+/*
+ * The statement answers the card code asked: its "code" member is the
+ * code's hash (PROTOCOL.md §10), so an answer about another code, or
+ * about a number, does not pass for this one.
+ */
+static int
+keys_verify_code(const char *msg, size_t len, const char *code, char *why,
+    size_t whylen)
+{
+	char hash[CARDCODE_HASH_LEN];
+	json_t *st = json_loadb(msg, len, 0, NULL);
+	const char *got = json_string_value(json_object_get(st, "code"));
+	int ok;
+
+	cardcode_hash(code, strlen(code), hash);
+	ok = got != NULL && strlen(got) == sizeof(hash) &&
+	    memcmp(got, hash, sizeof(hash)) == 0;
+	json_decref(st);
+	if (!ok) {
+		snprintf(why, whylen, "the statement is not about this code");
+		return CARDCTL_FAIL;
+	}
+	return CARDCTL_OK;
+}
 
 /* cardctl keygen FILE */
 int
@@ -177,6 +207,7 @@ keys_verify_main(int argc, char **argv)
 		KEYS_OPT("--jwks", jwks),
 		KEYS_OPT("--statement", statement),
 		KEYS_OPT("--jws", jws),
+		KEYS_OPT("--code", code),
 	};
 #undef KEYS_OPT
 	struct keys_verify_args a = { 0 };
@@ -208,6 +239,8 @@ keys_verify_main(int argc, char **argv)
 	}
 	rc = keys_verify_text(jwks, jwks_len, msg, len, a.jws, strlen(a.jws),
 	    why, sizeof(why));
+	if (rc == CARDCTL_OK && a.code != NULL)
+		rc = keys_verify_code(msg, len, a.code, why, sizeof(why));
 	if (rc == CARDCTL_OK)
 		printf("signature %s\n", why);
 	else

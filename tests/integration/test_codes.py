@@ -17,8 +17,10 @@ clock (fresh_second), dates with a fixed at=."""
 
 import hashlib
 import json
+import os
 import secrets
 import signal
+import subprocess
 import time
 import unittest
 import urllib.parse
@@ -1310,6 +1312,33 @@ class CodeTest(CodeBase):
         self.assertIsInstance(rep, RespError, rep)
         self.assertTrue(rep.message.startswith("ERR code"), rep.message)
 
+    def test_cardctl_check_and_verify_by_code(self):
+        """cardctl check --code asks by code over HTTP and RESP; cardctl
+        verify --code accepts the answer for that code only."""
+        code, other = self.A.mint(), self.A.mint()
+        keys = self.d.dir / "server-keys.json"
+        keys.write_bytes(self.d.jwks_bytes())
+        env = dict(os.environ)
+        env.pop("CARDD_TOKEN", None)
+        if self.AUTH:
+            env["CARDD_TOKEN"] = self.tokens["desk0"][0]
+        for via in ("--http", "--resp"):
+            with self.subTest(via=via):
+                addr = "127.0.0.1:%d" % (self.d.http_port if via == "--http"
+                                         else self.d.resp_port)
+                p = subprocess.run([h.CARDCTL, "check", via, addr, "--code",
+                                    "coverage", code, "medical"],
+                                   capture_output=True, env=env, timeout=10)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                st = json.loads(p.stdout.splitlines()[0])
+                self.assertEqual(st["code"], b64url(hashlib.sha256(
+                    code.encode()).digest()))
+                for c, rc in ((code, 0), (other, 1)):
+                    v = subprocess.run([h.CARDCTL, "verify", "--jwks", keys,
+                                        "--code", c], input=p.stdout,
+                                       capture_output=True, timeout=10)
+                    self.assertEqual(v.returncode, rc, v.stderr)
+
     def test_zz_log_holds_no_code_text(self):
         """Runs last in this class: none of the codes asked so far (nor
         their payload or signature parts, nor the junk) is in the log."""
@@ -1419,6 +1448,33 @@ class CodeBatchSignTest(CodeBase):
         self.good("http", None, code)
         self.good("resp", None, code)
         self.good("http", None, code, "coverage", scheme="medical")
+
+    def test_cardctl_check_and_verify_by_code(self):
+        """cardctl check --code asks by code over HTTP and RESP; cardctl
+        verify --code accepts the answer for that code only."""
+        code, other = self.A.mint(), self.A.mint()
+        keys = self.d.dir / "server-keys.json"
+        keys.write_bytes(self.d.jwks_bytes())
+        env = dict(os.environ)
+        env.pop("CARDD_TOKEN", None)
+        if self.AUTH:
+            env["CARDD_TOKEN"] = self.tokens["desk0"][0]
+        for via in ("--http", "--resp"):
+            with self.subTest(via=via):
+                addr = "127.0.0.1:%d" % (self.d.http_port if via == "--http"
+                                         else self.d.resp_port)
+                p = subprocess.run([h.CARDCTL, "check", via, addr, "--code",
+                                    "coverage", code, "medical"],
+                                   capture_output=True, env=env, timeout=10)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                st = json.loads(p.stdout.splitlines()[0])
+                self.assertEqual(st["code"], b64url(hashlib.sha256(
+                    code.encode()).digest()))
+                for c, rc in ((code, 0), (other, 1)):
+                    v = subprocess.run([h.CARDCTL, "verify", "--jwks", keys,
+                                        "--code", c], input=p.stdout,
+                                       capture_output=True, timeout=10)
+                    self.assertEqual(v.returncode, rc, v.stderr)
 
     def test_zz_log_holds_no_code_text(self):
         self.assertAlive()
