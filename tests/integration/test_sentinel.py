@@ -74,10 +74,15 @@ class SentinelFailoverTest(SentinelCase):
         self.publish_and_see(src, [a, b], rs.card_no(7), cards, changed, 9)
         self.assertEqual((self.full_syncs(a), self.full_syncs(b)), (fa, fb),
                          "a failover cost a full re-read")
-        for d in (a, b):        # every change timed, source to index
+        # Changes are timed, source to index, except the backlog a daemon
+        # reads right after it (re)connects: each daemon moved once, and
+        # the change published just after its move may be that backlog
+        # (it was, once, under TSan). The other two were read in steady
+        # following by both.
+        for d in (a, b):
             n = self.m(d, "cardd_change_delay_seconds_count")
             inf = self.m(d, "cardd_change_delay_seconds_bucket", le="+Inf")
-            self.assertGreaterEqual(n, 3)
+            self.assertGreaterEqual(n, 2)
             self.assertEqual(n, inf)
 
         load.halt.set()
