@@ -30,7 +30,8 @@ DAEMON = log config live check sign buf clock stats net_tcp \
 TOOLS  = cardctl gen client keys code redis_io sentinel export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \
-         cardbench_verify cardbench_fetch cardbench_report cardbench_selftest
+         cardbench_verify cardbench_fetch cardbench_report cardbench_selftest \
+         cardbench_codes
 UNIT   = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 20

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cardbench.h"
+#include "cardbench_codes.h"
 #include "cardbench_conf.h"
 #include "cardbench_fetch.h"
 #include "cardbench_load.h"
@@ -143,11 +144,17 @@ static int
 cardbench_setup(void)
 {
 	const struct cardbench_conf *c = &cardbench_conf;
+	char err[512];
 
 	cardbench_signals();
 	cardbench_fds();
+	if (c->codes != NULL && cardbench_codes_load(c->codes, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "cardbench: --codes %s\n", err);
+		return -1;
+	}
 	if (cardbench_req_init(c->proto, c->target, c->scheme,
-	    c->cmd_template) != 0) {
+	    c->cmd_template, c->token) != 0) {
 		fprintf(stderr, "cardbench: --cmd-template: empty or long\n");
 		return -1;
 	}
@@ -166,6 +173,7 @@ cardbench_finish(void)
 	uint64_t measure_ns, stop_ns;
 
 	cardbench_load_sum(&sum, &measure_ns, &stop_ns);
+	r.codes_asked = cardbench_load_codes_asked();
 	cardbench_verify_finish(&r.vr);
 	r.seconds = (double)(stop_ns - measure_ns) / 1e9;
 	r.err_pct = cardbench_report_err_pct(&sum);
@@ -173,6 +181,7 @@ cardbench_finish(void)
 	if (c->json != NULL && cardbench_report_json(c->json, &r) != 0)
 		fprintf(stderr, "cardbench: cannot write %s\n", c->json);
 	cardbench_load_free();
+	cardbench_codes_free();		/* the verifier has finished with it */
 	return cardbench_status(&r);
 }
 

@@ -33,7 +33,7 @@ struct conf_opt {
 struct cardbench_conf cardbench_conf = {
 	.conns = 10, .threads = 2, .depth = 1, .cards = 100000,
 	.scheme = "medical", .max_errors = -1, .seed = 1, .timeout = 5,
-	.verify_cpu = 10,
+	.verify_cpu = 10, .code_repeat = 1,
 };
 
 #define C(f)	((void *)&cardbench_conf.f)
@@ -61,6 +61,10 @@ static const struct conf_opt conf_opts[] = {
 	    "ask for cards %012d in [0, N) (default 100000)" },
 	{ "zipf", 0, OPT_REAL, C(zipf), 0, 10, "S",
 	    "Zipf card choice, exponent S (default: uniform)" },
+	{ "codes", 0, OPT_STR, C(codes), 0, 0, "FILE",
+	    "ask by the card codes in FILE, one a line (codes.sh)" },
+	{ "code-repeat", 0, OPT_INT, C(code_repeat), 1, 1000000, "N",
+	    "ask each code N times in a row (default 1)" },
 	{ "coverage", 0, OPT_REAL, C(coverage), 0, 100, "PCT",
 	    "percent coverage checks, rest validity (default 0)" },
 	{ "scheme", 0, OPT_STR, C(scheme), 0, 0, "NAME",
@@ -77,6 +81,8 @@ static const struct conf_opt conf_opts[] = {
 	    "also write every figure as JSON" },
 	{ "max-errors", 0, OPT_REAL, C(max_errors), 0, 100, "PCT",
 	    "exit 1 if over PCT% of requests fail (default: off)" },
+	{ "token", 0, OPT_STR, C(token), 0, 0, "TOKEN",
+	    "send a client's bearer token (RESP: AUTH)" },
 	{ "cmd-template", 0, OPT_STR, C(cmd_template), 0, 0, "CMD",
 	    "RESP: send CMD instead; {card}, {nonce} replaced" },
 	{ "seed", 0, OPT_U64, C(seed), 0, 1.8e19, "N",
@@ -94,6 +100,7 @@ static int	cardbench_conf_number(const struct conf_opt *, const char *,
 		    double *);
 static int	cardbench_conf_apply(const struct conf_opt *, const char *);
 static int	cardbench_conf_resolve(void);
+static int	cardbench_conf_token_ok(const char *);
 static int	cardbench_conf_check(void);
 static void	cardbench_conf_tables(struct option *, char *);
 static const struct conf_opt *cardbench_conf_find(int, int);
@@ -124,6 +131,16 @@ cardbench_conf_usage(FILE *fp)
 	    "signature failed, failures over\n--max-errors, or no answers; "
 	    "2 usage or start failed; 3 hard deadline\n(warmup + duration + "
 	    "timeout + 10 s) struck.\n");
+	fprintf(fp, "With --codes FILE, checks ask by card code (HTTP code=, "
+	    "RESP BYCODE) instead\nof number: codes are picked from the "
+	    "pool as cards are (--zipf; the pool's\nsize stands for "
+	    "--cards), and a connection asks each --code-repeat times in\n"
+	    "a row (cardd verifies a code's signature at its first ask). "
+	    "A code binds to\nthe client that first asks; every connection "
+	    "sends the same --token (or none,\nunder auth none), so any "
+	    "may ask any code. The report counts answers by\nreason: "
+	    "code_expired there means the pool is stale (bench/codes.sh "
+	    "mints one).\n");
 }
 
 /* Read a number: k and M multiply counts, s and ms mark seconds. */
@@ -214,6 +231,18 @@ cardbench_conf_resolve(void)
 	return 0;
 }
 
+/* A token that fits a header and one RESP argument unquoted. */
+static int
+cardbench_conf_token_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i] <= ' ' || t[i] > '~')
+			return 0;
+	return n > 0 && n <= 512;
+}
+
 /* Defaults that depend on other options, and refused combinations. */
 static int
 cardbench_conf_check(void)
@@ -227,6 +256,12 @@ cardbench_conf_check(void)
 		why = "--cmd-template needs --resp";
 	else if (c->cmd_template && c->verify_every)
 		why = "--cmd-template answers are unsigned: no --verify-every";
+	else if (c->cmd_template && c->codes)
+		why = "--codes and --cmd-template do not mix";
+	else if (c->code_repeat > 1 && c->codes == NULL)
+		why = "--code-repeat needs --codes";
+	else if (c->token && !cardbench_conf_token_ok(c->token))
+		why = "--token: 1 to 512 printable characters, no spaces";
 	else if (stmt_scheme_lookup(c->scheme, strlen(c->scheme)) < 0)
 		why = "--scheme: not a scheme";
 	else if (c->rate > 0 && c->rate < 0.001 * c->threads)

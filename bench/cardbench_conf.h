@@ -28,6 +28,9 @@ struct cardbench_conf {
 	double			 rate;		/* 0: closed loop */
 	uint64_t		 cards;
 	double			 zipf;		/* 0: uniform */
+	const char		*codes;		/* FILE: ask by card code */
+	int			 code_repeat;	/* asks of a code in a row */
+	const char		*token;		/* bearer token, or NULL */
 	double			 coverage;	/* percent of coverage checks */
 	const char		*scheme;
 	int			 nonce;

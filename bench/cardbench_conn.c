@@ -10,6 +10,11 @@
  * unparseable stream, no answer within --timeout) loses what it had in
  * flight, is counted, and reconnects after a backoff (10 ms doubling to
  * 1 s, reset by the next answer) unless the run is stopping.
+ *
+ * With --token over RESP, AUTH goes first on every connection, ahead of
+ * the checks in the same write, as Redis clients pipeline it; its answer
+ * is taken before any check's, and a refusal breaks the connection
+ * (counted) rather than letting every check after it fail -NOAUTH.
  */
 #include <sys/socket.h>
 
@@ -27,6 +32,7 @@
 #include "cardbench_conf.h"
 #include "cardbench_conn.h"
 #include "cardbench_thread.h"
+#include "resp.h"
 
 #define CONN_IN_START	(64 * 1024)
 #define CONN_IN_MAX	(64 * 1024 * 1024)
@@ -35,7 +41,7 @@
 #define CONN_BACKOFF_MAX 1000
 
 enum conn_why { WHY_CLOSED, WHY_RESET, WHY_PROTOCOL, WHY_TIMEOUT,
-	WHY_CONNECT };
+	WHY_CONNECT, WHY_AUTH };
 
 static void	cardbench_conn_on_connect(evutil_socket_t, short, void *);
 static void	cardbench_conn_on_read(evutil_socket_t, short, void *);
@@ -45,6 +51,9 @@ static void	cardbench_conn_up(struct cardbench_conn *);
 static void	cardbench_conn_count(struct cardbench_conn *, enum conn_why);
 static void	cardbench_conn_break(struct cardbench_conn *, enum conn_why);
 static void	cardbench_conn_close(struct cardbench_conn *);
+static void	cardbench_conn_send_auth(struct cardbench_conn *);
+static ssize_t	cardbench_conn_auth_reply(struct cardbench_conn *,
+		    const char *, size_t);
 static int	cardbench_conn_parse(struct cardbench_conn *, uint64_t);
 static int	cardbench_conn_read_some(struct cardbench_conn *, uint64_t,
 		    int *);
@@ -152,6 +161,7 @@ cardbench_conn_up(struct cardbench_conn *c)
 	th->stats.c.connects++;
 	th->free_slots += (uint64_t)th->depth;
 	event_add(c->rev, NULL);
+	cardbench_conn_send_auth(c);
 	if (c->first) {
 		c->first = 0;
 		th->hooks->settled(th);
@@ -195,6 +205,9 @@ cardbench_conn_count(struct cardbench_conn *c, enum conn_why why)
 	case WHY_RESET:
 		s->resets++;
 		break;
+	case WHY_AUTH:
+		s->auth_refused++;
+		break;
 	}
 	s->lost += cardbench_conn_unfinished(c, c->th->measure_ns);
 }
@@ -211,6 +224,7 @@ cardbench_conn_break(struct cardbench_conn *c, enum conn_why why)
 		th->free_slots -= (uint64_t)(th->depth - (int)c->count);
 	th->inflight -= c->count;
 	c->count = c->head = 0;
+	c->authing = 0;
 	c->in_len = c->out_len = c->out_off = 0;
 	c->state = CONN_IDLE;
 	cardbench_conn_close(c);
@@ -320,6 +334,42 @@ cardbench_conn_on_write(evutil_socket_t fd, short what, void *arg)
 	cardbench_conn_flush(arg);
 }
 
+/* RESP with --token: queue AUTH, the first thing the server reads. */
+static void
+cardbench_conn_send_auth(struct cardbench_conn *c)
+{
+	size_t n;
+
+	if (cardbench_conn_reserve(&c->out, &c->out_cap, c->out_len,
+	    CARDBENCH_REQ_MAX) != 0 ||
+	    (n = cardbench_req_auth(c->out + c->out_len,
+	    CARDBENCH_REQ_MAX)) == 0)
+		return;
+	c->out_len += n;
+	c->authing = 1;
+	if (!c->dirty)
+		c->th->hooks->mark_dirty(c->th, c);
+	c->dirty = 1;
+}
+
+/* AUTH's answer: its length, partial, or -1 (refused: broke). */
+static ssize_t
+cardbench_conn_auth_reply(struct cardbench_conn *c, const char *buf,
+    size_t len)
+{
+	struct resp_reply r;
+	ssize_t k = resp_parse_reply(buf, len, &r);
+
+	if (k == RESP_PARTIAL)
+		return CARDBENCH_REPLY_PARTIAL;
+	if (k < 0 || r.type != RESP_STATUS) {
+		cardbench_conn_break(c, k < 0 ? WHY_PROTOCOL : WHY_AUTH);
+		return -1;
+	}
+	c->authing = 0;
+	return k;
+}
+
 /* Parse every whole answer in the input buffer. -1: the stream broke. */
 static int
 cardbench_conn_parse(struct cardbench_conn *c, uint64_t now)
@@ -331,6 +381,16 @@ cardbench_conn_parse(struct cardbench_conn *c, uint64_t now)
 	ssize_t k;
 
 	while (off < c->in_len) {
+		if (c->authing) {
+			k = cardbench_conn_auth_reply(c, c->in + off,
+			    c->in_len - off);
+			if (k == -1)
+				return -1;
+			if (k == CARDBENCH_REPLY_PARTIAL)
+				break;
+			off += (size_t)k;
+			continue;
+		}
 		k = cardbench_reply_parse(cf->proto, cf->cmd_template != NULL,
 		    c->in + off, c->in_len - off, &a);
 		if (k == CARDBENCH_REPLY_PARTIAL)

@@ -26,6 +26,7 @@ struct cardbench_conn {
 	int			 fd;
 	int			 dirty;		/* output not yet flushed */
 	int			 first;		/* first connect not settled */
+	int			 authing;	/* RESP AUTH answer awaited */
 	struct event		*rev;
 	struct event		*wev;
 	struct event		*retry;
@@ -37,6 +38,8 @@ struct cardbench_conn {
 	unsigned		 head, count;
 	uint64_t		 progress_ns;	/* last sign of life */
 	unsigned		 backoff_ms;
+	uint64_t		 code;		/* --codes: pool index asked */
+	unsigned		 code_left;	/* asks of it still to make */
 };
 
 int	cardbench_conn_init(struct cardbench_conn *, struct cardbench_thread *);

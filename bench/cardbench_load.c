@@ -25,6 +25,11 @@
  * -n: measured requests take tickets from a shared pool, in chunks of
  * LOAD_CHUNK; a thread whose pool is dry stops when its last answer is
  * in. The run also stops at the end of the duration, or on SIGINT.
+ *
+ * --codes: a connection asks by code, picking a code from the pool as
+ * cards are picked (the pool index stands for the card number) and
+ * asking it --code-repeat times in a row before picking the next, as a
+ * counter does for a visit's checks.
  */
 #include <sys/prctl.h>
 
@@ -36,6 +41,7 @@
 
 #include <event2/event.h>
 
+#include "cardbench_codes.h"
 #include "cardbench_conf.h"
 #include "cardbench_conn.h"
 #include "cardbench_load.h"
@@ -62,7 +68,9 @@ static void	cardbench_load_finish(struct cardbench_thread *);
 static uint64_t	cardbench_load_backlog(const struct cardbench_thread *);
 static int	cardbench_load_take(struct cardbench_thread *, uint64_t);
 static void	cardbench_load_make_req(struct cardbench_thread *,
-		    struct cardbench_req *);
+		    struct cardbench_conn *, struct cardbench_req *);
+static void	cardbench_load_pick_code(struct cardbench_thread *,
+		    struct cardbench_conn *, struct cardbench_req *);
 static void	cardbench_load_pump(struct cardbench_thread *);
 static void	cardbench_load_loop(struct cardbench_thread *);
 static uint64_t	cardbench_load_due(const struct cardbench_thread *);
@@ -119,8 +127,12 @@ cardbench_load_init(struct cardbench_thread *th, int nconns)
 	th->dirty = calloc((size_t)nconns, sizeof(*th->dirty));
 	cardbench_stats_init(&th->stats);
 	cardbench_pick_init(&th->pick, cf->seed * 0x100000001b3ull +
-	    (uint64_t)th->id, cf->cards, cf->zipf);
-	if (th->base == NULL || th->conns == NULL || th->dirty == NULL)
+	    (uint64_t)th->id, cf->codes ? cardbench_codes_count() : cf->cards,
+	    cf->zipf);
+	if (cf->codes)
+		th->seen = cardbench_codes_seen_new();
+	if (th->base == NULL || th->conns == NULL || th->dirty == NULL ||
+	    (cf->codes && th->seen == NULL))
 		return -1;
 	for (int i = 0; i < nconns; i++)
 		if (cardbench_conn_init(&th->conns[i], th) != 0)
@@ -286,13 +298,39 @@ cardbench_load_take(struct cardbench_thread *th, uint64_t start)
 	return 1;
 }
 
-/* What to ask next: a card, a check, a nonce number. */
+/*
+ * --codes: the code connection c asks next. Every connection of every
+ * thread presents the same client (one --token, or none at all, which
+ * under auth none is the one anonymous client: PROTOCOL.md §10), so a
+ * code bound at its first ask answers on any connection after that,
+ * never code_replayed; a code's repeats stay on c all the same.
+ */
 static void
-cardbench_load_make_req(struct cardbench_thread *th, struct cardbench_req *r)
+cardbench_load_pick_code(struct cardbench_thread *th,
+    struct cardbench_conn *c, struct cardbench_req *r)
+{
+	if (c->code_left == 0) {
+		c->code = cardbench_pick_card(&th->pick);
+		c->code_left = (unsigned)cardbench_conf.code_repeat;
+		cardbench_codes_seen_mark(th->seen, c->code);
+	}
+	c->code_left--;
+	r->card = c->code;
+	r->bycode = 1;
+}
+
+/* What connection c asks next: a card or code, a check, a nonce number. */
+static void
+cardbench_load_make_req(struct cardbench_thread *th, struct cardbench_conn *c,
+    struct cardbench_req *r)
 {
 	const struct cardbench_conf *cf = &cardbench_conf;
 
-	r->card = cardbench_pick_card(&th->pick);
+	r->bycode = 0;
+	if (cf->codes)
+		cardbench_load_pick_code(th, c, r);
+	else
+		r->card = cardbench_pick_card(&th->pick);
 	r->seq = th->seq++;
 	r->thread = (uint16_t)th->id;
 	r->nonce = (uint8_t)cf->nonce;
@@ -370,7 +408,7 @@ cardbench_load_pump(struct cardbench_thread *th)
 			th->sched_done = 1;
 			break;
 		}
-		cardbench_load_make_req(th, &r);
+		cardbench_load_make_req(th, c, &r);
 		if (cardbench_conn_issue(c, &r, start, now) != 0)
 			break;
 		th->released++;
@@ -398,7 +436,7 @@ cardbench_load_refill(struct cardbench_thread *th, struct cardbench_conn *c)
 	now = cardbench_conn_now();
 	while (c->state == CONN_UP && c->count < (unsigned)th->depth &&
 	    now < th->end_ns && cardbench_load_take(th, now)) {
-		cardbench_load_make_req(th, &r);
+		cardbench_load_make_req(th, c, &r);
 		if (cardbench_conn_issue(c, &r, now, now) != 0)
 			break;
 	}
@@ -432,9 +470,10 @@ cardbench_load_answer(struct cardbench_thread *th,
 		return;
 	st->c.answers++;
 	st->c.by_check[s->req.check]++;
-	if (a->ok)
+	if (a->ok) {
 		st->c.ok++;
-	else {
+		st->c.by_reason[a->reason]++;
+	} else {
 		st->c.refused++;
 		cardbench_stats_refused(st, a->kind, 1);
 	}
@@ -574,10 +613,29 @@ cardbench_load_sum(struct cardbench_stats *sum, uint64_t *measure_ns,
 	}
 }
 
+/* --codes: how many distinct codes the threads asked, warmup included. */
+uint64_t
+cardbench_load_codes_asked(void)
+{
+	uint64_t *all, n;
+
+	if (cardbench_codes_count() == 0 || load_th == NULL ||
+	    (all = cardbench_codes_seen_new()) == NULL)
+		return 0;
+	for (int i = 0; i < load_n; i++)
+		if (load_th[i].seen != NULL)
+			cardbench_codes_seen_merge(all, load_th[i].seen);
+	n = cardbench_codes_seen_count(all);
+	free(all);
+	return n;
+}
+
 /* Free the threads' state. */
 void
 cardbench_load_free(void)
 {
+	for (int i = 0; load_th != NULL && i < load_n; i++)
+		free(load_th[i].seen);
 	free(load_th);
 	load_th = NULL;
 }

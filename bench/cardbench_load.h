@@ -12,6 +12,7 @@ int	cardbench_load_run(int nthreads);
 void	cardbench_load_stop(void);
 void	cardbench_load_sum(struct cardbench_stats *, uint64_t *measure_ns,
 	    uint64_t *stop_ns);
+uint64_t cardbench_load_codes_asked(void);
 void	cardbench_load_free(void);
 
 #endif

@@ -7,6 +7,11 @@
  * answer, not a stream error; its kind groups errors for the report:
  * the RESP message up to its first ':' or quote, or "http <status>
  * <error code>".
+ *
+ * A signed answer's reason is read from its statement by a plain search
+ * for the member (cardd writes it unescaped, PROTOCOL.md §3) and counted,
+ * so a run whose answers are not what it meant to measure shows it: a
+ * stale code pool answers code_expired, fast.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +20,7 @@
 #include "cardbench_reply.h"
 #include "http1.h"
 #include "resp.h"
+#include "stmt.h"
 
 static ssize_t	cardbench_reply_resp(int, const char *, size_t,
 		    struct cardbench_reply *);
@@ -119,15 +125,43 @@ cardbench_reply_http(const char *buf, size_t len, struct cardbench_reply *a)
 	return head + (ssize_t)body;
 }
 
+/* The reason of a statement (enum stmt_reason; REASON_COUNT: none). */
+int
+cardbench_reply_reason(const char *stmt, size_t len)
+{
+	static const char key[] = "\"reason\":\"";
+	const char *p = memmem(stmt, len, key, sizeof(key) - 1), *q = NULL;
+	const char *name;
+
+	if (p != NULL) {
+		p += sizeof(key) - 1;
+		q = memchr(p, '"', len - (size_t)(p - stmt));
+	}
+	for (int i = 0; q != NULL && i < REASON_COUNT; i++) {
+		name = stmt_reason_name((enum stmt_reason)i);
+		if ((size_t)(q - p) == strlen(name) &&
+		    memcmp(p, name, (size_t)(q - p)) == 0)
+			return i;
+	}
+	return REASON_COUNT;
+}
+
 /* Parse the first answer in buf (see the top of the file). */
 ssize_t
 cardbench_reply_parse(int proto, int tmpl, const char *buf, size_t len,
     struct cardbench_reply *a)
 {
+	ssize_t n;
+
 	a->ok = 0;
 	a->close = 0;
 	a->kind[0] = '\0';
+	a->reason = REASON_COUNT;
 	if (proto == BENCH_HTTP)
-		return cardbench_reply_http(buf, len, a);
-	return cardbench_reply_resp(tmpl, buf, len, a);
+		n = cardbench_reply_http(buf, len, a);
+	else
+		n = cardbench_reply_resp(tmpl, buf, len, a);
+	if (n > 0 && a->ok && !tmpl)
+		a->reason = cardbench_reply_reason(a->stmt, a->stmt_len);
+	return n;
 }

@@ -17,10 +17,12 @@ struct cardbench_reply {
 	size_t		 stmt_len;
 	const char	*sig;		/* detached JWS or batch proof */
 	size_t		 sig_len;
+	int		 reason;	/* enum stmt_reason; REASON_COUNT: other */
 	char		 kind[CARDBENCH_ERRKIND_MAX];	/* when !ok */
 };
 
 ssize_t	cardbench_reply_parse(int proto, int tmpl, const char *buf,
 	    size_t len, struct cardbench_reply *);
+int	cardbench_reply_reason(const char *stmt, size_t len);
 
 #endif

@@ -6,12 +6,18 @@
  * histogram as [upper_us, count] pairs (empty buckets left out; a
  * bucket counts the answers faster than upper_us and not faster than
  * the previous pair's upper_us), for plotting.
+ *
+ * Signed answers are also counted by reason; with --codes, a reason of
+ * the code itself (code_invalid, code_expired, code_replayed) gets a
+ * line of its own that says what it means for the run, since such an
+ * answer is fast and signed and would otherwise pass for a good one.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "cardbench_codes.h"
 #include "cardbench_conf.h"
 #include "cardbench_report.h"
 
@@ -27,6 +33,11 @@ static void	cardbench_report_latency(FILE *, const char *,
 static void	cardbench_report_lag(FILE *, const struct cardbench_hist *);
 static void	cardbench_report_errors(FILE *,
 		    const struct cardbench_result *);
+static void	cardbench_report_reasons(FILE *,
+		    const struct cardbench_counts *);
+static void	cardbench_report_codes(FILE *,
+		    const struct cardbench_result *);
+static const char *cardbench_report_reason_name(int);
 static void	cardbench_report_verify(FILE *,
 		    const struct cardbench_verify_result *);
 static json_t	*cardbench_report_json_config(int);
@@ -34,6 +45,8 @@ static json_t	*cardbench_report_json_latency(const struct cardbench_hist *);
 static json_t	*cardbench_report_json_hist(const struct cardbench_hist *);
 static json_t	*cardbench_report_json_errors(const struct cardbench_result *);
 static json_t	*cardbench_report_json_verify(const struct cardbench_result *);
+static json_t	*cardbench_report_json_reasons(const struct cardbench_counts *);
+static json_t	*cardbench_report_json_codes(const struct cardbench_result *);
 
 /* Failed requests (refused or lost) per request asked, in percent. */
 double
@@ -94,12 +107,19 @@ cardbench_report_header(FILE *fp, const struct cardbench_result *r)
 		fprintf(fp, "  workload    validity");
 	if (c->nonce)
 		fprintf(fp, ", nonces");
-	if (c->zipf > 0)
-		fprintf(fp, ", %llu cards zipf %.3g",
-		    (unsigned long long)c->cards, c->zipf);
+	if (c->codes != NULL && c->code_repeat > 1)
+		fprintf(fp, ", by code, %llu in the pool, each asked %d times "
+		    "in a row,", (unsigned long long)cardbench_codes_count(),
+		    c->code_repeat);
+	else if (c->codes != NULL)
+		fprintf(fp, ", by code, %llu in the pool,",
+		    (unsigned long long)cardbench_codes_count());
 	else
-		fprintf(fp, ", %llu cards uniform",
-		    (unsigned long long)c->cards);
+		fprintf(fp, ", %llu cards", (unsigned long long)c->cards);
+	if (c->zipf > 0)
+		fprintf(fp, " zipf %.3g", c->zipf);
+	else
+		fprintf(fp, " uniform");
 	fprintf(fp, ", seed %llu\n", (unsigned long long)c->seed);
 	fprintf(fp, "  window      %.2f s measured", r->seconds);
 	if (c->warmup > 0)
@@ -180,6 +200,60 @@ cardbench_report_errors(FILE *fp, const struct cardbench_result *r)
 	    (unsigned long long)c->connect_failed,
 	    (unsigned long long)c->timeouts, (unsigned long long)c->closed,
 	    (unsigned long long)c->resets, (unsigned long long)c->protocol);
+	if (c->auth_refused)
+		fprintf(fp, "              %llu closed after AUTH --token was "
+		    "refused\n", (unsigned long long)c->auth_refused);
+}
+
+/* A reason's name; REASON_COUNT is a reason this build does not know. */
+static const char *
+cardbench_report_reason_name(int i)
+{
+	return i < REASON_COUNT ? stmt_reason_name((enum stmt_reason)i) :
+	    "(other)";
+}
+
+/* Signed answers by reason, in precedence order. */
+static void
+cardbench_report_reasons(FILE *fp, const struct cardbench_counts *c)
+{
+	int n = 0;
+
+	for (int i = 0; i <= REASON_COUNT; i++) {
+		if (c->by_reason[i] == 0)
+			continue;
+		fprintf(fp, "%s %s %llu", n % 3 ? "," : n ? "\n             " :
+		    "  reasons    ", cardbench_report_reason_name(i),
+		    (unsigned long long)c->by_reason[i]);
+		n++;
+	}
+	if (n)
+		fprintf(fp, "\n");
+}
+
+/* --codes: the pool's use, and answers that say the pool is no good. */
+static void
+cardbench_report_codes(FILE *fp, const struct cardbench_result *r)
+{
+	static const struct { int reason; const char *means; } bad[] = {
+		{ REASON_CODE_INVALID, "not accepted: issuer, key, typ or "
+		    "lifetime (cardd's debug log says which)" },
+		{ REASON_CODE_EXPIRED, "the pool is stale: mint a new one "
+		    "(bench/codes.sh)" },
+		{ REASON_CODE_REPLAYED, "bound to another client: another "
+		    "--token asked them first" },
+	};
+	const uint64_t *by = r->st->c.by_reason;
+
+	fprintf(fp, "  codes       %llu distinct asked of %llu in the pool "
+	    "(warmup included)\n", (unsigned long long)r->codes_asked,
+	    (unsigned long long)cardbench_codes_count());
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (by[bad[i].reason])
+			fprintf(fp, "              %10llu  %s: %s\n",
+			    (unsigned long long)by[bad[i].reason],
+			    stmt_reason_name((enum stmt_reason)bad[i].reason),
+			    bad[i].means);
 }
 
 /* Verification counts and the first failure. */
@@ -217,6 +291,9 @@ cardbench_report_print(FILE *fp, const struct cardbench_result *r)
 		fprintf(fp, "              validity %llu, coverage %llu\n",
 		    (unsigned long long)c->by_check[BENCH_VALIDITY],
 		    (unsigned long long)c->by_check[BENCH_COVERAGE]);
+	cardbench_report_reasons(fp, c);
+	if (cf->codes != NULL)
+		cardbench_report_codes(fp, r);
 	cardbench_report_latency(fp, "latency", &r->st->latency);
 	if (cf->rate > 0) {
 		cardbench_report_latency(fp, "service", &r->st->service);
@@ -249,7 +326,8 @@ cardbench_report_json_config(int threads)
 	const struct cardbench_conf *c = &cardbench_conf;
 
 	return json_pack("{s:s, s:s, s:s, s:f, s:i, s:i, s:i, s:f, s:I, s:f, "
-	    "s:I, s:s, s:f, s:f, s:s, s:b, s:I, s:f, s:s?, s:I, s:f}",
+	    "s:I, s:s, s:f, s:f, s:s, s:b, s:I, s:f, s:s?, s:I, s:f, s:s?, "
+	    "s:i, s:b}",
 	    "protocol", c->proto == BENCH_HTTP ? "http" : "resp",
 	    "target", c->target, "mode", c->rate > 0 ? "open" : "closed",
 	    "rate", c->rate, "threads", threads, "connections", c->conns,
@@ -262,7 +340,8 @@ cardbench_report_json_config(int threads)
 	    "verify_every", (json_int_t)c->verify_every,
 	    "verify_cpu_pct", c->verify_cpu,
 	    "cmd_template", c->cmd_template, "seed", (json_int_t)c->seed,
-	    "timeout_s", c->timeout);
+	    "timeout_s", c->timeout, "codes", c->codes,
+	    "code_repeat", c->code_repeat, "token", c->token != NULL);
 }
 
 /* Summary figures of a histogram, in µs. */
@@ -312,7 +391,8 @@ cardbench_report_json_errors(const struct cardbench_result *r)
 	if (st->other_kinds)
 		json_object_set_new(kinds, "other",
 		    json_integer((json_int_t)st->other_kinds));
-	return json_pack("{s:I, s:f, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:f, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}",
 	    "failed", (json_int_t)(st->c.refused + st->c.lost),
 	    "rate_pct", r->err_pct, "refused", (json_int_t)st->c.refused,
 	    "refused_by_kind", kinds, "lost", (json_int_t)st->c.lost,
@@ -320,7 +400,8 @@ cardbench_report_json_errors(const struct cardbench_result *r)
 	    "timeouts", (json_int_t)st->c.timeouts,
 	    "closed_by_server", (json_int_t)st->c.closed,
 	    "resets", (json_int_t)st->c.resets,
-	    "protocol_errors", (json_int_t)st->c.protocol);
+	    "protocol_errors", (json_int_t)st->c.protocol,
+	    "auth_refused", (json_int_t)st->c.auth_refused);
 }
 
 /* Verification counts. */
@@ -343,6 +424,34 @@ cardbench_report_json_verify(const struct cardbench_result *r)
 	    "failures", kinds, "first_failure", v->failed ? v->first : NULL);
 }
 
+/* Signed answers by reason. */
+static json_t *
+cardbench_report_json_reasons(const struct cardbench_counts *c)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; o != NULL && i <= REASON_COUNT; i++)
+		if (c->by_reason[i])
+			json_object_set_new(o, i < REASON_COUNT ?
+			    cardbench_report_reason_name(i) : "other",
+			    json_integer((json_int_t)c->by_reason[i]));
+	return o;
+}
+
+/* --codes: the pool and its use (null without). */
+static json_t *
+cardbench_report_json_codes(const struct cardbench_result *r)
+{
+	const struct cardbench_conf *c = &cardbench_conf;
+
+	if (c->codes == NULL)
+		return json_null();
+	return json_pack("{s:s, s:I, s:i, s:I}", "file", c->codes,
+	    "pool", (json_int_t)cardbench_codes_count(),
+	    "repeat", c->code_repeat,
+	    "distinct_asked", (json_int_t)r->codes_asked);
+}
+
 /* Write every figure to path as one JSON object. */
 int
 cardbench_report_json(const char *path, const struct cardbench_result *r)
@@ -353,8 +462,8 @@ cardbench_report_json(const char *path, const struct cardbench_result *r)
 	int rc;
 
 	o = json_pack("{s:s, s:s, s:o, s:f, s:I, s:I, s:I, s:f, s:f, s:I, "
-	    "s:I, s:{s:I, s:I}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:{s:I, s:I}}",
+	    "s:I, s:{s:I, s:I}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, s:{s:I, s:I}}",
 	    "tool", "cardbench", "version", CARDD_VERSION,
 	    "config", cardbench_report_json_config(r->threads),
 	    "measured_s", r->seconds,
@@ -365,6 +474,8 @@ cardbench_report_json(const char *path, const struct cardbench_result *r)
 	    "connects", (json_int_t)c->connects,
 	    "by_check", "validity", (json_int_t)c->by_check[BENCH_VALIDITY],
 	    "coverage", (json_int_t)c->by_check[BENCH_COVERAGE],
+	    "by_reason", cardbench_report_json_reasons(c),
+	    "codes", cardbench_report_json_codes(r),
 	    "latency_us", cardbench_report_json_latency(&r->st->latency),
 	    "histogram", cardbench_report_json_hist(&r->st->latency),
 	    "service_us", cardbench_report_json_latency(&r->st->service),

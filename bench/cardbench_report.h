@@ -3,6 +3,7 @@
 #ifndef CARDBENCH_REPORT_H
 #define CARDBENCH_REPORT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cardbench_stats.h"
@@ -14,6 +15,7 @@ struct cardbench_result {
 	double				 seconds;	/* measured window */
 	double				 err_pct;	/* failed / asked */
 	int				 threads;
+	uint64_t			 codes_asked;	/* --codes: distinct */
 };
 
 double	cardbench_report_err_pct(const struct cardbench_stats *);

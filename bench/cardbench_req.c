@@ -8,6 +8,12 @@
  * and can be rebuilt from the request to check that it was echoed.
  * --cmd-template is split at spaces once; {card} and {nonce} inside an
  * argument are replaced per request.
+ *
+ * By code (--codes, PROTOCOL.md §10) the code from the pool takes the
+ * number's place: VALIDITY <code> BYCODE, COVERAGE <code> <scheme>
+ * BYCODE, or code= in the query (its alphabet needs no escaping). With
+ * --token, HTTP requests carry it in Authorization, and a RESP
+ * connection sends AUTH once, first (cardbench_req_auth).
  */
 #include <sys/random.h>
 
@@ -18,6 +24,7 @@
 #include <unistd.h>
 
 #include "b64url.h"
+#include "cardbench_codes.h"
 #include "cardbench_conf.h"
 #include "cardbench_req.h"
 #include "resp.h"
@@ -28,12 +35,15 @@ static int		 req_proto;
 static char		 req_host[256];
 static const char	*req_scheme;
 static size_t		 req_scheme_len;
+static const char	*req_token;
 static uint8_t		 req_run[4];
 static char		*req_tmpl_copy;
 static struct resp_arg	 req_tmpl[REQ_TMPL_ARGS];
 static size_t		 req_tmpl_argc;
 
 static int	cardbench_req_template(const char *);
+static const char *cardbench_req_subject(const struct cardbench_req *,
+		    char *, size_t *);
 static size_t	cardbench_req_subst(const struct resp_arg *,
 		    const struct cardbench_req *, char *, size_t);
 static size_t	cardbench_req_resp(const struct cardbench_req *, char *,
@@ -49,10 +59,13 @@ static size_t	cardbench_req_templated(const struct cardbench_req *, char *,
  */
 int
 cardbench_req_init(int proto, const char *target, const char *scheme,
-    const char *cmd_template)
+    const char *cmd_template, const char *token)
 {
 	uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	struct cardbench_req probe = { .card = UINT64_MAX, .nonce = 1,
+	int bycode = cardbench_codes_count() > 0 && !cmd_template;
+	struct cardbench_req probe = { .card = bycode ?
+	    cardbench_codes_longest() : UINT64_MAX, .nonce = 1,
+	    .bycode = (uint8_t)bycode,
 	    .check = cmd_template ? BENCH_TEMPLATE : BENCH_COVERAGE };
 	char out[CARDBENCH_REQ_MAX];
 
@@ -60,6 +73,7 @@ cardbench_req_init(int proto, const char *target, const char *scheme,
 	snprintf(req_host, sizeof(req_host), "%s", target);
 	req_scheme = scheme;
 	req_scheme_len = strlen(scheme);
+	req_token = token;
 	if (getrandom(req_run, sizeof(req_run), 0) != sizeof(req_run))
 		memcpy(req_run, &t, sizeof(req_run));
 	free(req_tmpl_copy);
@@ -129,22 +143,46 @@ cardbench_req_check_name(enum cardbench_check c)
 	return names[c];
 }
 
+/* RESP AUTH with the --token, to send first on a connection; 0: none. */
+size_t
+cardbench_req_auth(char *out, size_t cap)
+{
+	struct resp_arg argv[2] = { { "AUTH", 4 }, { req_token,
+	    req_token ? strlen(req_token) : 0 } };
+
+	if (req_token == NULL || req_proto != BENCH_RESP)
+		return 0;
+	return resp_command(out, cap, 2, argv);
+}
+
+/* What a request asks about: the card number, or the code's text. */
+static const char *
+cardbench_req_subject(const struct cardbench_req *r, char *card, size_t *len)
+{
+	if (r->bycode)
+		return cardbench_codes_get(r->card, len);
+	*len = cardbench_req_card(r->card, card);
+	return card;
+}
+
 /* A RESP check as a multibulk command. */
 static size_t
 cardbench_req_resp(const struct cardbench_req *r, char *out, size_t cap)
 {
 	char card[CARDBENCH_CARD_MAX], nonce[CARDBENCH_NONCE_LEN];
-	struct resp_arg argv[5];
+	struct resp_arg argv[6];
 	size_t argc = 0;
 
 	if (r->check == BENCH_COVERAGE)
 		argv[argc++] = (struct resp_arg){ "COVERAGE", 8 };
 	else
 		argv[argc++] = (struct resp_arg){ "VALIDITY", 8 };
-	argv[argc++] = (struct resp_arg){ card, cardbench_req_card(r->card,
-	    card) };
+	argv[argc].p = cardbench_req_subject(r, card, &argv[argc].len);
+	argc++;
 	if (r->check == BENCH_COVERAGE)
 		argv[argc++] = (struct resp_arg){ req_scheme, req_scheme_len };
+	if (r->bycode)
+		argv[argc++] = (struct resp_arg){ "BYCODE", 6 };
 	if (r->nonce) {
 		argv[argc++] = (struct resp_arg){ "NONCE", 5 };
 		argv[argc++] = (struct resp_arg){ nonce,
@@ -157,15 +195,19 @@ cardbench_req_resp(const struct cardbench_req *r, char *out, size_t cap)
 static size_t
 cardbench_req_http(const struct cardbench_req *r, char *out, size_t cap)
 {
-	char card[CARDBENCH_CARD_MAX + 1], nonce[CARDBENCH_NONCE_LEN + 1];
+	char card[CARDBENCH_CARD_MAX], nonce[CARDBENCH_NONCE_LEN + 1];
 	int cov = r->check == BENCH_COVERAGE, n;
+	size_t len;
+	const char *id = cardbench_req_subject(r, card, &len);
 
-	card[cardbench_req_card(r->card, card)] = '\0';
 	nonce[r->nonce ? cardbench_req_nonce(r, nonce) : 0] = '\0';
-	n = snprintf(out, cap, "GET /v1/%s?card=%s%s%s%s%s HTTP/1.1\r\n"
-	    "Host: %s\r\n\r\n", cov ? "coverage" : "validity", card,
+	n = snprintf(out, cap, "GET /v1/%s?%s=%.*s%s%s%s%s HTTP/1.1\r\n"
+	    "Host: %s\r\n%s%s%s\r\n", cov ? "coverage" : "validity",
+	    r->bycode ? "code" : "card", (int)len, id,
 	    cov ? "&scheme=" : "", cov ? req_scheme : "",
-	    r->nonce ? "&nonce=" : "", nonce, req_host);
+	    r->nonce ? "&nonce=" : "", nonce, req_host,
+	    req_token ? "Authorization: Bearer " : "",
+	    req_token ? req_token : "", req_token ? "\r\n" : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

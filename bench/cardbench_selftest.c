@@ -7,18 +7,22 @@
  * probabilities; the request encoders against the shared parsers; the
  * answer parsers; and the verifier on the worked example of
  * PROTOCOL.md §8, on detached JWSs and on batch proofs made here with a
- * fresh key (and on tampered copies of each).
+ * fresh key (and on tampered copies of each). For --codes: the pool's
+ * line rules, requests by code (and with a token), reasons read from
+ * statements, and the verifier on answers by code.
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "b64url.h"
 #include "cardbench.h"
+#include "cardbench_codes.h"
 #include "cardbench_conf.h"
 #include "cardbench_hist.h"
 #include "cardbench_pick.h"
@@ -42,6 +46,7 @@
 
 static int	selftest_failed;
 static char	selftest_kid[JWS_THUMB_LEN];
+static char	selftest_err[256];
 
 static void	cardbench_selftest_fail(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -60,6 +65,15 @@ static size_t	cardbench_selftest_statement(uint64_t, char *);
 static void	cardbench_selftest_verify_detached(EVP_PKEY *, const char *,
 		    size_t);
 static void	cardbench_selftest_verify_batch(EVP_PKEY *, const char *,
+		    size_t);
+static int	cardbench_selftest_pool(const char *, char *, size_t);
+static size_t	cardbench_selftest_code(const char *, char *);
+static void	cardbench_selftest_codes(void);
+static void	cardbench_selftest_req_code(void);
+static void	cardbench_selftest_reason(void);
+static size_t	cardbench_selftest_code_statement(uint64_t, const char *,
+		    char *);
+static void	cardbench_selftest_verify_code(EVP_PKEY *, const char *,
 		    size_t);
 
 /* Count and print a failed check. */
@@ -245,7 +259,7 @@ cardbench_selftest_req(void)
 	const char *err;
 	size_t argc = 0, n;
 
-	cardbench_req_init(BENCH_RESP, "h:1", "pension", NULL);
+	cardbench_req_init(BENCH_RESP, "h:1", "pension", NULL, NULL);
 	n = cardbench_req_encode(&r, out, sizeof(out));
 	nonce[cardbench_req_nonce(&r, nonce)] = '\0';
 	CHECK(resp_parse_command(out, n, &lim, argv, &argc, scratch, &err)
@@ -253,7 +267,7 @@ cardbench_selftest_req(void)
 	    argv[1].len == 12 && memcmp(argv[1].p, "000000001234", 12) == 0 &&
 	    resp_arg_is(&argv[2], "pension") && resp_arg_is(&argv[4], nonce),
 	    "RESP request");
-	cardbench_req_init(BENCH_HTTP, "h:1", "medical", NULL);
+	cardbench_req_init(BENCH_HTTP, "h:1", "medical", NULL, NULL);
 	n = cardbench_req_encode(&r, out, sizeof(out));
 	nonce[cardbench_req_nonce(&r, nonce)] = '\0';
 	snprintf(scratch, sizeof(scratch), "/v1/coverage?card=000000001234&"
@@ -263,7 +277,8 @@ cardbench_selftest_req(void)
 	    memcmp(hr.target, scratch, hr.target_len) == 0, "HTTP request");
 	CHECK(strlen(nonce) == CARDBENCH_NONCE_LEN &&
 	    b64url_valid(nonce, strlen(nonce)), "nonce form");
-	cardbench_req_init(BENCH_RESP, "h:1", "medical", "HGETALL card:{card}");
+	cardbench_req_init(BENCH_RESP, "h:1", "medical", "HGETALL card:{card}",
+	    NULL);
 	r.check = BENCH_TEMPLATE;
 	n = cardbench_req_encode(&r, out, sizeof(out));
 	CHECK(n == strlen(tmpl) && memcmp(out, tmpl, n) == 0, "template");
@@ -470,6 +485,191 @@ cardbench_selftest_verify_batch(EVP_PKEY *k, const char *kid, size_t kid_len)
 	}
 }
 
+/* Load a pool from text written to a temporary file; 0 when loaded. */
+static int
+cardbench_selftest_pool(const char *text, char *err, size_t errlen)
+{
+	char path[] = "/tmp/cardbench-selftest-XXXXXX";
+	int fd = mkstemp(path), rc = -1;
+	size_t len = strlen(text);
+
+	if (fd >= 0 && write(fd, text, len) == (ssize_t)len)
+		rc = cardbench_codes_load(path, err, errlen);
+	else
+		snprintf(err, errlen, "cannot write %s", path);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	return rc;
+}
+
+/* A code-shaped text for a claims object (the signature is filler). */
+static size_t
+cardbench_selftest_code(const char *claims, char *out)
+{
+	static const char hdr[] = "{\"alg\":\"EdDSA\",\"kid\":\"k1\","
+	    "\"typ\":\"card-code+jwt\"}";
+	uint8_t sig[JWS_SIG_LEN];
+	size_t n;
+
+	memset(sig, 7, sizeof(sig));
+	n = b64url_encode(hdr, sizeof(hdr) - 1, out);
+	out[n++] = '.';
+	n += b64url_encode(claims, strlen(claims), out + n);
+	out[n++] = '.';
+	n += b64url_encode(sig, sizeof(sig), out + n);
+	out[n++] = '\n';
+	out[n] = '\0';
+	return n;
+}
+
+/* The pool's lines: blanks skipped, CRLF taken, bad lines named. */
+static void
+cardbench_selftest_codes(void)
+{
+	char long_line[CARDBENCH_CODE_MAX + 3], err[256];
+	const char *p;
+	size_t len;
+
+	CHECK(cardbench_selftest_pool("a.b.c\n\nA-_z.0.9\r\n\r\nxx.yyy.zz",
+	    err, sizeof(err)) == 0 && cardbench_codes_count() == 3,
+	    "pool of 3: %s", err);
+	p = cardbench_codes_get(1, &len);
+	CHECK(len == 8 && memcmp(p, "A-_z.0.9", 8) == 0, "CRLF line");
+	CHECK(cardbench_codes_longest() == 2, "longest code");
+	CHECK(cardbench_selftest_pool("a.b.c\n\na+b.c.d\n", err,
+	    sizeof(err)) != 0 && strstr(err, ":3: not made of") != NULL &&
+	    cardbench_codes_count() == 0, "bad character: '%s'", err);
+	memset(long_line, 'x', sizeof(long_line));
+	long_line[CARDBENCH_CODE_MAX + 1] = '\n';
+	long_line[CARDBENCH_CODE_MAX + 2] = '\0';
+	CHECK(cardbench_selftest_pool(long_line, err, sizeof(err)) != 0 &&
+	    strstr(err, ":1: longer than 2048") != NULL, "long: '%s'", err);
+	long_line[CARDBENCH_CODE_MAX] = '\n';
+	long_line[CARDBENCH_CODE_MAX + 1] = '\0';
+	CHECK(cardbench_selftest_pool(long_line, err, sizeof(err)) == 0,
+	    "2048 bytes: %s", err);
+	CHECK(cardbench_selftest_pool("\n\r\n", err, sizeof(err)) != 0 &&
+	    strstr(err, "no codes") != NULL, "blank pool: '%s'", err);
+}
+
+/* Requests by code, over RESP and HTTP, with a token. */
+static void
+cardbench_selftest_req_code(void)
+{
+	struct cardbench_req r = { .card = 1, .seq = 9, .check = BENCH_COVERAGE,
+	    .nonce = 1, .bycode = 1 };
+	struct resp_limits lim = { 16, 4096, 4096 };
+	struct resp_arg argv[16];
+	struct http1_request hr;
+	const struct http1_header *h;
+	char out[CARDBENCH_REQ_MAX], scratch[4096];
+	const char *code, *err;
+	size_t argc = 0, n, len;
+
+	code = cardbench_codes_get(1, &len);
+	cardbench_req_init(BENCH_RESP, "h:1", "medical", NULL, "t0k");
+	n = cardbench_req_encode(&r, out, sizeof(out));
+	CHECK(resp_parse_command(out, n, &lim, argv, &argc, scratch, &err)
+	    == (ssize_t)n && argc == 6 && resp_arg_is(&argv[0], "COVERAGE") &&
+	    argv[1].len == len && memcmp(argv[1].p, code, len) == 0 &&
+	    resp_arg_is(&argv[2], "medical") && resp_arg_is(&argv[3],
+	    "BYCODE"), "RESP request by code");
+	n = cardbench_req_auth(out, sizeof(out));
+	CHECK(resp_parse_command(out, n, &lim, argv, &argc, scratch, &err)
+	    == (ssize_t)n && argc == 2 && resp_arg_is(&argv[1], "t0k"),
+	    "RESP AUTH");
+	cardbench_req_init(BENCH_HTTP, "h:1", "medical", NULL, "t0k");
+	r.check = BENCH_VALIDITY;
+	r.nonce = 0;
+	n = cardbench_req_encode(&r, out, sizeof(out));
+	snprintf(scratch, sizeof(scratch), "/v1/validity?code=%.*s",
+	    (int)len, code);
+	CHECK(http1_parse_request(out, n, &hr, &err) == (ssize_t)n &&
+	    hr.target_len == strlen(scratch) &&
+	    memcmp(hr.target, scratch, hr.target_len) == 0 &&
+	    (h = http1_find(hr.headers, hr.num_headers, "authorization")) !=
+	    NULL && h->value_len == 10 && memcmp(h->value, "Bearer t0k", 10)
+	    == 0, "HTTP request by code");
+	CHECK(cardbench_req_auth(out, sizeof(out)) == 0, "no AUTH over HTTP");
+	cardbench_req_init(BENCH_HTTP, "h:1", "medical", NULL, NULL);
+}
+
+/* Reasons out of statements. */
+static void
+cardbench_selftest_reason(void)
+{
+	static const char a[] = "{\"v\":1,\"result\":\"invalid\","
+	    "\"reason\":\"code_replayed\",\"rev\":0}";
+	static const char b[] = "{\"v\":1,\"reason\":\"ok\"}";
+	static const char c[] = "{\"v\":1,\"reason\":\"brand_new\"}";
+
+	CHECK(cardbench_reply_reason(a, sizeof(a) - 1) ==
+	    REASON_CODE_REPLAYED, "reason code_replayed");
+	CHECK(cardbench_reply_reason(b, sizeof(b) - 1) == REASON_OK,
+	    "reason ok");
+	CHECK(cardbench_reply_reason(c, sizeof(c) - 1) == REASON_COUNT &&
+	    cardbench_reply_reason(b, 12) == REASON_COUNT, "reason unknown");
+}
+
+/* cardd's statement for validity by code i of the pool, showing card. */
+static size_t
+cardbench_selftest_code_statement(uint64_t i, const char *card, char *out)
+{
+	uint8_t digest[32];
+	char hash[JWS_THUMB_LEN];
+	size_t len;
+	const char *code = cardbench_codes_get(i, &len);
+	struct stmt s = { .check = STMT_VALIDITY, .id = card, .code = hash,
+	    .iss = "selftest-iss", .iss_len = 12, .scheme = -1, .region = -1,
+	    .at = 20000, .reason = REASON_OK, .rev = 1, .kid = selftest_kid,
+	    .kid_len = JWS_THUMB_LEN, .replay_local = 1 };
+
+	EVP_Digest(code, len, digest, NULL, EVP_sha256(), NULL);
+	b64url_encode(digest, sizeof(digest), hash);
+	s.id_len = card != NULL ? strlen(card) : 0;
+	return stmt_write(&s, out, STMT_MAX);
+}
+
+/* Answers by code: hash, issuer and a shown card must be the code's. */
+static void
+cardbench_selftest_verify_code(EVP_PKEY *k, const char *kid, size_t kid_len)
+{
+	static const char *const cards[] = { NULL, "00000000000A",
+	    "00000000000B" };
+	static const enum cardbench_vfail want[] = { VFAIL_OK, VFAIL_OK,
+	    VFAIL_STATEMENT };
+	struct cardbench_req r = { .card = 0, .bycode = 1 };
+	char pool[1024], stmt[STMT_MAX], hdr[JWS_HDR_MAX], in[1024];
+	char jws[JWS_DETACHED_MAX], why[256];
+	uint8_t sig[JWS_SIG_LEN];
+	size_t n, len, hl = jws_header(kid, kid_len, hdr), jl;
+	int batch;
+
+	n = cardbench_selftest_code("{\"iss\":\"selftest-iss\",\"sub\":"
+	    "\"00000000000a\",\"iat\":1,\"exp\":61,\"jti\":\"abcdefgh\"}",
+	    pool);
+	cardbench_selftest_code("{\"iss\":\"selftest-iss\",\"sub\":"
+	    "\"00000000000b\",\"iat\":1,\"exp\":61,\"jti\":\"abcdefgi\"}",
+	    pool + n);
+	CHECK(cardbench_selftest_pool(pool, why, sizeof(why)) == 0,
+	    "code pool: %s", why);
+	for (size_t i = 0; i < 4; i++) {
+		len = cardbench_selftest_code_statement(i == 3, cards[i % 3],
+		    stmt);
+		jl = jws_signing_input(hdr, hl, stmt, len, in);
+		CHECK(cardbench_selftest_sign(k, in, jl, sig) == JWS_SIG_LEN,
+		    "sign");
+		jl = jws_detached(hdr, hl, sig, jws);
+		/* i == 3: the answer for the pool's other code. */
+		CHECK(cardbench_verify_one(&r, stmt, len, jws, jl, &batch, why,
+		    sizeof(why)) == (i == 3 ? VFAIL_STATEMENT : want[i]),
+		    "by code, case %zu: %s", i, why);
+	}
+	cardbench_codes_free();
+}
+
 /* Run every check. Returns 0 when all hold. */
 int
 cardbench_selftest(void)
@@ -491,11 +691,19 @@ cardbench_selftest(void)
 	printf("requests, answers, verification\n");
 	cardbench_selftest_req();
 	cardbench_selftest_reply();
+	cardbench_selftest_reason();
+	printf("code pool, requests by code\n");
+	cardbench_selftest_codes();
+	if (cardbench_selftest_pool("x.y.z\nAAAA.BBBB.CCCC\n", selftest_err,
+	    sizeof(selftest_err)) == 0)
+		cardbench_selftest_req_code();
+	cardbench_codes_free();
 	cardbench_selftest_verify_example();
 	if ((k = cardbench_selftest_key(kid, &kid_len)) != NULL) {
 		memcpy(selftest_kid, kid, sizeof(selftest_kid));
 		cardbench_selftest_verify_detached(k, kid, kid_len);
 		cardbench_selftest_verify_batch(k, kid, kid_len);
+		cardbench_selftest_verify_code(k, kid, kid_len);
 		EVP_PKEY_free(k);
 	} else
 		CHECK(0, "keygen");

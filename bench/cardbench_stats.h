@@ -8,6 +8,7 @@
 #include "cardbench_hist.h"
 #include "cardbench_reply.h"
 #include "cardbench_req.h"
+#include "stmt.h"
 
 #define CARDBENCH_ERRKINDS	16
 
@@ -28,12 +29,14 @@ struct cardbench_counts {
 	uint64_t	lost;		/* in flight when a connection broke */
 	uint64_t	unfinished;	/* in flight or queued at the stop */
 	uint64_t	by_check[BENCH_CHECK_COUNT];
+	uint64_t	by_reason[REASON_COUNT + 1];	/* last: other */
 	uint64_t	connects;
 	uint64_t	connect_failed;
 	uint64_t	timeouts;
 	uint64_t	closed;		/* by the server */
 	uint64_t	resets;		/* read or write errors */
 	uint64_t	protocol;	/* unparseable streams */
+	uint64_t	auth_refused;	/* RESP AUTH --token refused */
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
 	uint64_t	verify_sampled;

@@ -49,6 +49,7 @@ struct cardbench_thread {
 	uint64_t		 free_slots;	/* room on connections up */
 	uint64_t		 tickets;	/* from the shared -n pool */
 	struct cardbench_pick	 pick;
+	uint64_t		*seen;		/* --codes: codes asked */
 	uint64_t		 seq;		/* nonce counter */
 	uint64_t		 verify_n;
 	uint64_t		 t0_ns;		/* open loop: first send */

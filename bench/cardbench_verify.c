@@ -5,6 +5,11 @@
  * detached JWS or a batch proof, checked by tools/verify.c as cardctl
  * checks it, then the statement itself (it answers the check asked, for
  * the card asked, signed by the key it names, and echoes the nonce).
+ * An answer asked by code (PROTOCOL.md §10) names the code instead: its
+ * "code" must be the SHA-256 of the code text sent, its "iss" the
+ * code's own issuer claim (absent when that is not an issuer's name),
+ * and a "card", shown only to a client allowed to see it, the code's
+ * "sub"; the code's payload is read here, apart from cardd's codec.
  *
  * Ed25519 verification costs tens of µs, so it stays off the load
  * threads: they copy a sampled answer into a bounded queue (dropping it,
@@ -25,13 +30,26 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
+#include "b64url.h"
+#include "cardbench_codes.h"
 #include "cardbench_verify.h"
 #include "merkle.h"
 #include "verify.h"
 
 #define VERIFY_QUEUE	256
 #define VERIFY_STMT_MAX	2048
+#define VERIFY_NAME_MAX	64	/* an issuer's name */
+
+/* What an answer by code must say of the code it was asked with. */
+struct verify_code {
+	char	hash[JWS_THUMB_LEN];	/* b64url SHA-256 of the text */
+	char	iss[VERIFY_NAME_MAX];
+	size_t	iss_len;		/* 0: no issuer name in the code */
+	char	sub[STMT_ID_MAX];	/* folded */
+	size_t	sub_len;		/* 0: no usable sub */
+};
 
 struct verify_item {
 	struct cardbench_req	req;
@@ -61,6 +79,12 @@ static enum cardbench_vfail cardbench_verify_statement(
 		    const struct verify_key *);
 static int	cardbench_verify_member(json_t *, const char *, const char *,
 		    size_t);
+static int	cardbench_verify_name(const char *, size_t);
+static void	cardbench_verify_claims(json_t *, struct verify_code *);
+static int	cardbench_verify_code(const char *, size_t,
+		    struct verify_code *);
+static int	cardbench_verify_subject(const struct cardbench_req *,
+		    json_t *);
 static void	*cardbench_verify_main(void *);
 static void	cardbench_verify_account(const struct verify_item *);
 static uint64_t	cardbench_verify_now(void);
@@ -122,12 +146,94 @@ cardbench_verify_member(json_t *o, const char *name, const char *want,
 	    memcmp(json_string_value(m), want, len) == 0;
 }
 
+/* An issuer's name (PROTOCOL.md §10): 1 to 64 of A-Z a-z 0-9 . _ - */
+static int
+cardbench_verify_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return len >= 1 && len <= VERIFY_NAME_MAX;
+}
+
+/* The issuer and the card (folded, §1) a code's claims name. */
+static void
+cardbench_verify_claims(json_t *claims, struct verify_code *vc)
+{
+	json_t *iss = json_object_get(claims, "iss");
+	json_t *sub = json_object_get(claims, "sub");
+	size_t n;
+
+	if (json_is_string(iss) && cardbench_verify_name(json_string_value(
+	    iss), (n = json_string_length(iss)))) {
+		memcpy(vc->iss, json_string_value(iss), n);
+		vc->iss_len = n;
+	}
+	if (json_is_string(sub) && (n = json_string_length(sub)) <=
+	    STMT_ID_MAX) {
+		for (size_t i = 0; i < n; i++) {
+			char ch = json_string_value(sub)[i];
+
+			vc->sub[i] = ch >= 'a' && ch <= 'z' ? ch - 32 : ch;
+		}
+		vc->sub_len = n;
+	}
+}
+
+/* What a code's answer must say of it: its hash, issuer and card. */
+static int
+cardbench_verify_code(const char *code, size_t len, struct verify_code *vc)
+{
+	uint8_t digest[32], payload[CARDBENCH_CODE_MAX];
+	const char *p = memchr(code, '.', len), *q = NULL;
+	json_t *claims = NULL;
+	ssize_t n = -1;
+
+	memset(vc, 0, sizeof(*vc));
+	if (EVP_Digest(code, len, digest, NULL, EVP_sha256(), NULL) != 1)
+		return -1;
+	b64url_encode(digest, sizeof(digest), vc->hash);
+	if (p != NULL)
+		q = memchr(p + 1, '.', len - (size_t)(p + 1 - code));
+	if (q != NULL)
+		n = b64url_decode(p + 1, (size_t)(q - p - 1), payload,
+		    sizeof(payload));
+	if (n > 0)
+		claims = json_loadb((const char *)payload, (size_t)n, 0, NULL);
+	cardbench_verify_claims(claims, vc);
+	json_decref(claims);
+	return 0;
+}
+
+/* The statement names what was asked: the card, or the code. */
+static int
+cardbench_verify_subject(const struct cardbench_req *r, json_t *o)
+{
+	char card[CARDBENCH_CARD_MAX];
+	struct verify_code vc;
+	const char *code;
+	size_t len;
+
+	if (!r->bycode)
+		return cardbench_verify_member(o, "card", card,
+		    cardbench_req_card(r->card, card));
+	code = cardbench_codes_get(r->card, &len);
+	return cardbench_verify_code(code, len, &vc) == 0 &&
+	    cardbench_verify_member(o, "code", vc.hash, sizeof(vc.hash)) &&
+	    cardbench_verify_member(o, "iss", vc.iss_len ? vc.iss : NULL,
+	    vc.iss_len) &&
+	    (json_object_get(o, "card") == NULL || (vc.sub_len > 0 &&
+	    cardbench_verify_member(o, "card", vc.sub, vc.sub_len)));
+}
+
 /* The statement answers what was asked, signed by the key it names. */
 static enum cardbench_vfail
 cardbench_verify_statement(const struct cardbench_req *r, const char *stmt,
     size_t len, const struct verify_key *key)
 {
-	char card[CARDBENCH_CARD_MAX], nonce[CARDBENCH_NONCE_LEN];
+	char nonce[CARDBENCH_NONCE_LEN];
 	const char *check = cardbench_req_check_name(r->check);
 	int cov = r->check == BENCH_COVERAGE;
 	json_t *o = json_loadb(stmt, len, 0, NULL);
@@ -135,8 +241,7 @@ cardbench_verify_statement(const struct cardbench_req *r, const char *stmt,
 
 	if (json_integer_value(json_object_get(o, "v")) == 1 &&
 	    cardbench_verify_member(o, "check", check, strlen(check)) &&
-	    cardbench_verify_member(o, "card", card, cardbench_req_card(r->card,
-	        card)) &&
+	    cardbench_verify_subject(r, o) &&
 	    cardbench_verify_member(o, "scheme", cov ? verify_scheme : NULL,
 	    cov ? strlen(verify_scheme) : 0) &&
 	    cardbench_verify_member(o, "kid", key->kid, key->kid_len) &&
@@ -171,7 +276,13 @@ cardbench_verify_one(const struct cardbench_req *r, const char *stmt,
 		    why, whylen);
 	if (rc == VFAIL_OK)
 		rc = cardbench_verify_statement(r, stmt, len, key);
-	if (rc != VFAIL_OK)
+	if (rc != VFAIL_OK && r->bycode)
+		snprintf(why, whylen, "%s check by code %llu of the pool: %s "
+		    "(%s)", cardbench_req_check_name(r->check),
+		    (unsigned long long)r->card + 1,
+		    cardbench_verify_fail_name(rc),
+		    *batch ? "batch proof" : "detached JWS");
+	else if (rc != VFAIL_OK)
 		snprintf(why, whylen, "%s check of card %.*s: %s (%s)",
 		    cardbench_req_check_name(r->check),
 		    (int)cardbench_req_card(r->card, card), card,
