@@ -689,10 +689,15 @@ class DaemonTestCase(unittest.TestCase):
         cls.d = Daemon(csv=cls.CSV, gen=cls.GEN, config=cls.CONFIG,
                        name=cls.__name__)
         cls.addClassCleanup(cls.d.cleanup)
+        cls.prepare()
         cls.d.start()
         jwks = json.loads(cls.d.jwks_bytes())
         cls.kid = jwks["keys"][0]["kid"]
         cls.pub = b64url_decode(jwks["keys"][0]["x"])
+
+    @classmethod
+    def prepare(cls):
+        """Before the start: files in cls.d.dir, keys into cls.d.extra."""
 
     @classmethod
     def tearDownClass(cls):

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import (Encoding,
                                                           PublicFormat)
 
 from tests.integration import harness as h
+from tests.integration.test_batch_sign import verify_batch
 from tests.integration.harness import (AT, CSV_HEADER, RFC3339_MS, RespError,
                                        b64url, b64url_decode, csv_line)
 
@@ -210,52 +211,12 @@ def same_second(test, fn, tries=3):
     test.fail("could not keep %d tries within one second" % tries)
 
 
-# ------------------------------------------------ batch proofs (§4.3)
-
-def _node(left, right):
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def merkle_root(leaf, index, n, path):
-    """RFC 9162 §2.1.3.2 without its final comparison; None: fails."""
-    if index >= n:
-        return None
-    fn, sn, r = index, n - 1, leaf
-    for p in path:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            r = _node(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = _node(r, p)
-        fn >>= 1
-        sn >>= 1
-    return r if sn == 0 else None
-
-
-def verify_batch_proof(pub, statement, proof):
-    jws, n, index, path_b64 = proof.split("~")
-    path = b64url_decode(path_b64)
-    if len(path) % 32:
-        return False
-    leaf = hashlib.sha256(b"\x00" + statement).digest()
-    root = merkle_root(leaf, int(index), int(n),
-                       [path[i:i + 32] for i in range(0, len(path), 32)])
-    if root is None:
-        return False
-    payload = ('{"typ":"cardd-merkle","v":1,"n":%d,"root":"%s"}'
-               % (int(n), b64url(root))).encode()
-    return h.verify_cryptography(pub, payload, jws)
-
-
 # -------------------------------------------------------------- the base
 
-class CodeBase(unittest.TestCase):
+class CodeBase(h.DaemonTestCase):
     """One cardd with code issuers and clients per class."""
 
+    CSV = CSV
     maxDiff = 6000
     AUTH = True
     EXTRA = {}
@@ -267,10 +228,9 @@ class CodeBase(unittest.TestCase):
         return {}
 
     @classmethod
-    def setUpClass(cls):
+    def prepare(cls):
+        """The issuers' JWKS files, the clients and their tokens."""
         cls.tokens = {n: new_token() for n in CLIENTS}
-        cls.d = h.Daemon(csv=CSV, name=cls.__name__)
-        cls.addClassCleanup(cls.d.cleanup)
         cls.iss = {}
         lines = []
         for name, (iss, kids) in cls.issuers().items():
@@ -285,25 +245,13 @@ class CodeBase(unittest.TestCase):
             conf["client"] = client_lines(cls.tokens)
         conf.update(cls.EXTRA)
         cls.d.extra.update(conf)
-        cls.d.start()
-        jwks = json.loads(cls.d.jwks_bytes())
-        cls.kid = jwks["keys"][0]["kid"]
-        cls.pub = b64url_decode(jwks["keys"][0]["x"])
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("cardd exited with %r after SIGTERM:\n%s"
-                                 % (rc, cls.d.stderr()[-3000:]))
-        cls.d.assert_clean_log()
+        super().tearDownClass()
         leaked = log_leaks(cls.d.stderr())
         if leaked:
             raise AssertionError("cardd's log holds code text: %r" % leaked)
-
-    def assertAlive(self):
-        self.assertTrue(self.d.alive(), "cardd died:\n" +
-                        self.d.stderr()[-3000:])
 
     # -- asking
 
@@ -395,7 +343,7 @@ class CodeBase(unittest.TestCase):
             self.assertEqual(sig.count("~"), 3, sig)
             _, hdr, _ = h.split_jws(sig.split("~")[0])
             self.assertEqual(hdr, {"alg": "EdDSA", "kid": self.kid})
-            self.assertTrue(verify_batch_proof(self.pub, body, sig),
+            self.assertTrue(verify_batch(self.pub, body, sig),
                             "batch proof does not verify: %r" % body)
             return "batch"
         _, hdr, raw = h.split_jws(sig)
@@ -576,7 +524,38 @@ def log_leaks(log):
 
 # ----------------------------------------------------- the main daemon
 
-class CodeTest(CodeBase):
+class CardctlByCode:
+    """cardctl with codes, against the class's cardd (issuer A)."""
+
+    def test_cardctl_check_and_verify_by_code(self):
+        """cardctl check --code asks by code over HTTP and RESP; cardctl
+        verify --code accepts the answer for that code only."""
+        code, other = self.A.mint(), self.A.mint()
+        keys = self.d.dir / "server-keys.json"
+        keys.write_bytes(self.d.jwks_bytes())
+        env = dict(os.environ)
+        env.pop("CARDD_TOKEN", None)
+        if self.AUTH:
+            env["CARDD_TOKEN"] = self.tokens["desk0"][0]
+        for via in ("--http", "--resp"):
+            with self.subTest(via=via):
+                addr = "127.0.0.1:%d" % (self.d.http_port if via == "--http"
+                                         else self.d.resp_port)
+                p = subprocess.run([h.CARDCTL, "check", via, addr, "--code",
+                                    "coverage", code, "medical"],
+                                   capture_output=True, env=env, timeout=10)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                st = json.loads(p.stdout.splitlines()[0])
+                self.assertEqual(st["code"], b64url(hashlib.sha256(
+                    code.encode()).digest()))
+                for c, rc in ((code, 0), (other, 1)):
+                    v = subprocess.run([h.CARDCTL, "verify", "--jwks", keys,
+                                        "--code", c], input=p.stdout,
+                                       capture_output=True, timeout=10)
+                    self.assertEqual(v.returncode, rc, v.stderr)
+
+
+class CodeTest(CardctlByCode, CodeBase):
     """sign_mode per-answer, auth required, issuers platform-a (two keys)
     and platform-b; limits raised so that 10 KB of junk reaches the code
     parser."""
@@ -1312,33 +1291,6 @@ class CodeTest(CodeBase):
         self.assertIsInstance(rep, RespError, rep)
         self.assertTrue(rep.message.startswith("ERR code"), rep.message)
 
-    def test_cardctl_check_and_verify_by_code(self):
-        """cardctl check --code asks by code over HTTP and RESP; cardctl
-        verify --code accepts the answer for that code only."""
-        code, other = self.A.mint(), self.A.mint()
-        keys = self.d.dir / "server-keys.json"
-        keys.write_bytes(self.d.jwks_bytes())
-        env = dict(os.environ)
-        env.pop("CARDD_TOKEN", None)
-        if self.AUTH:
-            env["CARDD_TOKEN"] = self.tokens["desk0"][0]
-        for via in ("--http", "--resp"):
-            with self.subTest(via=via):
-                addr = "127.0.0.1:%d" % (self.d.http_port if via == "--http"
-                                         else self.d.resp_port)
-                p = subprocess.run([h.CARDCTL, "check", via, addr, "--code",
-                                    "coverage", code, "medical"],
-                                   capture_output=True, env=env, timeout=10)
-                self.assertEqual(p.returncode, 0, p.stderr)
-                st = json.loads(p.stdout.splitlines()[0])
-                self.assertEqual(st["code"], b64url(hashlib.sha256(
-                    code.encode()).digest()))
-                for c, rc in ((code, 0), (other, 1)):
-                    v = subprocess.run([h.CARDCTL, "verify", "--jwks", keys,
-                                        "--code", c], input=p.stdout,
-                                       capture_output=True, timeout=10)
-                    self.assertEqual(v.returncode, rc, v.stderr)
-
     def test_zz_log_holds_no_code_text(self):
         """Runs last in this class: none of the codes asked so far (nor
         their payload or signature parts, nor the junk) is in the log."""
@@ -1351,7 +1303,7 @@ class CodeTest(CodeBase):
 
 # ------------------------------------------------------- sign_mode batch
 
-class CodeBatchSignTest(CodeBase):
+class CodeBatchSignTest(CardctlByCode, CodeBase):
     """sign_mode batch with auth none: code answers carry batch proofs
     (§4.3), and every asker is one client."""
 
@@ -1425,8 +1377,7 @@ class CodeBatchSignTest(CodeBase):
                                     nonce=nonce)
                 if "~" in sig:
                     other = replies[(i + 1) % len(replies)][0]
-                    self.assertFalse(verify_batch_proof(self.pub, other,
-                                                        sig))
+                    self.assertFalse(verify_batch(self.pub, other, sig))
         self.assertIn("batch", kinds, "no answer came with a batch proof")
 
     def test_http_code_answers_in_batch_mode(self):
@@ -1448,33 +1399,6 @@ class CodeBatchSignTest(CodeBase):
         self.good("http", None, code)
         self.good("resp", None, code)
         self.good("http", None, code, "coverage", scheme="medical")
-
-    def test_cardctl_check_and_verify_by_code(self):
-        """cardctl check --code asks by code over HTTP and RESP; cardctl
-        verify --code accepts the answer for that code only."""
-        code, other = self.A.mint(), self.A.mint()
-        keys = self.d.dir / "server-keys.json"
-        keys.write_bytes(self.d.jwks_bytes())
-        env = dict(os.environ)
-        env.pop("CARDD_TOKEN", None)
-        if self.AUTH:
-            env["CARDD_TOKEN"] = self.tokens["desk0"][0]
-        for via in ("--http", "--resp"):
-            with self.subTest(via=via):
-                addr = "127.0.0.1:%d" % (self.d.http_port if via == "--http"
-                                         else self.d.resp_port)
-                p = subprocess.run([h.CARDCTL, "check", via, addr, "--code",
-                                    "coverage", code, "medical"],
-                                   capture_output=True, env=env, timeout=10)
-                self.assertEqual(p.returncode, 0, p.stderr)
-                st = json.loads(p.stdout.splitlines()[0])
-                self.assertEqual(st["code"], b64url(hashlib.sha256(
-                    code.encode()).digest()))
-                for c, rc in ((code, 0), (other, 1)):
-                    v = subprocess.run([h.CARDCTL, "verify", "--jwks", keys,
-                                        "--code", c], input=p.stdout,
-                                       capture_output=True, timeout=10)
-                    self.assertEqual(v.returncode, rc, v.stderr)
 
     def test_zz_log_holds_no_code_text(self):
         self.assertAlive()
