@@ -46,7 +46,6 @@ struct snapshot_save {
 	int		(*meta)(struct snapshot_meta *);
 	pid_t		 child;		/* writing a snapshot, or 0 */
 	int64_t		 t0;
-	int64_t		 fork_ms;	/* the last fork's pause, for the log */
 	int		 dirty;		/* changed since the snapshot */
 };
 
@@ -172,7 +171,6 @@ snapshot_save_fork(void)
 	if (pid > 0) {
 		us = (int64_t)(clock_monotonic_usec() - t0);
 		atomic_store(&snapshot_save_fork_us, us);
-		ss.fork_ms = (us + 500) / 1000;
 	}
 	return pid;
 }
@@ -254,7 +252,8 @@ snapshot_save_on_wait(evutil_socket_t fd, short what, void *arg)
 		log_info("msg=\"snapshot saved\" path=\"%s\" cards=%llu ms=%lld "
 		    "fork_ms=%lld", settings.snapshot,
 		    (unsigned long long)live_count(),
-		    (long long)(clock_now_ms() - ss.t0), (long long)ss.fork_ms);
+		    (long long)(clock_now_ms() - ss.t0),
+		    (long long)(atomic_load(&snapshot_save_fork_us) + 500) / 1000);
 	else
 		ss.dirty = 1;	/* try again at the next interval */
 }
