@@ -88,6 +88,7 @@ answer_code(const struct check_req *r, const struct auth_who *who,
     struct stmt *s)
 {
 	enum stmt_reason reason = r->code_reason;
+	int fleet = 0;
 
 	s->code = r->code_hash;
 	if (r->iss[0] != '\0') {
@@ -96,8 +97,8 @@ answer_code(const struct check_req *r, const struct auth_who *who,
 	}
 	s->id = NULL;
 	if (reason == REASON_OK) {
-		reason = code_store_bind(r, who->name);
-		s->replay_local = reason != REASON_CODE_EXPIRED;
+		reason = code_store_bind(r, who->name, &fleet);
+		s->replay_local = reason != REASON_CODE_EXPIRED && !fleet;
 	}
 	if (reason == REASON_OK && (who->disclose & AUTH_DISCLOSE_CARD))
 		s->id = r->id;

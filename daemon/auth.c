@@ -39,7 +39,6 @@
 
 #include "auth.h"
 
-#define AUTH_NAME_MAX	64
 #define AUTH_CERT_MAX	255
 #define AUTH_ADDRS	65536	/* client addresses tracked at once */
 

@@ -27,6 +27,8 @@ struct auth_id {
 
 enum auth_id_kind { AUTH_ID_NONE, AUTH_ID_TOKEN, AUTH_ID_CERT };
 
+#define AUTH_NAME_MAX	64	/* bytes of a client's name */
+
 /* The client a request comes from (name NULL: auth none). */
 struct auth_who {
 	const char	*name;		/* in the live table */

@@ -8,6 +8,9 @@
  * meet. Each shard drops its expired codes oldest first as new ones
  * come in; a shard full of live codes refuses new ones (never evicts a
  * binding: that would let a copied code be used again).
+ * With a Redis source the fleet's binding, kept on the master
+ * (code_bind.c), is written here once known, so later checks of the
+ * same code on this daemon need no round trip.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -29,6 +32,9 @@
 #define CODE_STORE_BUCKETS	16384	/* per shard, a power of two */
 #define CODE_STORE_CAP		16384	/* codes per shard: 1,048,576 in all */
 
+/* Who knows a code's binding: nobody yet, this daemon, or the fleet. */
+enum { CODE_BOUND_NONE, CODE_BOUND_LOCAL, CODE_BOUND_FLEET };
+
 struct code_entry {
 	uint8_t			 digest[32];
 	struct code_entry	*next;		/* in its bucket */
@@ -38,7 +44,7 @@ struct code_entry {
 	uint64_t		 gen;		/* issuer table it verified with */
 	char			 sub[STMT_ID_MAX];
 	uint8_t			 sub_len;
-	uint8_t			 bound;
+	uint8_t			 bound;		/* CODE_BOUND_* */
 	char			 iss[CARDCODE_NAME_MAX + 1];
 	XXH128_hash_t		 client;	/* hash of the bound client */
 };
@@ -62,6 +68,7 @@ static enum code_store_result code_store_verify(struct check_req *,
 static int	code_store_keep(const struct check_req *,
 		    const struct cardcode *, uint64_t, int64_t);
 static void	code_store_refuse(struct check_req *, const char *);
+static XXH128_hash_t code_store_client(const char *, size_t);
 
 /* Allocate the shards (their buckets are touched only when used). */
 int
@@ -282,28 +289,88 @@ code_store_resolve(struct check_req *r, int64_t now_ms, const char **err)
 	return CODE_STORE_OK;
 }
 
+/* The hash a client is known by in a binding (NULL: the anonymous one). */
+static XXH128_hash_t
+code_store_client(const char *client, size_t len)
+{
+	return XXH3_128bits(client != NULL ? client : "",
+	    client != NULL ? len : 0);
+}
+
 /*
  * Bind r's code (resolved, code_reason OK) to client (NULL: the one
  * anonymous client of auth none): REASON_OK when it is bound to this
  * client now or was already, REASON_CODE_REPLAYED when to another.
+ * *fleet says whether the binding is the fleet's (code_store_fleet_set)
+ * rather than this daemon's alone.
  */
 enum stmt_reason
-code_store_bind(const struct check_req *r, const char *client)
+code_store_bind(const struct check_req *r, const char *client, int *fleet)
 {
 	struct code_shard *s = code_store_shard(r->code_digest);
-	XXH128_hash_t h = XXH3_128bits(client != NULL ? client : "",
-	    client != NULL ? strlen(client) : 0);
+	XXH128_hash_t h = code_store_client(client, client != NULL ?
+	    strlen(client) : 0);
 	struct code_entry *e;
 	enum stmt_reason reason = REASON_OK;
 
+	*fleet = 0;
 	pthread_mutex_lock(&s->lock);
 	if ((e = *code_store_slot(s, r->code_digest)) == NULL)
 		reason = REASON_CODE_EXPIRED;	/* swept since: expired */
-	else if (!e->bound) {
-		e->bound = 1;
+	else if (e->bound == CODE_BOUND_NONE) {
+		e->bound = CODE_BOUND_LOCAL;
 		e->client = h;
 	} else if (!XXH128_isEqual(e->client, h))
 		reason = REASON_CODE_REPLAYED;
+	if (e != NULL)
+		*fleet = e->bound == CODE_BOUND_FLEET;
 	pthread_mutex_unlock(&s->lock);
 	return reason;
+}
+
+/*
+ * Should r's code (resolved, code_reason OK) be bound in the fleet's
+ * store for client before it is answered? Yes unless the fleet's binding
+ * is known here already, or this daemon has bound it to another client
+ * (code_replayed whatever the store says). *ttl is how long the store
+ * should keep it, in seconds from now_s.
+ */
+int
+code_store_fleet_needed(const struct check_req *r, const char *client,
+    int64_t now_s, int64_t *ttl)
+{
+	struct code_shard *s = code_store_shard(r->code_digest);
+	XXH128_hash_t h = code_store_client(client, client != NULL ?
+	    strlen(client) : 0);
+	struct code_entry *e;
+	int need = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if ((e = *code_store_slot(s, r->code_digest)) != NULL &&
+	    (e->bound == CODE_BOUND_NONE || (e->bound == CODE_BOUND_LOCAL &&
+	    XXH128_isEqual(e->client, h)))) {
+		need = 1;
+		*ttl = e->expire - now_s > 0 ? e->expire - now_s : 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return need;
+}
+
+/*
+ * The fleet's store says the code of digest is bound to owner (len
+ * bytes; len 0: the anonymous client): so it is here too, whatever this
+ * daemon had bound it to while the store was away.
+ */
+void
+code_store_fleet_set(const uint8_t *digest, const char *owner, size_t len)
+{
+	struct code_shard *s = code_store_shard(digest);
+	struct code_entry *e;
+
+	pthread_mutex_lock(&s->lock);
+	if ((e = *code_store_slot(s, digest)) != NULL) {
+		e->bound = CODE_BOUND_FLEET;
+		e->client = code_store_client(len > 0 ? owner : NULL, len);
+	}
+	pthread_mutex_unlock(&s->lock);
 }

@@ -16,6 +16,10 @@ void	code_store_free(void);
 enum code_store_result code_store_resolve(struct check_req *, int64_t now_ms,
 	    const char **err);
 enum stmt_reason code_store_bind(const struct check_req *,
-	    const char *client);
+	    const char *client, int *fleet);
+int	code_store_fleet_needed(const struct check_req *, const char *client,
+	    int64_t now_s, int64_t *ttl);
+void	code_store_fleet_set(const uint8_t *digest, const char *owner,
+	    size_t len);
 
 #endif

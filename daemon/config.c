@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "cardcode.h"
 #include "config.h"
 #include "log.h"
 #include "redis_url.h"
@@ -130,6 +131,8 @@ static const struct cfg_key config_keys[] = {
 	    "120", NULL, NULL },
 	{ "code_clock_skew", CFG_INT, 1, S(code_clock_skew), 0, 3600, "30",
 	    NULL, NULL },
+	{ "code_bind_timeout", CFG_INT, 1, S(code_bind_timeout), 1, 10000,
+	    "200", NULL, NULL },
 };
 #undef S
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -643,6 +646,11 @@ cfg_validate(const struct settings *s, const char *name, char *err,
 	else if (s->tls_verify_client != TLS_VERIFY_NONE &&
 	    (s->tls_client_ca == NULL || !tls))
 		why = "tls_verify_client needs tls_client_ca and a TLS listener";
+	else if (strncmp(s->key_prefix, CARDCODE_BIND_PREFIX, strlen(
+	    s->key_prefix)) == 0 || strncmp(s->key_prefix, CARDCODE_BIND_PREFIX,
+	    strlen(CARDCODE_BIND_PREFIX)) == 0)
+		why = "key_prefix must not overlap \"" CARDCODE_BIND_PREFIX "\", "
+		    "the prefix of the card codes' bindings in Redis";
 	if (why == NULL)
 		return 0;
 	snprintf(err, errlen, "%s: %s", name, why);

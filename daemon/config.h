@@ -62,6 +62,7 @@ struct settings {
 	struct cfg_list	 code_issuers;		/* "NAME FILE" */
 	_Atomic int	 code_max_lifetime;	/* seconds */
 	_Atomic int	 code_clock_skew;	/* seconds */
+	_Atomic int	 code_bind_timeout;	/* ms */
 };
 
 extern struct settings settings;

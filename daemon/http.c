@@ -20,6 +20,7 @@
 #include "answer.h"
 #include "auth.h"
 #include "batch.h"
+#include "code_bind.h"
 #include "code_store.h"
 #include "config.h"
 #include "date.h"
@@ -51,6 +52,10 @@ struct http_conn {
 	char			 token[HTTP_TOKEN_MAX];
 	size_t			 token_len;
 	int			 continue_sent;	/* 100 Continue for this body */
+	struct code_bind_wait	*wait;		/* an answer awaits binding */
+	unsigned		 wait_flags;	/* its response's */
+	int			 wait_batch;	/* POST /v1/check */
+	struct timespec		 wait_t0;
 };
 
 struct http_ctx {
@@ -65,6 +70,8 @@ struct http_ctx {
 	const char			*body;
 	size_t				 body_len;
 	int				 head;		/* HEAD: no body */
+	int				 fixed;		/* flags below, not the req's */
+	unsigned			 flags;
 	struct timespec			 t0;
 };
 
@@ -115,6 +122,12 @@ static int	http_allowed(struct http_ctx *, unsigned, unsigned,
 static int	http_resolve(struct http_ctx *, struct check_req *,
 		    const char *);
 static void	http_answer(struct http_ctx *, const char *, size_t);
+static void	http_checks(struct http_ctx *, const struct check_req *,
+		    size_t, int, const struct auth_who *);
+static int	http_wait(struct http_ctx *, const struct check_req *, size_t,
+		    int, const struct auth_who *);
+static void	http_on_bound(void *, const struct check_req *, size_t,
+		    const struct auth_who *);
 static void	http_input(struct conn *);
 static void	http_close(struct conn *);
 
@@ -195,6 +208,8 @@ http_render(struct buf *out, int status, const char *ctype, const char *sig,
 static unsigned
 http_flags(const struct http_ctx *x)
 {
+	if (x->fixed)
+		return x->flags;
 	return (x->c->closing ? HTTP_F_CLOSE : 0) | (x->head ? HTTP_F_HEAD : 0) |
 	    (x->req != NULL && x->req->minor == 0 ? HTTP_F_10 : 0) | x->extra;
 }
@@ -530,9 +545,7 @@ http_check(struct http_ctx *x, enum stmt_check check)
 {
 	struct check_req r;
 	struct auth_who who;
-	char stmt[STMT_MAX];
 	const char *err;
-	size_t len;
 
 	if (!http_allowed(x, check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
 	    AUTH_ALLOW_COVERAGE, 1, &who))
@@ -544,11 +557,81 @@ http_check(struct http_ctx *x, enum stmt_check check)
 	}
 	if (!http_ready(x) || !http_resolve(x, &r, ""))
 		return;
-	if ((len = answer_statement(x->w, &r, IFACE_HTTP, &who, stmt)) == 0) {
-		http_error(x, 500, ERR_INTERNAL, "statement too long");
+	if (!r.by_code || !http_wait(x, &r, 1, 0, &who))
+		http_checks(x, &r, 1, 0, &who);
+}
+
+/*
+ * Answer resolved checks for who: one statement, or (batch) the body
+ * of POST /v1/check with one statement per item.
+ */
+static void
+http_checks(struct http_ctx *x, const struct check_req *reqs, size_t n,
+    int batch, const struct auth_who *who)
+{
+	char stmt[STMT_MAX], *body;
+	size_t len;
+
+	if (!batch) {
+		if ((len = answer_statement(x->w, reqs, IFACE_HTTP, who,
+		    stmt)) == 0)
+			http_error(x, 500, ERR_INTERNAL, "statement too long");
+		else
+			http_answer(x, stmt, len);
 		return;
 	}
-	http_answer(x, stmt, len);
+	if ((body = malloc(n * (STMT_MAX + 1) + 16)) == NULL) {
+		http_error(x, 500, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	len = (size_t)sprintf(body, "{\"results\":[");
+	for (size_t i = 0; i < n; i++) {
+		len += answer_statement(x->w, &reqs[i], IFACE_HTTP, who,
+		    body + len);
+		body[len++] = i + 1 < n ? ',' : ']';
+	}
+	body[len++] = '}';
+	http_answer(x, body, len);
+	free(body);
+}
+
+/*
+ * Have the answer wait for the fleet's binding of its codes; 1 when it
+ * does (the connection answers nothing more meanwhile: net_tcp_room).
+ */
+static int
+http_wait(struct http_ctx *x, const struct check_req *reqs, size_t n,
+    int batch, const struct auth_who *who)
+{
+	struct http_conn *hc = x->c->state;
+
+	hc->wait = code_bind_start(x->w->bind, reqs, n, who, http_on_bound,
+	    x->c);
+	if (hc->wait == NULL)
+		return 0;
+	hc->wait_flags = http_flags(x);
+	hc->wait_batch = batch;
+	hc->wait_t0 = x->t0;
+	x->c->waiting = 1;
+	return 1;
+}
+
+/* code_bind callback: the bindings are known (or timed out): answer. */
+static void
+http_on_bound(void *arg, const struct check_req *reqs, size_t n,
+    const struct auth_who *who)
+{
+	struct conn *c = arg;
+	struct http_conn *hc = c->state;
+	struct http_ctx x = { .c = c, .w = worker_of(c), .fixed = 1,
+	    .flags = hc->wait_flags, .t0 = hc->wait_t0 };
+
+	hc->wait = NULL;
+	c->waiting = 0;
+	net_tcp_live_enter(c->loop);
+	clock_update(&x.w->clock);
+	http_checks(&x, reqs, n, hc->wait_batch, who);
+	net_tcp_conn_defer(c);	/* and go on with the requests after it */
 }
 
 /* GET /v1/validity. */
@@ -571,8 +654,8 @@ http_batch(struct http_ctx *x)
 {
 	struct check_req *reqs;
 	struct auth_who who;
-	char detail[160], *body;
-	size_t n, len;
+	char detail[160];
+	size_t n;
 	unsigned need = 0;
 	int too_many;
 
@@ -596,20 +679,8 @@ http_batch(struct http_ctx *x)
 			return;
 		}
 	}
-	if ((body = malloc(n * (STMT_MAX + 1) + 16)) == NULL) {
-		http_error(x, 500, ERR_INTERNAL, "out of memory");
-		free(reqs);
-		return;
-	}
-	len = (size_t)sprintf(body, "{\"results\":[");
-	for (size_t i = 0; i < n; i++) {
-		len += answer_statement(x->w, &reqs[i], IFACE_HTTP, &who,
-		    body + len);
-		body[len++] = i + 1 < n ? ',' : ']';
-	}
-	body[len++] = '}';
-	http_answer(x, body, len);
-	free(body);
+	if (!http_wait(x, reqs, n, 1, &who))
+		http_checks(x, reqs, n, 1, &who);
 	free(reqs);
 }
 
@@ -681,5 +752,6 @@ http_close(struct conn *c)
 	struct http_conn *hc = c->state;
 
 	sign_queue_forget(worker_of(c)->queue, &hc->hold);
+	code_bind_cancel(hc->wait);
 	OPENSSL_cleanse(hc, sizeof(*hc));
 }

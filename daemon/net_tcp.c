@@ -334,7 +334,8 @@ net_tcp_conn_output(struct conn *c)
 			net_tcp_conn_close(c);
 			return;
 		}
-		if (c->closing && c->out.len == 0 && c->held == 0) {
+		if (c->closing && c->out.len == 0 && c->held == 0 &&
+		    !c->waiting) {
 			net_tcp_conn_close(c);
 			return;
 		}
@@ -550,7 +551,8 @@ net_tcp_conn_drain(struct conn *c)
 {
 	int r = c->paused || c->handshaking ? 0 : net_tcp_read(c);
 
-	if (r < 0 || (c->in.len == 0 && c->out.len == 0 && c->held == 0)) {
+	if (r < 0 || (c->in.len == 0 && c->out.len == 0 && c->held == 0 &&
+	    !c->waiting)) {
 		net_tcp_conn_close(c);
 		return;
 	}

@@ -70,6 +70,7 @@ struct conn {
 	unsigned	 writing:1;	/* ev_write is added */
 	unsigned	 handshaking:1;	/* TLS handshake under way */
 	unsigned	 deferred:1;	/* on the loop's end-of-pass list */
+	unsigned	 waiting:1;	/* a reply awaits its codes' binding */
 	uint32_t	 held;		/* replies not signed yet (sign_queue.c) */
 	uint64_t	 hold_at;	/* the first one's place in raw output */
 	uint64_t	 out_sent;	/* bytes of out written so far */
@@ -84,11 +85,15 @@ struct conn {
 	struct conn	*defer_next;
 };
 
-/* May the protocol answer more of c's requests now? */
+/*
+ * May the protocol answer more of c's requests now? Not while one waits
+ * for its codes' binding (code_bind.c): the next must come after it.
+ */
 static inline int
 net_tcp_room(const struct conn *c, long max_output)
 {
-	return c->out.len < (size_t)max_output && c->held < NET_HELD_MAX;
+	return c->out.len < (size_t)max_output && c->held < NET_HELD_MAX &&
+	    !c->waiting;
 }
 
 int	net_tcp_listen(const char *addr, int backlog, char *err, size_t);

@@ -15,6 +15,7 @@
 #include "answer.h"
 #include "auth.h"
 #include "clock.h"
+#include "code_bind.h"
 #include "code_store.h"
 #include "config.h"
 #include "date.h"
@@ -34,6 +35,8 @@
 /* What RESP keeps of one connection between commands. */
 struct resp_conn {
 	struct sign_queue_hold	 hold;		/* replies awaiting a signature */
+	struct code_bind_wait	*wait;		/* a reply awaits binding */
+	struct timespec		 wait_t0;
 };
 
 struct resp_ctx {
@@ -83,6 +86,10 @@ static void	resp_cmd_render_signed(struct conn *, struct buf *, unsigned,
 		    const char *, size_t, const char *, size_t);
 static int	resp_cmd_options(struct resp_ctx *, size_t, struct check_req *,
 		    const char **);
+static void	resp_cmd_answer(struct resp_ctx *, const struct check_req *,
+		    const struct auth_who *);
+static void	resp_cmd_on_bound(void *, const struct check_req *, size_t,
+		    const struct auth_who *);
 static void	resp_cmd_input(struct conn *);
 static void	resp_cmd_close(struct conn *);
 
@@ -246,9 +253,8 @@ resp_cmd_resolve(struct resp_ctx *x, struct check_req *r)
 static void
 resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 {
-	size_t fixed = check == STMT_COVERAGE ? 3 : 2, len;
+	size_t fixed = check == STMT_COVERAGE ? 3 : 2;
 	struct resp_conn *rc = x->c->state;
-	char stmt[STMT_MAX];
 	struct check_req r;
 	struct auth_who who;
 	const char *err;
@@ -282,10 +288,46 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 	}
 	if (!resp_cmd_resolve(x, &r))
 		return;
-	len = answer_statement(x->w, &r, IFACE_RESP, &who, stmt);
+	/* A code not yet bound by the fleet waits for its binding. */
+	if (r.by_code && (rc->wait = code_bind_start(x->w->bind, &r, 1, &who,
+	    resp_cmd_on_bound, x->c)) != NULL) {
+		rc->wait_t0 = x->t0;
+		x->c->waiting = 1;
+		return;
+	}
+	resp_cmd_answer(x, &r, &who);
+}
+
+/* Write a resolved check's statement and queue it for signing. */
+static void
+resp_cmd_answer(struct resp_ctx *x, const struct check_req *r,
+    const struct auth_who *who)
+{
+	struct resp_conn *rc = x->c->state;
+	char stmt[STMT_MAX];
+	size_t len = answer_statement(x->w, r, IFACE_RESP, who, stmt);
+
 	if (len == 0 || sign_queue_add(x->w->queue, x->c, &rc->hold,
 	    resp_cmd_render_signed, 0, stmt, len, &x->t0, IFACE_RESP) != 0)
 		resp_cmd_error(x, ERR_INTERNAL, "internal error");
+}
+
+/* code_bind callback: the binding is known (or timed out): answer. */
+static void
+resp_cmd_on_bound(void *arg, const struct check_req *r, size_t n,
+    const struct auth_who *who)
+{
+	struct conn *c = arg;
+	struct resp_conn *rc = c->state;
+	struct resp_ctx x = { .c = c, .w = worker_of(c), .t0 = rc->wait_t0 };
+
+	(void)n;
+	rc->wait = NULL;
+	c->waiting = 0;
+	net_tcp_live_enter(c->loop);
+	clock_update(&x.w->clock);
+	resp_cmd_answer(&x, r, who);
+	net_tcp_conn_defer(c);	/* and go on with the commands after it */
 }
 
 /* The reply to a check: the statement and its signature string. */
@@ -470,4 +512,5 @@ resp_cmd_close(struct conn *c)
 	struct resp_conn *rc = c->state;
 
 	sign_queue_forget(worker_of(c)->queue, &rc->hold);
+	code_bind_cancel(rc->wait);
 }

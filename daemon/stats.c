@@ -178,6 +178,13 @@ stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
 	    (unsigned long long)s->conns_accepted,
 	    (unsigned long long)s->conns_refused,
 	    (unsigned long long)s->signatures);
+	rc |= stats_printf(b, "# HELP cardd_code_binds_total Card codes bound "
+	    "in the fleet's store (store=\"fleet\") or, that store away, by "
+	    "this daemon alone (store=\"local\").\n# TYPE "
+	    "cardd_code_binds_total counter\ncardd_code_binds_total{store="
+	    "\"fleet\"} %llu\ncardd_code_binds_total{store=\"local\"} %llu\n",
+	    (unsigned long long)s->code_binds[STATS_BIND_FLEET],
+	    (unsigned long long)s->code_binds[STATS_BIND_LOCAL]);
 	rc |= stats_printf(b, "# TYPE cardd_index_cards gauge\n"
 	    "cardd_index_cards %llu\n# TYPE cardd_records_invalid gauge\n"
 	    "cardd_records_invalid %llu\n# HELP cardd_sync_age_seconds "

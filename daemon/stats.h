@@ -20,6 +20,9 @@ enum stats_err {
 
 #define STATS_BUCKETS	14
 
+/* How a card code's first binding here went (code_bind.c). */
+enum stats_bind { STATS_BIND_FLEET, STATS_BIND_LOCAL, STATS_BIND_COUNT };
+
 /* Only the owning thread writes; readers may sum at any time. */
 struct stats {
 	_Atomic uint64_t answers[IFACE_COUNT][STMT_CHECK_COUNT][REASON_COUNT];
@@ -30,6 +33,7 @@ struct stats {
 	_Atomic uint64_t conns_accepted;
 	_Atomic uint64_t conns_refused;
 	_Atomic uint64_t signatures;
+	_Atomic uint64_t code_binds[STATS_BIND_COUNT];
 };
 
 struct stats_gauges {

@@ -28,6 +28,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "code_bind.h"
 #include "config.h"
 #include "live.h"
 #include "log.h"
@@ -95,6 +96,9 @@ sync_link_parse(const char *url, char *err, size_t errlen)
 		return -1;
 	memcpy(ln.host, ln.url.nodes[0].host, sizeof(ln.host));
 	ln.port = ln.url.nodes[0].port;
+	/* redis:// names the master; the Sentinels name it otherwise. */
+	if (!ln.url.sentinel)
+		code_bind_target(ln.host, ln.port, ln.url.db);
 	return 0;
 }
 

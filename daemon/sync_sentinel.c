@@ -35,6 +35,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "code_bind.h"
 #include "config.h"
 #include "log.h"
 #include "redis_url.h"
@@ -429,6 +430,7 @@ ask_on_master(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	ss.ask.have_master = 1;
+	code_bind_target(ss.ask.master.host, ss.ask.master.port, ss.url->db);
 	if (ss.url->want_master)
 		ask_done(&ss.ask.master, 0);
 }

@@ -24,6 +24,7 @@
 
 #include <event2/event.h>
 
+#include "code_bind.h"
 #include "config.h"
 #include "log.h"
 #include "live.h"
@@ -72,7 +73,8 @@ worker_init(struct worker *w, int id, const struct net_listener *ls,
 	w->net = (struct net_loop){ .base = w->base, .reader = id,
 	    .stats = &w->stats };
 	if (w->base == NULL || w->scratch == NULL || w->ctl_fd < 0 ||
-	    (w->queue = sign_queue_new(&w->stats, w->base)) == NULL)
+	    (w->queue = sign_queue_new(&w->stats, w->base)) == NULL ||
+	    (w->bind = code_bind_new(w->base, &w->stats)) == NULL)
 		return -1;
 	w->ctl_ev = event_new(w->base, w->ctl_fd, EV_READ | EV_PERSIST,
 	    worker_on_ctl, w);
@@ -271,6 +273,7 @@ worker_free(struct worker *w)
 {
 	while (w->net.conns != NULL)
 		net_tcp_conn_close(w->net.conns);
+	code_bind_free(w->bind);
 	sign_queue_free(w->queue);
 	if (w->net.live_held)
 		live_leave(w->id);

@@ -10,6 +10,7 @@
 #include "net_tcp.h"
 #include "stats.h"
 
+struct code_bind;
 struct sign_queue;
 
 #define WORKER_LISTEN_MAX	4	/* listeners per worker */
@@ -30,6 +31,7 @@ struct worker {
 	struct event	*ctl_ev;
 	int		 ctl_fd;
 	struct sign_queue *queue;		/* answers to the signers */
+	struct code_bind *bind;			/* codes to the fleet's store */
 	struct clock	 clock;
 	char		*scratch;		/* per-request decoding */
 	size_t		 scratch_cap;

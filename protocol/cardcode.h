@@ -9,6 +9,7 @@
 #include "jws.h"
 
 #define CARDCODE_MAX		2048	/* bytes of code text */
+#define CARDCODE_BIND_PREFIX	"code:"	/* fleet bindings' keys, PROTOCOL.md §10 */
 #define CARDCODE_NAME_MAX	64	/* iss and kid */
 #define CARDCODE_SUB_MAX	64	/* sub as given, before the card rules */
 #define CARDCODE_HASH_LEN	JWS_THUMB_LEN	/* b64url of SHA-256 */

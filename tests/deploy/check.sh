@@ -215,13 +215,19 @@ wait_for 10 sh -c "redis-cli -p $PREP info replication | grep -q '^master_link_s
 echo "ok    redis master :$PM and replica :$PREP in sync, with redis-replica.conf"
 
 redis_acl() {
-	# cardd's user may read cards and the stream, and nothing else.
+	# cardd's user may read cards and the stream, and bind codes.
 	# INFO replication: cardd reads master_link_status every follow round.
 	REDISCLI_AUTH=change-me-cardd rcli "$PREP" --user cardd INFO replication |
 	    grep -q '^master_link_status:up' ||
 		{ echo "cardd user cannot read the replica's INFO replication"; return 1; }
 	REDISCLI_AUTH=change-me-cardd rcli "$PREP" --user cardd SET card:X 1 |
 	    grep -q NOPERM || { echo "cardd user may write"; return 1; }
+	# ... but for the card codes' bindings, SET code:* on the master.
+	REDISCLI_AUTH=change-me-cardd rcli "$PM" --user cardd SET code:X desk NX GET EX 5 >/dev/null &&
+	    [ "$(REDISCLI_AUTH=change-me-cardd rcli "$PM" --user cardd SET code:X other NX GET EX 5)" = desk ] ||
+		{ echo "cardd user cannot bind codes (SET code:* NX GET EX)"; return 1; }
+	REDISCLI_AUTH=change-me-cardd rcli "$PM" --user cardd HSET code:Y a 1 |
+	    grep -q NOPERM || { echo "cardd user may do more than SET code:*"; return 1; }
 	REDISCLI_AUTH=change-me-cardd rcli "$PREP" --user cardd HGETALL other:X |
 	    grep -q NOPERM || { echo "cardd user reads outside card:*"; return 1; }
 	# replica-read-only
