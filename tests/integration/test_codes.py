@@ -366,8 +366,9 @@ class CodeBase(h.DaemonTestCase):
                    permit=None, scheme=None, region=None, at=AT, rev=None,
                    nonce=None, until=None, replay=None):
         """Every member of a code answer, in the order of §10. replay
-        defaults to "local" past code_expired; rev to 0 for a code_
-        reason. Returns the statement as a dict."""
+        defaults to "local" past code_expired (False: absent, as for a
+        binding the fleet knows); rev to 0 for a code_ reason. Returns
+        the statement as a dict."""
         pairs = self.pairs_of(stmt)
         st = dict(pairs)
         names = [k for k, _ in pairs]
@@ -376,6 +377,8 @@ class CodeBase(h.DaemonTestCase):
             scheme = "medical"
         if replay is None and reason not in ("code_invalid", "code_expired"):
             replay = "local"
+        if replay is False:         # bound by the fleet: no replay member
+            replay = None
         if reason in CODE_REASONS:
             self.assertIsNone(card, "test error: card with a code reason")
             self.assertIsNone(permit)
