@@ -200,7 +200,7 @@ code_store_verify(struct check_req *r, int64_t now, const char **err)
 {
 	struct issuer_table *it = live_issuers();
 	struct cardcode cc;
-	const uint8_t *pub;
+	EVP_PKEY *pub;
 	const char *why = NULL;
 	int n;
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "b64url.h"
 #include "cardcode.h"
@@ -23,6 +24,7 @@
 struct issuer_key {
 	char		kid[CARDCODE_NAME_MAX + 1];
 	uint8_t		pub[JWS_PUB_LEN];
+	EVP_PKEY	*pkey;		/* made once: shared by the workers */
 };
 
 struct issuer {
@@ -68,6 +70,10 @@ issuer_jwk(json_t *k, struct issuer_key *out, const char **why)
 	}
 	if (kid == NULL || *kid == '\0' || strlen(kid) > CARDCODE_NAME_MAX) {
 		*why = "a key has no kid (1-64 characters)";
+		return -1;
+	}
+	if ((out->pkey = jws_pkey(out->pub)) == NULL) {
+		*why = "a key's x is not an Ed25519 public key";
 		return -1;
 	}
 	strcpy(out->kid, kid);
@@ -166,8 +172,11 @@ issuer_table_free(struct issuer_table *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
+		for (size_t k = 0; k < t->v[i].nkeys; k++)
+			EVP_PKEY_free(t->v[i].keys[k].pkey);
 		free(t->v[i].keys);
+	}
 	free(t->v);
 	free(t);
 }
@@ -190,7 +199,7 @@ issuer_table_gen(const struct issuer_table *t)
  * The public key of issuer iss named kid. NULL with *why "unknown issuer"
  * or "unknown kid".
  */
-const uint8_t *
+EVP_PKEY *
 issuer_key(const struct issuer_table *t, const char *iss, const char *kid,
     const char **why)
 {
@@ -199,7 +208,7 @@ issuer_key(const struct issuer_table *t, const char *iss, const char *kid,
 			continue;
 		for (size_t k = 0; k < t->v[i].nkeys; k++)
 			if (strcmp(t->v[i].keys[k].kid, kid) == 0)
-				return t->v[i].keys[k].pub;
+				return t->v[i].keys[k].pkey;
 		*why = "unknown kid";
 		return NULL;
 	}

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 struct issuer_table;
 
 struct issuer_table *issuer_table_new(char *const *lines, size_t n,
@@ -13,7 +15,7 @@ struct issuer_table *issuer_table_new(char *const *lines, size_t n,
 void		 issuer_table_free(struct issuer_table *);
 size_t		 issuer_table_size(const struct issuer_table *);
 uint64_t	 issuer_table_gen(const struct issuer_table *);
-const uint8_t	*issuer_key(const struct issuer_table *, const char *iss,
+EVP_PKEY	*issuer_key(const struct issuer_table *, const char *iss,
 		    const char *kid, const char **why);
 
 #endif

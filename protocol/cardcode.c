@@ -223,11 +223,11 @@ cardcode_times(const struct cardcode *cc, int64_t now, int64_t max_lifetime,
 	return CARDCODE_OK;
 }
 
-/* 1 when the signature verifies with pub, 0 when not, -1 on error. */
+/* 1 when the signature verifies with key, 0 when not, -1 on error. */
 int
-cardcode_verify(const struct cardcode *cc, const uint8_t pub[JWS_PUB_LEN])
+cardcode_verify(const struct cardcode *cc, EVP_PKEY *key)
 {
-	return jws_verify_input(pub, cc->input, cc->input_len, cc->sig);
+	return jws_verify_pkey(key, cc->input, cc->input_len, cc->sig);
 }
 
 /* SHA-256 of the code text: the key of its binding. */

@@ -39,8 +39,7 @@ enum cardcode_verdict cardcode_parse(const char *text, size_t len,
 		    struct cardcode *, const char **err);
 enum cardcode_verdict cardcode_times(const struct cardcode *, int64_t now,
 		    int64_t max_lifetime, int64_t skew);
-int		 cardcode_verify(const struct cardcode *,
-		    const uint8_t pub[JWS_PUB_LEN]);
+int		 cardcode_verify(const struct cardcode *, EVP_PKEY *);
 void		 cardcode_hash(const char *text, size_t len,
 		    char out[CARDCODE_HASH_LEN]);
 void		 cardcode_digest(const char *text, size_t len, uint8_t out[32]);

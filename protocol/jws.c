@@ -98,18 +98,35 @@ int
 jws_verify_input(const uint8_t pub[JWS_PUB_LEN], const void *input,
     size_t len, const uint8_t sig[JWS_SIG_LEN])
 {
-	EVP_PKEY *key;
-	EVP_MD_CTX *ctx;
+	EVP_PKEY *key = jws_pkey(pub);
+	int rc = key != NULL ? jws_verify_pkey(key, input, len, sig) : -1;
+
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* An Ed25519 public key, made once for many verifications (NULL: none). */
+EVP_PKEY *
+jws_pkey(const uint8_t pub[JWS_PUB_LEN])
+{
+	return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+	    JWS_PUB_LEN);
+}
+
+/*
+ * Verify sig over input with key, which stays unchanged (so threads may
+ * share it, as OpenSSL 3 allows). Returns as jws_verify_input().
+ */
+int
+jws_verify_pkey(EVP_PKEY *key, const void *input, size_t len,
+    const uint8_t sig[JWS_SIG_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = -1;
 
-	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-	    JWS_PUB_LEN);
-	ctx = EVP_MD_CTX_new();
-	if (key != NULL && ctx != NULL &&
-	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1)
+	if (ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1)
 		rc = EVP_DigestVerify(ctx, sig, JWS_SIG_LEN, input, len) == 1;
 	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(key);
 	return rc;
 }
 

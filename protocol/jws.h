@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "b64url.h"
 #include "stmt.h"
 
@@ -30,6 +32,9 @@ size_t	jws_signing_input(const char *hdr, size_t hdr_len, const void *msg,
 size_t	jws_detached(const char *hdr, size_t hdr_len,
 	    const uint8_t sig[JWS_SIG_LEN], char *out);
 int	jws_split(const char *jws, size_t len, struct jws_parts *);
+EVP_PKEY *jws_pkey(const uint8_t pub[JWS_PUB_LEN]);
+int	jws_verify_pkey(EVP_PKEY *, const void *input, size_t len,
+	    const uint8_t sig[JWS_SIG_LEN]);
 int	jws_verify_input(const uint8_t pub[JWS_PUB_LEN], const void *input,
 	    size_t len, const uint8_t sig[JWS_SIG_LEN]);
 int	jws_verify(const uint8_t pub[JWS_PUB_LEN], const struct jws_parts *,

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "b64url.h"
 #include "cardcode.h"
 #include "testhelp.h"
@@ -25,6 +27,7 @@
     "3BtlGcVqWcO4kT_uuDg"
 
 static uint8_t pub[JWS_PUB_LEN];
+static EVP_PKEY *pkey;
 
 static enum cardcode_verdict parse_parts(const char *, const char *,
 		    struct cardcode *, const char **);
@@ -59,7 +62,7 @@ test_example(void)
 	CHECK_EQ_STR(cc.iss, strlen(cc.iss), "demo-card-platform");
 	CHECK_EQ_STR(cc.sub, strlen(cc.sub), "000000000001");
 	CHECK(cc.iat == IAT && cc.exp == IAT + 60 && cc.nbf == 0);
-	CHECK_EQ_INT(cardcode_verify(&cc, pub), 1);
+	CHECK_EQ_INT(cardcode_verify(&cc, pkey), 1);
 	cardcode_hash(GOOD, sizeof(GOOD) - 1, hash);
 	CHECK_EQ_STR(hash, sizeof(hash),
 	    "h-5CpyzoGEQ_TZ0G_oGG5qznVBSjr2Y3JCnsmHUzZzs");
@@ -78,11 +81,11 @@ test_tampered(void)
 	text[sig + 3] = text[sig + 3] == 'A' ? 'B' : 'A';
 	CHECK_EQ_INT(cardcode_parse(text, sizeof(GOOD) - 1, &cc, &err),
 	    CARDCODE_OK);
-	CHECK_EQ_INT(cardcode_verify(&cc, pub), 0);
+	CHECK_EQ_INT(cardcode_verify(&cc, pkey), 0);
 	memcpy(text, GOOD, sizeof(GOOD));
 	text[sig - 5] = text[sig - 5] == 'A' ? 'B' : 'A';
 	if (cardcode_parse(text, sizeof(GOOD) - 1, &cc, &err) == CARDCODE_OK)
-		CHECK_EQ_INT(cardcode_verify(&cc, pub), 0);
+		CHECK_EQ_INT(cardcode_verify(&cc, pkey), 0);
 }
 
 /* Not a code at all: bad requests, each with its reason. */
@@ -191,10 +194,12 @@ main(void)
 {
 	CHECK(b64url_decode(A1_X, strlen(A1_X), pub, sizeof(pub)) ==
 	    JWS_PUB_LEN);
+	CHECK((pkey = jws_pkey(pub)) != NULL);
 	test_example();
 	test_tampered();
 	test_bad();
 	test_invalid();
 	test_times();
+	EVP_PKEY_free(pkey);
 	TEST_REPORT("cardcode");
 }
