@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# bench/codes_bench.sh [SECONDS]
+# bench/codes_bench.sh [SECONDS] [file|redis]
 #
 # Checks by electronic card code (PROTOCOL.md §10) next to checks by card
 # number, in one run on this box: two cardd (sign_mode per-answer and
@@ -16,8 +16,15 @@
 # scratch folder, removed at the end; both daemons are stopped whatever
 # happens. Needs `make` first. code_max_lifetime is raised to 3600 so a
 # pool outlives the runs (the only setting off its default).
+#
+# With `redis` the cards come from a redis-server started here (on a free
+# loopback port, cards imported with cardctl import), which both daemons
+# follow and where they bind codes fleet-wide (SET code:… NX GET EX, one
+# round trip per new code); the CPU redis-server spent per answer is
+# printed too.
 set -eu
 secs=${1:-5}
+kind=${2:-file}
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$top/build
 dir=$(mktemp -d /tmp/cardd-codes-bench.XXXXXX)
@@ -28,6 +35,21 @@ cd "$dir"
 "$B/cardctl" keygen signing.pem > /dev/null
 "$B/cardctl" keygen issuer.pem > issuer.jwks
 "$B/cardctl" token bench > token.out
+src=file:cards.csv
+rpid=
+if [ "$kind" = redis ]; then
+	rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+	    --dir "$dir" --logfile "$dir/redis.log" --daemonize no &
+	rpid=$!
+	pids="$pids $rpid"
+	for _ in $(seq 50); do
+		redis-cli -p "$rport" ping > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	"$B/cardctl" import cards.csv --redis "redis://127.0.0.1:$rport" > /dev/null
+	src=redis://127.0.0.1:$rport
+fi
 tok=$(sed -n 's/^token: //p' token.out)
 line=$(sed -n 's/^config: //p' token.out | sed 's/rate=[0-9]*/rate=100000000 burst=100000000/')
 
@@ -41,7 +63,7 @@ start() {
 	cat > "$1.conf" <<EOF
 http_listen 127.0.0.1:$2
 resp_listen 127.0.0.1:$3
-source file:cards.csv
+source $src
 signing_key signing.pem
 sign_mode $1
 code_issuer bench-issuer issuer.jwks
@@ -64,24 +86,29 @@ run() {
 	pid=$1 label=$2
 	shift 2
 	c0=$(cpu "$pid")
+	r0=$([ -n "$rpid" ] && cpu "$rpid" || echo 0)
 	"$B/cardbench" "$@" --token "$tok" -c 50 -t 2 -d "$secs" --coverage 50 \
 	    --verify-every 100 --json run.json > run.txt
 	c1=$(cpu "$pid")
-	python3 - "$label" "$c0" "$c1" <<'EOF'
+	r1=$([ -n "$rpid" ] && cpu "$rpid" || echo 0)
+	python3 - "$label" "$c0" "$c1" "$r0" "$r1" <<'EOF'
 import json, sys
 r = json.load(open("run.json"))
 label, c0, c1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+r0, r1 = float(sys.argv[4]), float(sys.argv[5])
 bad = {k: v for k, v in r["by_reason"].items() if k.startswith("code_")}
 fails = r["verify"].get("failed", 0) if isinstance(r["verify"], dict) else 0
-print("%-34s %9.0f answers/s %6.1f us CPU/answer  verify failed %s%s" % (
-    label, r["throughput"], (c1 - c0) * 1e6 / max(r["sent"], 1), fails,
-    "  " + json.dumps(bad) if bad else ""))
+redis = "  redis %5.1f us/answer" % ((r1 - r0) * 1e6 / max(r["sent"], 1)) \
+    if r1 > 0 else ""
+print("%-34s %9.0f answers/s %6.1f us CPU/answer%s  verify failed %s%s" % (
+    label, r["throughput"], (c1 - c0) * 1e6 / max(r["sent"], 1), redis,
+    fails, "  " + json.dumps(bad) if bad else ""))
 EOF
 }
 
 start per-answer 28180 27170
 start batch 28181 27171
-echo "box: $(nproc) cores, $(uname -r); cardd $("$B/cardd" --version)"
+echo "box: $(nproc) cores, $(uname -r); cardd $("$B/cardd" --version); source $kind"
 for proto in http resp; do
 	for mode in per-answer batch; do
 		"$top/bench/codes.sh" cards.csv issuer.pem bench-issuer 400000 3600 \

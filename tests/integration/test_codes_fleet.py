@@ -36,11 +36,8 @@ class FleetBase(CodeBase):
     @classmethod
     def setUpClass(cls):
         h.check_binaries()
-        cls.redis = h.RedisServer(name="redis-codes")
-        cls.addClassCleanup(cls.redis.cleanup)
-        cls.redis.start()
+        cls.CONFIG = {"source": cls.start_store(), "max_staleness": "60"}
         cls.load_cards()
-        cls.CONFIG = {"source": cls.redis.url, "max_staleness": "60"}
         super().setUpClass()
         cls.others = []
         for i in range(1, cls.REPLICAS):
@@ -56,6 +53,14 @@ class FleetBase(CodeBase):
         cls.ops = new_token()
         cls.d.extra["client"] += "\nclient ops %s allow=metrics" % \
             cls.ops[1]
+
+    @classmethod
+    def start_store(cls):
+        """Start Redis; cls.redis is the master. Returns the source."""
+        cls.redis = h.RedisServer(name="redis-codes")
+        cls.addClassCleanup(cls.redis.cleanup)
+        cls.redis.start()
+        return cls.redis.url
 
     @classmethod
     def load_cards(cls):
@@ -281,6 +286,54 @@ class FleetRedisAwayTest(FleetBase):
             self.redis.start()
             self.load_cards()
         self.wait_fleet()
+
+
+class FleetSentinelTest(FleetBase):
+    """The replica follows a Redis replica that the Sentinels name, and
+    binds on the master they name, before and after a failover."""
+
+    REPLICAS = 1
+
+    @classmethod
+    def start_store(cls):
+        cls.fleet = h.RedisFleet(replicas=1)
+        cls.addClassCleanup(cls.fleet.cleanup)
+        cls.fleet.wait_settled(1)
+        cls.redis = cls.fleet.nodes[0]
+        return cls.fleet.url("?role=replica")
+
+    def bound_on(self, node, code):
+        return node.command("GET", "code:" + sha256_b64(code))
+
+    def test_binds_on_the_master_not_the_followed_replica(self):
+        replica = self.fleet.nodes[1]
+        code = self.code()
+        st = self.ask_at("resp", 0, "desk0", code)
+        self.assertCode(st, "validity", code, "ok", iss=ISS, rev=3,
+                        replay=False)
+        self.assertEqual(self.bound_on(self.redis, code), b"desk0")
+        self.assertTrue(h.wait_for(lambda: self.bound_on(replica, code) ==
+                                   b"desk0", 5), "not replicated")
+        st = self.ask_at("http", 0, "desk2", code)
+        self.assertCode(st, "validity", code, "code_replayed", iss=ISS,
+                        replay=False)
+        # Failover: the replica is promoted; bindings go to it, and the
+        # old one (replicated before) still holds.
+        self.redis.kill()
+        self.assertTrue(h.wait_for(lambda: self.fleet.master_port() ==
+                                   replica.port, 30), "no failover")
+
+        def fleet_again():
+            c = self.code()
+            got = json.loads(self.ask_at("http", 0, "desk1", c))
+            return "replay" not in got and \
+                self.bound_on(replica, c) == b"desk1"
+        self.assertTrue(h.wait_for(fleet_again, 20, interval=0.3),
+                        "no fleet binding on the new master:\n" +
+                        self.d.stderr()[-2000:])
+        st = self.ask_at("resp", 0, "desk3", code)
+        self.assertCode(st, "validity", code, "code_replayed", iss=ISS,
+                        replay=False)
 
 
 class PrefixOverlapTest(unittest.TestCase):
