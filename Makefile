@@ -20,7 +20,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) $(INC) \
 LDFLAGS += -pthread $(EXTRA)
 LDLIBS  += $(PKG_LIBS)
 
-PROTO  = date b64url stmt jws resp http1 csv merkle redis_url cardcode
+PROTO  = date b64url stmt jws sm2 resp http1 csv merkle redis_url cardcode
 STORE  = record index snapshot mapfile
 DAEMON = log config live check sign buf clock stats net_tcp \
          worker http resp_cmd answer batch source source_csv \

@@ -44,6 +44,7 @@ struct cfg_key {
 };
 
 static const char *const cfg_sign_modes[] = { "per-answer", "batch", NULL };
+static const char *const cfg_sign_algs[] = { "ed25519", "sm2", NULL };
 static const char *const cfg_log_levels[] =
     { "error", "warn", "info", "debug", NULL };
 static const char *const cfg_off[] = { "off", NULL };
@@ -84,6 +85,8 @@ static const struct cfg_key config_keys[] = {
 	    NULL },
 	{ "sign_mode", CFG_ENUM, 0, S(sign_mode), 0, 0, "per-answer",
 	    cfg_sign_modes, NULL },
+	{ "sign_alg", CFG_ENUM, 1, S(sign_alg), 0, 0, "ed25519",
+	    cfg_sign_algs, NULL },
 	{ "log_level", CFG_ENUM, 1, S(log_level), 0, 0, "info", cfg_log_levels,
 	    NULL },
 	{ "max_connections", CFG_INT, 1, S(max_connections), 1, 1000000,

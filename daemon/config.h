@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 enum sign_mode { SIGN_PER_ANSWER, SIGN_BATCH };
+enum sign_alg_key { SIGN_ALG_ED25519, SIGN_ALG_SM2 };	/* sign_alg */
 enum tls_verify { TLS_VERIFY_NONE, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
 enum auth_mode { AUTH_REQUIRED, AUTH_NONE };
 
@@ -35,6 +36,7 @@ struct settings {
 	_Atomic int	 snapshot_interval;	/* seconds */
 	_Atomic int	 require_birth;
 	_Atomic int	 sign_mode;
+	_Atomic int	 sign_alg;		/* enum sign_alg_key */
 	_Atomic int	 log_level;
 	_Atomic int	 max_connections;
 	_Atomic int	 idle_timeout;		/* seconds */

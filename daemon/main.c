@@ -70,6 +70,7 @@ static int	main_check(const char *);
 static int	main_security(const struct settings *, struct main_sec *,
 		    char *, size_t);
 static void	main_security_free(struct main_sec *);
+static enum jws_alg main_alg(const struct settings *);
 static void	main_security_swap(struct main_sec *);
 static void	main_threads(void);
 static void	main_live_start(const char *);
@@ -96,6 +97,13 @@ main_usage(FILE *fp)
 	    "  -c FILE   configuration file (default %s)\n"
 	    "  -t        check the configuration and the signing key, "
 	    "then exit\n", MAIN_DEFAULT_CONF);
+}
+
+/* The signing algorithm a configuration names (sign_alg). */
+static enum jws_alg
+main_alg(const struct settings *s)
+{
+	return s->sign_alg == SIGN_ALG_SM2 ? JWS_SM2 : JWS_EDDSA;
 }
 
 /*
@@ -151,8 +159,8 @@ main_check(const char *path)
 	struct sign_keyring *kr;
 	struct main_sec sec;
 
-	kr = sign_keyring_load(settings.signing_key, settings.key_id,
-	    settings.publish_keys, NULL, err, sizeof(err));
+	kr = sign_keyring_load(settings.signing_key, main_alg(&settings),
+	    settings.key_id, settings.publish_keys, NULL, err, sizeof(err));
 	if (kr == NULL) {
 		fprintf(stderr, "cardd: %s: signing_key: %s\n", path, err);
 		return 1;
@@ -322,8 +330,8 @@ main_on_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	/* The main thread is the only writer of the keys: reading them here
 	 * without the lock is safe. */
-	kr = sign_keyring_load(next.signing_key, next.key_id, next.publish_keys,
-	    live_keys(), err, sizeof(err));
+	kr = sign_keyring_load(next.signing_key, main_alg(&next), next.key_id,
+	    next.publish_keys, live_keys(), err, sizeof(err));
 	if (kr == NULL) {
 		log_error("msg=\"reload refused; the running configuration "
 		    "stays\" error=\"signing_key: %s\"", err);
@@ -405,8 +413,9 @@ main_live_start(const char *conf)
 	if (clock_set_zone(settings.timezone) != 0 ||
 	    live_init(settings.threads) != 0 || code_store_init() != 0)
 		fatalx("msg=\"out of memory\"");
-	if ((kr = sign_keyring_load(settings.signing_key, settings.key_id,
-	    settings.publish_keys, NULL, err, sizeof(err))) == NULL)
+	if ((kr = sign_keyring_load(settings.signing_key, main_alg(&settings),
+	    settings.key_id, settings.publish_keys, NULL, err,
+	    sizeof(err))) == NULL)
 		fatalx("msg=\"cannot load the signing key\" error=\"%s\"", err);
 	live_set_keys(kr);
 	if (main_security(&settings, &sec, err, sizeof(err)) != 0)

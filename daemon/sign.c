@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Signing keys and signatures. A keyring holds the Ed25519 key that
- * signs, its kid (configured, or the RFC 7638 thumbprint), the b64url
+ * Signing keys and signatures. A keyring holds the key that signs
+ * (Ed25519, or SM2 with sign_alg sm2: protocol/sm2.c), its kid (configured, or the RFC 7638 thumbprint), the b64url
  * JWS header that never changes for that key, and the JWKS text that
  * publishes it. A keyring is immutable once loaded; reload builds a new
  * one and swaps it in through live.c. The private key file must not be
@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 
 #include "sign.h"
+#include "sm2.h"
 
 #define SIGN_PEM_MAX	8192
 #define SIGN_MAX_OTHERS	16	/* published keys besides the signer */
@@ -31,7 +32,8 @@ static _Atomic uint64_t sign_generations;
 
 /* A public key published beside the signer: retired, or configured. */
 struct sign_pub {
-	uint8_t		 pub[JWS_PUB_LEN];
+	enum jws_alg	 alg;
+	uint8_t		 pub[JWS_PUB_MAX];
 	char		 kid[STMT_KID_MAX + 1];
 	size_t		 kid_len;
 	int		 retired;	/* a former signer of this process */
@@ -43,7 +45,8 @@ struct sign_keyring {
 	struct sign_pub	 others[SIGN_MAX_OTHERS];
 	size_t		 nothers;
 	EVP_PKEY	*pkey;
-	uint8_t		 pub[JWS_PUB_LEN];
+	enum jws_alg	 alg;
+	uint8_t		 pub[JWS_PUB_MAX];
 	char		 kid[STMT_KID_MAX + 1];
 	size_t		 kid_len;
 	char		 hdr[JWS_HDR_MAX];
@@ -59,7 +62,8 @@ struct sign_ctx {
 	size_t		 cap;
 };
 
-static EVP_PKEY	*sign_read_pem(const char *, char *, size_t);
+static EVP_PKEY	*sign_read_pem(const char *, enum jws_alg, uint8_t *, char *,
+		    size_t);
 static int	sign_publish(struct sign_keyring *);
 static void	sign_add_other(struct sign_keyring *, const struct sign_pub *);
 static int	sign_read_public(const char *, size_t, struct sign_pub *, char *,
@@ -67,12 +71,18 @@ static int	sign_read_public(const char *, size_t, struct sign_pub *, char *,
 static int	sign_others(struct sign_keyring *, const char *,
 		    const struct sign_keyring *, char *, size_t);
 
-/* Read a private key file that only its owner can read. */
+/*
+ * Read a private key file that only its owner can read, a key of alg;
+ * pub gets its public key.
+ */
 static EVP_PKEY *
-sign_read_pem(const char *path, char *err, size_t errlen)
+sign_read_pem(const char *path, enum jws_alg alg, uint8_t *pub, char *err,
+    size_t errlen)
 {
 	char buf[SIGN_PEM_MAX];
 	EVP_PKEY *pkey = NULL;
+	enum jws_alg is;
+	const char *why = NULL;
 	struct stat st;
 	ssize_t n;
 	BIO *bio;
@@ -101,13 +111,22 @@ sign_read_pem(const char *path, char *err, size_t errlen)
 		BIO_free(bio);
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
-	if (pkey == NULL)
+	if (pkey == NULL) {
 		snprintf(err, errlen, "%s: not a PEM private key", path);
-	else if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
-		snprintf(err, errlen, "%s: not an Ed25519 key (make one with "
-		    "openssl genpkey -algorithm ed25519)", path);
+		return NULL;
+	}
+	if (jws_key_of(pkey, &is, pub, &why) != 0 || is != alg) {
+		if (alg == JWS_SM2)
+			snprintf(err, errlen, "%s: %s, but sign_alg is sm2 (make "
+			    "one with cardctl keygen --sm2, or openssl genpkey "
+			    "-algorithm SM2)", path, why != NULL ? why :
+			    "an Ed25519 key");
+		else
+			snprintf(err, errlen, "%s: not an Ed25519 key, but "
+			    "sign_alg is ed25519 (make one with cardctl keygen, "
+			    "or openssl genpkey -algorithm ed25519)", path);
 		EVP_PKEY_free(pkey);
-		pkey = NULL;
+		return NULL;
 	}
 	return pkey;
 }
@@ -119,16 +138,16 @@ sign_publish(struct sign_keyring *kr)
 	char jwk[JWS_JWK_MAX];
 	size_t n;
 
-	kr->hdr_len = jws_header(kr->kid, kr->kid_len, kr->hdr);
+	kr->hdr_len = jws_header_alg(kr->alg, kr->kid, kr->kid_len, kr->hdr);
 	if ((kr->jwks = malloc((kr->nothers + 1) * (JWS_JWK_MAX + 1) + 16)) ==
 	    NULL)
 		return -1;
-	n = jws_jwk(kr->pub, kr->kid, kr->kid_len, jwk);
+	n = jws_jwk_alg(kr->alg, kr->pub, kr->kid, kr->kid_len, jwk);
 	kr->jwks_len = (size_t)sprintf(kr->jwks, "{\"keys\":[%.*s", (int)n,
 	    jwk);
 	for (size_t i = 0; i < kr->nothers; i++) {
-		n = jws_jwk(kr->others[i].pub, kr->others[i].kid,
-		    kr->others[i].kid_len, jwk);
+		n = jws_jwk_alg(kr->others[i].alg, kr->others[i].pub,
+		    kr->others[i].kid, kr->others[i].kid_len, jwk);
 		kr->jwks_len += (size_t)sprintf(kr->jwks + kr->jwks_len, ",%.*s",
 		    (int)n, jwk);
 	}
@@ -152,7 +171,8 @@ sign_add_other(struct sign_keyring *kr, const struct sign_pub *p)
 
 /*
  * Read one "FILE[=KID]" of publish_keys: a PEM public key (openssl pkey
- * -pubout), published with KID or its thumbprint.
+ * -pubout), Ed25519 or SM2 whatever signs now, published with KID or
+ * its thumbprint.
  */
 static int
 sign_read_public(const char *spec, size_t len, struct sign_pub *p, char *err,
@@ -160,8 +180,9 @@ sign_read_public(const char *spec, size_t len, struct sign_pub *p, char *err,
 {
 	char path[4096];
 	const char *eq = memchr(spec, '=', len);
-	size_t plen = eq ? (size_t)(eq - spec) : len, publen = JWS_PUB_LEN;
+	size_t plen = eq ? (size_t)(eq - spec) : len;
 	EVP_PKEY *key = NULL;
+	const char *why = "unreadable";
 	FILE *fp;
 
 	memset(p, 0, sizeof(*p));
@@ -170,10 +191,10 @@ sign_read_public(const char *spec, size_t len, struct sign_pub *p, char *err,
 		key = PEM_read_PUBKEY(fp, NULL, NULL, NULL);
 		fclose(fp);
 	}
-	if (key == NULL || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 ||
-	    EVP_PKEY_get_raw_public_key(key, p->pub, &publen) != 1) {
-		snprintf(err, errlen, "publish_keys: %s: not an Ed25519 public "
-		    "key PEM", path);
+	if (key == NULL || jws_key_of(key, &p->alg, p->pub, &why) != 0) {
+		snprintf(err, errlen, "publish_keys: %s: not an Ed25519 or SM2 "
+		    "public key PEM (%s)", path, key == NULL ? "unreadable" :
+		    why);
 		EVP_PKEY_free(key);
 		return -1;
 	}
@@ -183,7 +204,7 @@ sign_read_public(const char *spec, size_t len, struct sign_pub *p, char *err,
 		p->kid_len = (size_t)(spec + len - eq - 1);
 		memcpy(p->kid, eq + 1, p->kid_len);
 	} else {
-		jws_thumbprint(p->pub, p->kid);
+		jws_thumbprint_alg(p->alg, p->pub, p->kid);
 		p->kid_len = JWS_THUMB_LEN;
 	}
 	return 0;
@@ -201,7 +222,8 @@ sign_others(struct sign_keyring *kr, const char *publish,
 	struct sign_pub p;
 
 	if (prev != NULL) {
-		memcpy(p.pub, prev->pub, JWS_PUB_LEN);
+		p.alg = prev->alg;
+		memcpy(p.pub, prev->pub, JWS_PUB_MAX);
 		memcpy(p.kid, prev->kid, prev->kid_len);
 		p.kid_len = prev->kid_len;
 		p.retired = 1;
@@ -224,16 +246,16 @@ sign_others(struct sign_keyring *kr, const char *publish,
 }
 
 /*
- * Load the signing key; kid NULL means the key's thumbprint. publish
- * (may be NULL) and prev (the keyring it replaces, may be NULL) give the
- * other keys the JWKS publishes.
+ * Load the signing key, of alg; kid NULL means the key's thumbprint.
+ * publish (may be NULL) and prev (the keyring it replaces, may be NULL)
+ * give the other keys the JWKS publishes, of either algorithm.
  */
 struct sign_keyring *
-sign_keyring_load(const char *path, const char *kid, const char *publish,
-    const struct sign_keyring *prev, char *err, size_t errlen)
+sign_keyring_load(const char *path, enum jws_alg alg, const char *kid,
+    const char *publish, const struct sign_keyring *prev, char *err,
+    size_t errlen)
 {
 	struct sign_keyring *kr = calloc(1, sizeof(*kr));
-	size_t publen = JWS_PUB_LEN;
 
 	if (kr == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -241,17 +263,15 @@ sign_keyring_load(const char *path, const char *kid, const char *publish,
 	}
 	kr->refs = 1;
 	kr->generation = atomic_fetch_add(&sign_generations, 1) + 1;
-	if ((kr->pkey = sign_read_pem(path, err, errlen)) == NULL)
+	kr->alg = alg;
+	if ((kr->pkey = sign_read_pem(path, alg, kr->pub, err, errlen)) ==
+	    NULL)
 		goto fail;
-	if (EVP_PKEY_get_raw_public_key(kr->pkey, kr->pub, &publen) != 1) {
-		snprintf(err, errlen, "%s: cannot read the public key", path);
-		goto fail;
-	}
 	if (kid != NULL) {
 		kr->kid_len = strlen(kid);
 		memcpy(kr->kid, kid, kr->kid_len);
 	} else {
-		jws_thumbprint(kr->pub, kr->kid);
+		jws_thumbprint_alg(alg, kr->pub, kr->kid);
 		kr->kid_len = JWS_THUMB_LEN;
 	}
 	if (sign_others(kr, publish, prev, err, errlen) != 0)
@@ -283,6 +303,13 @@ sign_keyring_ref(struct sign_keyring *kr)
 {
 	atomic_fetch_add(&kr->refs, 1);
 	return kr;
+}
+
+/* The algorithm that signs. */
+enum jws_alg
+sign_alg(const struct sign_keyring *kr)
+{
+	return kr->alg;
 }
 
 /* The kid that signs. */
@@ -333,13 +360,18 @@ sign_header(const struct sign_keyring *kr, size_t *len)
 	return kr->hdr;
 }
 
-/* Ed25519 over bytes given whole (a JWS signing input built elsewhere). */
+/* Sign bytes given whole (a JWS signing input built elsewhere). */
 int
 sign_raw(struct sign_ctx *c, const struct sign_keyring *kr, const void *input,
     size_t len, uint8_t sig[JWS_SIG_LEN])
 {
 	size_t siglen = JWS_SIG_LEN;
 
+	/* SM2 hashes Z ‖ M with SM3: its context is set up for each one. */
+	if (kr->alg == JWS_SM2) {
+		c->generation = 0;
+		return sm2_sign(c->md, kr->pkey, input, len, sig);
+	}
 	/*
 	 * One set-up per keyring: Ed25519 signs each message whole, so the
 	 * context holds nothing between signatures and may sign again

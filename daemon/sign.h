@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Signing keys (Ed25519 through OpenSSL), detached JWS, the JWKS. */
+/* Signing keys (Ed25519 or SM2 through OpenSSL), detached JWS, the JWKS. */
 #ifndef CARDD_SIGN_H
 #define CARDD_SIGN_H
 
@@ -11,9 +11,10 @@
 struct sign_keyring;
 struct sign_ctx;
 
-struct sign_keyring *sign_keyring_load(const char *path, const char *kid,
-		    const char *publish, const struct sign_keyring *prev,
-		    char *err, size_t errlen);
+struct sign_keyring *sign_keyring_load(const char *path, enum jws_alg,
+		    const char *kid, const char *publish,
+		    const struct sign_keyring *prev, char *err, size_t errlen);
+enum jws_alg	 sign_alg(const struct sign_keyring *);
 struct sign_keyring *sign_keyring_ref(struct sign_keyring *);
 void		 sign_keyring_free(struct sign_keyring *);
 const char	*sign_kid(const struct sign_keyring *, size_t *len);

@@ -39,6 +39,7 @@ sign_job_free(struct sign_job *j)
 {
 	sign_job_close(j);
 	merkle_hasher_free(j->hasher);
+	merkle_hasher_free(j->hasher_sm3);
 	free(j->nodes);
 	buf_free(&j->stmts);
 	buf_free(&j->sigs);
@@ -138,13 +139,20 @@ sign_job_tree(struct sign_job *j, struct sign_ctx *ctx, size_t first,
 	uint8_t sig[JWS_SIG_LEN], path[MERKLE_MAX_PATH][MERKLE_HASH];
 	size_t hlen, root, len, jlen, np;
 	const char *hdr = sign_header(j->kr, &hlen), *stmt;
+	enum jws_alg alg = sign_alg(j->kr);
+	struct merkle_hasher *h = j->hasher;
 
+	/* An SM2 answer is SM-only: its tree hashes with SM3 (§11). */
+	if (alg == JWS_SM2 && (h = j->hasher_sm3) == NULL &&
+	    (h = j->hasher_sm3 = merkle_hasher_new_alg(JWS_SM2)) == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		stmt = sign_job_stmt(j, first + i, &len);
-		merkle_leaf_h(j->hasher, stmt, len, j->nodes[i]);
+		merkle_leaf_h(h, stmt, len, j->nodes[i]);
 	}
-	root = merkle_build_h(j->hasher, j->nodes, n);
-	len = merkle_signing_input(hdr, hlen, j->nodes[root], n, input);
+	root = merkle_build_h(h, j->nodes, n);
+	len = merkle_signing_input_alg(alg, hdr, hlen, j->nodes[root], n,
+	    input);
 	if (sign_raw(ctx, j->kr, input, len, sig) != 0)
 		return -1;
 	j->signatures++;

@@ -29,9 +29,10 @@ struct sign_job {
 	struct buf		 stmts;
 	size_t			 sig_off[SIGN_JOB_MAX + 1];
 	struct buf		 sigs;
-	uint64_t		 signatures;	/* Ed25519 signatures made */
+	uint64_t		 signatures;	/* signatures made */
 	int			 failed;
-	struct merkle_hasher	*hasher;
+	struct merkle_hasher	*hasher;	/* SHA-256, for Ed25519 */
+	struct merkle_hasher	*hasher_sm3;	/* for SM2, made when needed */
 	uint8_t			(*nodes)[MERKLE_HASH];
 };
 

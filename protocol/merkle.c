@@ -13,6 +13,8 @@
  *
  * and the detached payload, which a verifier rebuilds from the statement
  * and the path, is {"typ":"cardd-merkle","v":1,"n":<n>,"root":"<b64url>"}.
+ * With SM2 (PROTOCOL.md §11) every hash is SM3 instead, and the payload
+ * says so: {"typ":"cardd-merkle","v":1,"hash":"SM3","n":…,"root":"…"}.
  *
  * Building: level by level, pairing neighbours and carrying a lone last
  * node up unchanged, which gives the same root as RFC 9162's recursive
@@ -27,6 +29,7 @@
 #include "merkle.h"
 
 #define MERKLE_TYP	"{\"typ\":\"cardd-merkle\",\"v\":1,\"n\":"
+#define MERKLE_TYP_SM3	"{\"typ\":\"cardd-merkle\",\"v\":1,\"hash\":\"SM3\",\"n\":"
 
 static size_t	merkle_levels(size_t n, size_t *len, size_t *start);
 static void	merkle_digest(struct merkle_hasher *, uint8_t, const void *,
@@ -44,11 +47,19 @@ static size_t	merkle_put_number(uint64_t, char *);
 struct merkle_hasher *
 merkle_hasher_new(void)
 {
+	return merkle_hasher_new_alg(JWS_EDDSA);
+}
+
+/* A hasher for the trees signed with alg: SHA-256, or SM3 for SM2. */
+struct merkle_hasher *
+merkle_hasher_new_alg(enum jws_alg alg)
+{
 	struct merkle_hasher *h = calloc(1, sizeof(*h));
 
 	if (h == NULL)
 		return NULL;
-	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	h->alg = alg;
+	h->md = EVP_MD_fetch(NULL, alg == JWS_SM2 ? "SM3" : "SHA256", NULL);
 	h->ctx = EVP_MD_CTX_new();
 	if (h->md == NULL || h->ctx == NULL) {
 		merkle_hasher_free(h);
@@ -205,6 +216,15 @@ merkle_root_of(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t n,
     const uint8_t (*path)[MERKLE_HASH], size_t npath,
     uint8_t root[MERKLE_HASH])
 {
+	return merkle_root_of_h(NULL, leaf, index, n, path, npath, root);
+}
+
+/* merkle_root_of hashing with h (NULL: SHA-256). */
+int
+merkle_root_of_h(struct merkle_hasher *h, const uint8_t leaf[MERKLE_HASH],
+    uint64_t index, uint64_t n, const uint8_t (*path)[MERKLE_HASH],
+    size_t npath, uint8_t root[MERKLE_HASH])
+{
 	uint64_t fn = index, sn = n - 1;
 
 	if (n == 0 || index >= n)
@@ -214,13 +234,13 @@ merkle_root_of(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t n,
 		if (sn == 0)
 			return -1;
 		if ((fn & 1) || fn == sn) {
-			merkle_node(path[k], root, root);
+			merkle_node_h(h, path[k], root, root);
 			while (!(fn & 1) && fn != 0) {
 				fn >>= 1;
 				sn >>= 1;
 			}
 		} else
-			merkle_node(root, path[k], root);
+			merkle_node_h(h, root, path[k], root);
 		fn >>= 1;
 		sn >>= 1;
 	}
@@ -243,9 +263,18 @@ merkle_verify(const uint8_t leaf[MERKLE_HASH], uint64_t index, uint64_t n,
 size_t
 merkle_root_object(const uint8_t root[MERKLE_HASH], uint64_t n, char *out)
 {
-	size_t at = sizeof(MERKLE_TYP) - 1;
+	return merkle_root_object_alg(JWS_EDDSA, root, n, out);
+}
 
-	memcpy(out, MERKLE_TYP, at);
+/* The root object of a tree signed with alg (SM2: it names SM3). */
+size_t
+merkle_root_object_alg(enum jws_alg alg, const uint8_t root[MERKLE_HASH],
+    uint64_t n, char *out)
+{
+	const char *typ = alg == JWS_SM2 ? MERKLE_TYP_SM3 : MERKLE_TYP;
+	size_t at = strlen(typ);
+
+	memcpy(out, typ, at);
 	at += merkle_put_number(n, out + at);
 	memcpy(out + at, ",\"root\":\"", 9);
 	at += 9;
@@ -274,8 +303,16 @@ size_t
 merkle_signing_input(const char *hdr, size_t hdr_len,
     const uint8_t root[MERKLE_HASH], uint64_t n, char *out)
 {
+	return merkle_signing_input_alg(JWS_EDDSA, hdr, hdr_len, root, n, out);
+}
+
+/* The same for a tree signed with alg. */
+size_t
+merkle_signing_input_alg(enum jws_alg alg, const char *hdr, size_t hdr_len,
+    const uint8_t root[MERKLE_HASH], uint64_t n, char *out)
+{
 	char obj[MERKLE_ROOT_OBJ_MAX];
-	size_t olen = merkle_root_object(root, n, obj);
+	size_t olen = merkle_root_object_alg(alg, root, n, obj);
 
 	memcpy(out, hdr, hdr_len);
 	out[hdr_len] = '.';
@@ -341,6 +378,8 @@ merkle_proof_parse(const char *sig, size_t len, struct merkle_proof *p)
 		return -1;
 	p->hdr = jp.hdr;
 	p->hdr_len = jp.hdr_len;
+	if (jws_header_alg_of(p->hdr, p->hdr_len, &p->alg) != 0)
+		p->alg = JWS_EDDSA;	/* no tree of ours: it will not verify */
 	memcpy(p->sig, jp.sig, JWS_SIG_LEN);
 	plen = b64url_decode(t[2] + 1, (size_t)(end - t[2] - 1),
 	    (uint8_t *)p->path, sizeof(p->path));
@@ -361,12 +400,17 @@ merkle_proof_input(const struct merkle_proof *p, const void *msg, size_t len,
     char *out)
 {
 	uint8_t leaf[MERKLE_HASH], root[MERKLE_HASH];
+	struct merkle_hasher *h = NULL;
+	size_t n = 0;
 
-	if (p->hdr_len > JWS_HDR_MAX)
+	if (p->hdr_len > JWS_HDR_MAX ||
+	    (p->alg == JWS_SM2 && (h = merkle_hasher_new_alg(JWS_SM2)) == NULL))
 		return 0;
-	merkle_leaf(msg, len, leaf);
-	if (merkle_root_of(leaf, p->index, p->n,
-	    (const uint8_t (*)[MERKLE_HASH])p->path, p->npath, root) != 0)
-		return 0;
-	return merkle_signing_input(p->hdr, p->hdr_len, root, p->n, out);
+	merkle_leaf_h(h, msg, len, leaf);
+	if (merkle_root_of_h(h, leaf, p->index, p->n,
+	    (const uint8_t (*)[MERKLE_HASH])p->path, p->npath, root) == 0)
+		n = merkle_signing_input_alg(p->alg, p->hdr, p->hdr_len, root,
+		    p->n, out);
+	merkle_hasher_free(h);
+	return n;
 }

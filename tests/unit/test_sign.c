@@ -57,7 +57,7 @@ test_example(void)
 	size_t len;
 
 	write_key(EXAMPLE_KEY, 0600);
-	kr = sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err));
+	kr = sign_keyring_load(key_path, JWS_EDDSA, NULL, NULL, NULL, err, sizeof(err));
 	CHECK(kr != NULL);
 	if (kr == NULL)
 		return;
@@ -89,7 +89,7 @@ test_kid_configured(void)
 	size_t len;
 
 	write_key(EXAMPLE_KEY, 0400);
-	kr = sign_keyring_load(key_path, "2026a", NULL, NULL, err, sizeof(err));
+	kr = sign_keyring_load(key_path, JWS_EDDSA, "2026a", NULL, NULL, err, sizeof(err));
 	CHECK(kr != NULL);
 	if (kr == NULL)
 		return;
@@ -105,12 +105,12 @@ test_refused(void)
 	char err[256];
 
 	write_key(EXAMPLE_KEY, 0644);
-	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, JWS_EDDSA, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "chmod 600") != NULL);
 	write_key(EXAMPLE_KEY, 0640);
-	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, JWS_EDDSA, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	write_key("not a key\n", 0600);
-	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, JWS_EDDSA, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "not a PEM private key") != NULL);
 	/* An EC P-256 key: PEM, but not Ed25519. */
 	write_key("-----BEGIN PRIVATE KEY-----\n"
@@ -118,10 +118,10 @@ test_refused(void)
 	    "bbNTfgIj1Cz3Hd/fDk6nl55HZ/OhRANCAAQRqkjbDdOl3F6TV5w2VXiNTIaFwLo0\n"
 	    "Vfl4X4pbwKL4cpiaalJM/1Hu66BdjPGvKOz9AGvEG85zkw6hYNMLD6xg\n"
 	    "-----END PRIVATE KEY-----\n", 0600);
-	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, JWS_EDDSA, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "not an Ed25519 key") != NULL);
 	unlink(key_path);
-	CHECK(sign_keyring_load(key_path, NULL, NULL, NULL, err, sizeof(err)) == NULL);
+	CHECK(sign_keyring_load(key_path, JWS_EDDSA, NULL, NULL, NULL, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "No such file") != NULL);
 }
 
@@ -136,11 +136,11 @@ test_rotation(void)
 	FILE *fp;
 
 	write_key(EXAMPLE_KEY, 0600);
-	a = sign_keyring_load(key_path, "old", NULL, NULL, err, sizeof(err));
+	a = sign_keyring_load(key_path, JWS_EDDSA, "old", NULL, NULL, err, sizeof(err));
 	CHECK(a != NULL);
 	if (a == NULL)
 		return;
-	b = sign_keyring_load(key_path, "new", NULL, a, err, sizeof(err));
+	b = sign_keyring_load(key_path, JWS_EDDSA, "new", NULL, a, err, sizeof(err));
 	CHECK(b != NULL);
 	if (b == NULL)
 		return;
@@ -157,14 +157,14 @@ test_rotation(void)
 	    "-----END PUBLIC KEY-----\n", fp);
 	fclose(fp);
 	snprintf(err, sizeof(err), "%s=2025z", pub);
-	b = sign_keyring_load(key_path, "new", err, NULL, err, sizeof(err));
+	b = sign_keyring_load(key_path, JWS_EDDSA, "new", err, NULL, err, sizeof(err));
 	CHECK(b != NULL);
 	if (b != NULL) {
 		jwks = sign_jwks(b, &len);
 		CHECK(strstr(jwks, "\"kid\":\"2025z\"") != NULL);
 		sign_keyring_free(b);
 	}
-	CHECK(sign_keyring_load(key_path, "new", "/nonexistent.pub", NULL,
+	CHECK(sign_keyring_load(key_path, JWS_EDDSA, "new", "/nonexistent.pub", NULL,
 	    err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "publish_keys") != NULL);
 	unlink(pub);
