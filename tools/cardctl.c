@@ -24,9 +24,10 @@ static const struct cardctl_cmd cardctl_cmds[] = {
 	    "gen N [--seed S] [--today YYYY-MM-DD] [-o FILE]\n"
 	    "      N synthetic cards as CSV; card numbers %012d from 0" },
 	{ "keygen", keys_keygen_main,
-	    "usage: cardctl keygen FILE\n",
-	    "keygen FILE\n"
-	    "      a new Ed25519 signing key (mode 0600); prints its JWKS" },
+	    "usage: cardctl keygen [--sm2] FILE\n",
+	    "keygen [--sm2] FILE\n"
+	    "      a new Ed25519 (or SM2) signing key (mode 0600) and FILE.pub;\n"
+	    "      prints its JWKS" },
 	{ "token", keys_token_main,
 	    "usage: cardctl token NAME (1-64 of A-Z a-z 0-9 . _ -)\n",
 	    "token NAME\n"

@@ -16,14 +16,30 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-	echo "cardd needs these Debian packages:$missing" >&2
-	echo "run as root:  apt-get update && apt-get install -y$missing" >&2
-	exit 1
+# nodejs, npm: tests/js (sm-crypto, an SM2 verifier that is not ours).
+# Checked by command: a node from elsewhere (NodeSource's bundles npm and
+# conflicts with Debian's npm package) will do. Not for make bench.
+if [ "${1:-}" != bench ]; then
+	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
-echo "installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq $missing >/dev/null
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "cardd needs these Debian packages:$missing" >&2
+		echo "run as root:  apt-get update && apt-get install -y$missing" >&2
+		exit 1
+	fi
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq $missing >/dev/null
+fi
+# tests/js/node_modules from its package-lock.json, when missing or older.
+[ "${1:-}" = bench ] && exit 0
+js="$(dirname "$0")/../tests/js"
+if [ ! -d "$js/node_modules" ] ||
+    [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+	echo "npm ci in tests/js"
+	(cd "$js" && npm ci --no-audit --no-fund)
+fi

@@ -62,18 +62,25 @@ keys_verify_code(const char *msg, size_t len, const char *code, char *why,
 	return CARDCTL_OK;
 }
 
-/* cardctl keygen FILE */
+/* cardctl keygen [--sm2] FILE: an Ed25519 (or SM2) key and its JWKS. */
 int
 keys_keygen_main(int argc, char **argv)
 {
 	EVP_PKEY *pkey;
-	uint8_t pub[JWS_PUB_LEN];
-	size_t publen = sizeof(pub), n;
+	uint8_t pub[JWS_PUB_MAX];
+	size_t n;
 	char kid[JWS_THUMB_LEN], jwk[JWS_JWK_MAX], pubpath[4096];
+	enum jws_alg alg = JWS_EDDSA;
+	const char *why = NULL;
 	FILE *fp;
 	int fd;
 
-	if (argc != 2)
+	if (argc == 3 && strcmp(argv[1], "--sm2") == 0) {
+		alg = JWS_SM2;
+		argv++;
+		argc--;
+	}
+	if (argc != 2 || argv[1][0] == '-')
 		return CARDCTL_BADARGS;
 	if ((fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0) {
@@ -81,12 +88,12 @@ keys_keygen_main(int argc, char **argv)
 		    strerror(errno));
 		return CARDCTL_USAGE;
 	}
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, alg == JWS_SM2 ? "SM2" :
+	    "ED25519");
 	fp = fdopen(fd, "w");
 	if (pkey == NULL || fp == NULL ||
 	    PEM_write_PrivateKey(fp, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    fclose(fp) != 0 ||
-	    EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1) {
+	    fclose(fp) != 0 || jws_key_of(pkey, &alg, pub, &why) != 0) {
 		fprintf(stderr, "cardctl keygen: cannot make the key\n");
 		unlink(argv[1]);
 		EVP_PKEY_free(pkey);
@@ -97,8 +104,8 @@ keys_keygen_main(int argc, char **argv)
 	    PEM_write_PUBKEY(fp, pkey) != 1 || fclose(fp) != 0)
 		fprintf(stderr, "cardctl keygen: cannot write %s\n", pubpath);
 	EVP_PKEY_free(pkey);
-	jws_thumbprint(pub, kid);
-	n = jws_jwk(pub, kid, sizeof(kid), jwk);
+	jws_thumbprint_alg(alg, pub, kid);
+	n = jws_jwk_alg(alg, pub, kid, sizeof(kid), jwk);
 	printf("{\"keys\":[%.*s]}\n", (int)n, jwk);
 	return CARDCTL_OK;
 }

@@ -10,8 +10,9 @@
  *                      inclusion path leads to a root, and S is Ed25519
  *                      over the signing input of the root object.
  *
- * Either way the protected header must say EdDSA and name, by kid, an
- * Ed25519 key of the JWKS (§4.2). The keys are read once into a
+ * Either way the protected header must say EdDSA (or SM2, §11) and name,
+ * by kid, a key of that algorithm in the JWKS (§4.2); SM2 proofs hash
+ * with SM3. The keys are read once into a
  * verify_keys set, which is only read afterwards, so threads can share
  * it. why says in words what held or what did not.
  */
@@ -20,9 +21,11 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "b64url.h"
 #include "merkle.h"
+#include "sm2.h"
 #include "verify.h"
 
 static int	verify_key_parse(json_t *, struct verify_key *);
@@ -30,7 +33,7 @@ static enum verify_result verify_header(const struct verify_keys *,
 		    const char *, size_t, const struct verify_key **, char *,
 		    size_t);
 static const struct verify_key *verify_find(const struct verify_keys *,
-		    const char *, size_t);
+		    enum jws_alg, const char *, size_t);
 static enum verify_result verify_detached(const struct verify_keys *,
 		    const char *, size_t, const char *, size_t,
 		    struct verify_info *, char *, size_t);
@@ -38,20 +41,34 @@ static enum verify_result verify_batch(const struct verify_keys *,
 		    const char *, size_t, const char *, size_t,
 		    struct verify_info *, char *, size_t);
 
-/* One JWK into k, if it is an Ed25519 public key with a usable kid. */
+/*
+ * One JWK into k, if it is an Ed25519 (OKP) or SM2 (EC, crv SM2) public
+ * key with a usable kid.
+ */
 static int
 verify_key_parse(json_t *jwk, struct verify_key *k)
 {
 	json_t *kid = json_object_get(jwk, "kid");
 	const char *x = json_string_value(json_object_get(jwk, "x"));
+	const char *y = json_string_value(json_object_get(jwk, "y"));
 	const char *kty = json_string_value(json_object_get(jwk, "kty"));
 	const char *crv = json_string_value(json_object_get(jwk, "crv"));
 
 	if (!json_is_string(kid) || json_string_length(kid) > STMT_KID_MAX ||
-	    x == NULL || kty == NULL || crv == NULL ||
-	    strcmp(kty, "OKP") != 0 || strcmp(crv, "Ed25519") != 0 ||
-	    b64url_decode(x, strlen(x), k->pub, JWS_PUB_LEN) != JWS_PUB_LEN)
+	    x == NULL || kty == NULL || crv == NULL)
 		return -1;
+	if (strcmp(kty, "OKP") == 0 && strcmp(crv, "Ed25519") == 0 &&
+	    b64url_decode(x, strlen(x), k->pub, JWS_PUB_LEN) == JWS_PUB_LEN)
+		k->alg = JWS_EDDSA;
+	else if (strcmp(kty, "EC") == 0 && strcmp(crv, "SM2") == 0 &&
+	    y != NULL && b64url_decode(x, strlen(x), k->pub, SM2_COORD_LEN) ==
+	    SM2_COORD_LEN && b64url_decode(y, strlen(y), k->pub +
+	    SM2_COORD_LEN, SM2_COORD_LEN) == SM2_COORD_LEN)
+		k->alg = JWS_SM2;
+	else
+		return -1;
+	if ((k->pkey = jws_pkey_alg(k->alg, k->pub)) == NULL)
+		return -1;	/* not a point of the curve */
 	k->kid_len = json_string_length(kid);
 	memcpy(k->kid, json_string_value(kid), k->kid_len);
 	return 0;
@@ -78,6 +95,7 @@ verify_keys_add(struct verify_keys *set, const char *jwks, size_t len)
 		if (verify_key_parse(jwk, &k) != 0)
 			continue;
 		if ((v = realloc(set->v, (set->n + 1) * sizeof(*v))) == NULL) {
+			EVP_PKEY_free(k.pkey);
 			added = -1;
 			break;
 		}
@@ -93,24 +111,27 @@ verify_keys_add(struct verify_keys *set, const char *jwks, size_t len)
 void
 verify_keys_free(struct verify_keys *set)
 {
+	for (size_t i = 0; i < set->n; i++)
+		EVP_PKEY_free(set->v[i].pkey);
 	free(set->v);
 	memset(set, 0, sizeof(*set));
 }
 
-/* The first key of the set with this kid, or NULL. */
+/* The first key of the set with this alg and kid, or NULL. */
 static const struct verify_key *
-verify_find(const struct verify_keys *set, const char *kid, size_t len)
+verify_find(const struct verify_keys *set, enum jws_alg alg, const char *kid,
+    size_t len)
 {
 	for (size_t i = 0; i < set->n; i++)
-		if (set->v[i].kid_len == len &&
+		if (set->v[i].alg == alg && set->v[i].kid_len == len &&
 		    memcmp(set->v[i].kid, kid, len) == 0)
 			return &set->v[i];
 	return NULL;
 }
 
 /*
- * The protected header must be {"alg":"EdDSA","kid":…} with the kid of
- * a key of the set; that key into *key.
+ * The protected header must be {"alg":"EdDSA","kid":…} or {"alg":"SM2",
+ * "kid":…} with the kid of a key of that algorithm; that key into *key.
  */
 static enum verify_result
 verify_header(const struct verify_keys *set, const char *hdr, size_t len,
@@ -122,19 +143,23 @@ verify_header(const struct verify_keys *set, const char *hdr, size_t len,
 	const char *alg = json_string_value(json_object_get(h, "alg"));
 	json_t *kid = json_object_get(h, "kid");
 	enum verify_result rc = VERIFY_HEADER;
+	enum jws_alg a = alg != NULL && strcmp(alg, "SM2") == 0 ? JWS_SM2 :
+	    JWS_EDDSA;
 
 	if (h == NULL)
 		snprintf(why, whylen, "JWS header is not base64url JSON");
-	else if (alg == NULL || strcmp(alg, "EdDSA") != 0)
-		snprintf(why, whylen, "JWS header alg is not EdDSA");
+	else if (alg == NULL || (strcmp(alg, "EdDSA") != 0 &&
+	    strcmp(alg, "SM2") != 0))
+		snprintf(why, whylen, "JWS header alg is neither EdDSA nor SM2");
 	else if (!json_is_string(kid) || json_string_length(kid) >
 	    STMT_KID_MAX)
 		snprintf(why, whylen, "JWS header has no usable kid");
-	else if ((*key = verify_find(set, json_string_value(kid),
+	else if ((*key = verify_find(set, a, json_string_value(kid),
 	    json_string_length(kid))) != NULL)
 		rc = VERIFY_OK;
 	else {
 		snprintf(why, whylen, set->not_json ? "the JWKS is not JSON" :
+		    a == JWS_SM2 ? "no SM2 key with the JWS's kid in the JWKS" :
 		    "no Ed25519 key with the JWS's kid in the JWKS");
 		rc = VERIFY_KID;
 	}
@@ -166,7 +191,8 @@ verify_detached(const struct verify_keys *set, const char *msg, size_t len,
 		snprintf(why, whylen, "out of memory");
 		return VERIFY_ERROR;
 	}
-	ok = jws_verify(info->key->pub, &p, msg, len, scratch, cap);
+	ok = jws_verify_pkey(info->key->pkey, scratch, jws_signing_input(
+	    p.hdr, p.hdr_len, msg, len, scratch), p.sig);
 	free(scratch);
 	if (ok != 1) {
 		snprintf(why, whylen, ok == 0 ? "signature does not match" :
@@ -207,7 +233,7 @@ verify_batch(const struct verify_keys *set, const char *msg, size_t len,
 		    (unsigned long long)mp.n);
 		return VERIFY_PROOF;
 	}
-	ok = jws_verify_input(info->key->pub, input, n, mp.sig);
+	ok = jws_verify_pkey(info->key->pkey, input, n, mp.sig);
 	if (ok != 1) {
 		snprintf(why, whylen, ok == 0 ? "signature does not match (the "
 		    "statement is not the one signed)" :

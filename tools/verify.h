@@ -12,9 +12,9 @@
 enum verify_result {
 	VERIFY_OK,
 	VERIFY_FORMAT,		/* neither H..S nor H..S~n~index~path */
-	VERIFY_HEADER,		/* header not JSON, alg not EdDSA, no kid */
-	VERIFY_KID,		/* no Ed25519 key with that kid in the JWKS */
-	VERIFY_SIGNATURE,	/* Ed25519 does not hold */
+	VERIFY_HEADER,		/* header not JSON, alg not EdDSA/SM2, no kid */
+	VERIFY_KID,		/* no key of that alg and kid in the JWKS */
+	VERIFY_SIGNATURE,	/* the signature does not hold */
 	VERIFY_PROOF,		/* the path fits no tree of n leaves */
 	VERIFY_ERROR		/* cannot tell (out of memory, OpenSSL) */
 };
@@ -22,10 +22,12 @@ enum verify_result {
 struct verify_key {
 	char		kid[STMT_KID_MAX];
 	size_t		kid_len;
-	uint8_t		pub[JWS_PUB_LEN];
+	enum jws_alg	alg;
+	uint8_t		pub[JWS_PUB_MAX];
+	EVP_PKEY	*pkey;		/* made once, shared by threads */
 };
 
-/* The Ed25519 keys of one or more JWKSs; read-only once loaded. */
+/* The Ed25519 and SM2 keys of one or more JWKSs; read-only once loaded. */
 struct verify_keys {
 	struct verify_key	*v;
 	size_t			 n;
