@@ -38,8 +38,9 @@ fi
 # tests/js/node_modules from its package-lock.json, when missing or older.
 [ "${1:-}" = bench ] && exit 0
 js="$(dirname "$0")/../tests/js"
-if [ ! -d "$js/node_modules" ] ||
-    [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+stamp="$js/node_modules/.package-lock.json"	# written by npm ci
+if [ ! -f "$stamp" ] ||
+    [ -n "$(find "$js/package-lock.json" -newer "$stamp")" ]; then
 	echo "npm ci in tests/js"
 	(cd "$js" && npm ci --no-audit --no-fund)
 fi
