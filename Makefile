@@ -98,7 +98,8 @@ check: layers unit integration
 	$(BUILD)/cardbench --selftest >/dev/null
 	CARDD_BUILD=$(BUILD) sh tests/deploy/check.sh
 
-test: deps
+test:
+	@sh tools/deps.sh test
 	$(MAKE) all
 	$(MAKE) check
 

@@ -18,8 +18,8 @@ for p in $PKGS; do
 done
 # nodejs, npm: tests/js (sm-crypto, an SM2 verifier that is not ours).
 # Checked by command: a node from elsewhere (NodeSource's bundles npm and
-# conflicts with Debian's npm package) will do. Not for make bench.
-if [ "${1:-}" != bench ]; then
+# conflicts with Debian's npm package) will do. Only for make test.
+if [ "${1:-}" = test ]; then
 	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 	command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
@@ -36,7 +36,7 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq $missing >/dev/null
 fi
 # tests/js/node_modules from its package-lock.json, when missing or older.
-[ "${1:-}" = bench ] && exit 0
+[ "${1:-}" = test ] || exit 0
 js="$(dirname "$0")/../tests/js"
 stamp="$js/node_modules/.package-lock.json"	# written by npm ci
 if [ ! -f "$stamp" ] ||
