@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The issuers of electronic card codes (PROTOCOL.md §10): one per
- * `code_issuer NAME FILE` line, FILE the JWKS of its Ed25519 public keys.
+ * `code_issuer NAME FILE` line, FILE the JWKS of its Ed25519 or SM2
+ * public keys (§11).
  * The table is built whole at start and on each reload and swapped in
  * the live state, so a code is always judged against one consistent
  * set. Each table has a generation: a cached verdict from an older one
@@ -18,12 +19,13 @@
 #include "b64url.h"
 #include "cardcode.h"
 #include "issuer.h"
+#include "sm2.h"
 
 #define ISSUER_KEYS_MAX	64	/* per issuer */
 
 struct issuer_key {
 	char		kid[CARDCODE_NAME_MAX + 1];
-	uint8_t		pub[JWS_PUB_LEN];
+	uint8_t		pub[JWS_PUB_MAX];
 	EVP_PKEY	*pkey;		/* made once: shared by the workers */
 };
 
@@ -44,36 +46,57 @@ static _Atomic uint64_t issuer_gen;
 static int	issuer_line(const char *, struct issuer *, char *, size_t);
 static int	issuer_jwks(const char *, struct issuer *, char *, size_t);
 static int	issuer_jwk(json_t *, struct issuer_key *, const char **);
+static int	issuer_jwk_pub(json_t *, enum jws_alg *, uint8_t *,
+		    const char **);
 
-/* One JWK: an Ed25519 public key with a kid. */
+/*
+ * The public key of a JWK: Ed25519 (kty OKP) or SM2 (kty EC, crv SM2:
+ * PROTOCOL.md §11) into pub. -1 and *why when it is neither.
+ */
 static int
-issuer_jwk(json_t *k, struct issuer_key *out, const char **why)
+issuer_jwk_pub(json_t *k, enum jws_alg *alg, uint8_t *pub, const char **why)
 {
 	const char *kty = json_string_value(json_object_get(k, "kty"));
 	const char *crv = json_string_value(json_object_get(k, "crv"));
 	const char *x = json_string_value(json_object_get(k, "x"));
-	const char *kid = json_string_value(json_object_get(k, "kid"));
+	const char *y = json_string_value(json_object_get(k, "y"));
+	int ed = kty != NULL && crv != NULL && strcmp(kty, "OKP") == 0 &&
+	    strcmp(crv, "Ed25519") == 0;
+	int sm = kty != NULL && crv != NULL && strcmp(kty, "EC") == 0 &&
+	    strcmp(crv, "SM2") == 0;
 
-	if (kty == NULL || strcmp(kty, "OKP") != 0 || crv == NULL ||
-	    strcmp(crv, "Ed25519") != 0) {
-		*why = "a key is not kty OKP, crv Ed25519";
-		return -1;
-	}
-	if (json_object_get(k, "d") != NULL) {
+	*why = NULL;
+	if (!ed && !sm)
+		*why = "a key is neither kty OKP, crv Ed25519 nor kty EC, crv SM2";
+	else if (json_object_get(k, "d") != NULL)
 		*why = "a key holds a private part (d): publish only public keys";
-		return -1;
-	}
-	if (x == NULL || b64url_decode(x, strlen(x), out->pub,
-	    sizeof(out->pub)) != JWS_PUB_LEN) {
+	else if (ed && (x == NULL || b64url_decode(x, strlen(x), pub,
+	    JWS_PUB_LEN) != JWS_PUB_LEN))
 		*why = "a key's x is not 32 bytes of base64url";
+	else if (sm && (x == NULL || y == NULL || b64url_decode(x, strlen(x),
+	    pub, SM2_COORD_LEN) != SM2_COORD_LEN || b64url_decode(y,
+	    strlen(y), pub + SM2_COORD_LEN, SM2_COORD_LEN) != SM2_COORD_LEN))
+		*why = "an SM2 key's x or y is not 32 bytes of base64url";
+	*alg = sm ? JWS_SM2 : JWS_EDDSA;
+	return *why == NULL ? 0 : -1;
+}
+
+/* One JWK: an Ed25519 or SM2 public key with a kid. */
+static int
+issuer_jwk(json_t *k, struct issuer_key *out, const char **why)
+{
+	const char *kid = json_string_value(json_object_get(k, "kid"));
+	enum jws_alg alg;
+
+	if (issuer_jwk_pub(k, &alg, out->pub, why) != 0)
 		return -1;
-	}
 	if (kid == NULL || *kid == '\0' || strlen(kid) > CARDCODE_NAME_MAX) {
 		*why = "a key has no kid (1-64 characters)";
 		return -1;
 	}
-	if ((out->pkey = jws_pkey(out->pub)) == NULL) {
-		*why = "a key's x is not an Ed25519 public key";
+	if ((out->pkey = jws_pkey_alg(alg, out->pub)) == NULL) {
+		*why = alg == JWS_SM2 ? "an SM2 key's x, y is not a point of "
+		    "the curve" : "a key's x is not an Ed25519 public key";
 		return -1;
 	}
 	strcpy(out->kid, kid);

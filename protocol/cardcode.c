@@ -94,11 +94,15 @@ cardcode_time(json_t *o, const char *key, int64_t *out)
 static enum cardcode_verdict
 cardcode_header(json_t *h, struct cardcode *cc, const char **err)
 {
-	json_t *alg = json_object_get(h, "alg");
+	const char *alg = json_string_value(json_object_get(h, "alg"));
 	const char *typ;
 
-	if (!json_is_string(alg) || strcmp(json_string_value(alg), "EdDSA")) {
-		*err = "code alg must be EdDSA";
+	if (alg != NULL && strcmp(alg, "EdDSA") == 0)
+		cc->alg = JWS_EDDSA;
+	else if (alg != NULL && strcmp(alg, "SM2") == 0)
+		cc->alg = JWS_SM2;
+	else {
+		*err = "code alg must be EdDSA or SM2";
 		return CARDCODE_BAD;
 	}
 	if (cardcode_string(h, "kid", cc->kid, sizeof(cc->kid)) != 0 ||
@@ -223,10 +227,15 @@ cardcode_times(const struct cardcode *cc, int64_t now, int64_t max_lifetime,
 	return CARDCODE_OK;
 }
 
-/* 1 when the signature verifies with key, 0 when not, -1 on error. */
+/*
+ * 1 when the signature verifies with key, 0 when not (or when key is not
+ * of the code's alg), -1 on error.
+ */
 int
 cardcode_verify(const struct cardcode *cc, EVP_PKEY *key)
 {
+	if ((cc->alg == JWS_SM2) != (EVP_PKEY_is_a(key, "SM2") == 1))
+		return 0;
 	return jws_verify_pkey(key, cc->input, cc->input_len, cc->sig);
 }
 

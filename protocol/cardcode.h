@@ -26,6 +26,7 @@ struct cardcode {
 	const char	*input;		/* the signing input: header.payload */
 	size_t		 input_len;
 	uint8_t		 sig[JWS_SIG_LEN];
+	enum jws_alg	 alg;		/* EdDSA, or SM2 (PROTOCOL.md §11) */
 	char		 kid[CARDCODE_NAME_MAX + 1];
 	char		 iss[CARDCODE_NAME_MAX + 1];	/* "" when unusable */
 	char		 sub[CARDCODE_SUB_MAX + 1];

@@ -2,10 +2,11 @@
 /*
  * cardctl code: mint an electronic card code (PROTOCOL.md §10), the
  * compact JWS a card platform's app shows as a QR code, signed with the
- * issuer's Ed25519 key; with --qr it is drawn in the terminal first.
- * Header and payload members come in a fixed order, and Ed25519 is
- * deterministic, so the same arguments (with --iat and --jti) give the
- * same bytes: PROTOCOL.md's worked example and the tests rely on that.
+ * issuer's Ed25519 key (or SM2 key: alg SM2, §11); with --qr it is
+ * drawn in the terminal first. Header and payload members come in a
+ * fixed order, and Ed25519 is deterministic, so the same arguments (with
+ * --iat and --jti) give the same bytes: PROTOCOL.md's worked example and
+ * the tests rely on that (SM2 signatures are randomised).
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include "cardctl.h"
 #include "jws.h"
 #include "record.h"
+#include "sm2.h"
 
 #define CODE_NAME_MAX	CARDCODE_NAME_MAX	/* iss and kid */
 #define CODE_JTI_MIN	8
@@ -53,6 +55,7 @@ struct code_claims {
 	char		 sub[STMT_ID_MAX + 1];
 	const char	*iss;
 	char		 kid[CODE_NAME_MAX + 1];
+	enum jws_alg	 alg;		/* the key's: EdDSA or SM2 */
 	char		 jti[CODE_JTI_MAX + 1];
 	int64_t		 iat;
 	int64_t		 exp;
@@ -227,9 +230,9 @@ code_load_key(const char *path)
 		    "PEM private key\n", path);
 		return NULL;
 	}
-	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
-		fprintf(stderr, "cardctl code: %s: not an Ed25519 key (it is "
-		    "%s); codes are signed with EdDSA (Ed25519) only\n", path,
+	if (!EVP_PKEY_is_a(pkey, "ED25519") && !EVP_PKEY_is_a(pkey, "SM2")) {
+		fprintf(stderr, "cardctl code: %s: neither an Ed25519 nor an SM2 "
+		    "key (it is %s); codes are signed with EdDSA or SM2\n", path,
 		    EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey)
 		    : "another kind");
 		EVP_PKEY_free(pkey);
@@ -243,8 +246,8 @@ static int
 code_fill(const struct code_args *a, const char *card, EVP_PKEY *pkey,
     struct code_claims *c)
 {
-	uint8_t pub[JWS_PUB_LEN], raw[CODE_JTI_RAND];
-	size_t publen = sizeof(pub);
+	uint8_t pub[JWS_PUB_MAX], raw[CODE_JTI_RAND];
+	const char *why;
 	int64_t ttl = CODE_TTL_DEFAULT;
 	int n = record_id_normalize(card, strlen(card), c->sub);
 
@@ -256,13 +259,13 @@ code_fill(const struct code_args *a, const char *card, EVP_PKEY *pkey,
 	if (a->iat != NULL)
 		code_decimal(a->iat, CODE_IAT_MAX, &c->iat);
 	c->exp = c->iat + ttl;
+	if (jws_key_of(pkey, &c->alg, pub, &why) != 0)
+		return -1;
 	if (a->kid != NULL)
 		snprintf(c->kid, sizeof(c->kid), "%s", a->kid);
-	else if (EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1)
-		return -1;
 	else {
 		/* The kid cardctl keygen's JWKS gives the same key. */
-		jws_thumbprint(pub, c->kid);
+		jws_thumbprint_alg(c->alg, pub, c->kid);
 		c->kid[JWS_THUMB_LEN] = '\0';
 	}
 	if (a->jti != NULL)
@@ -285,8 +288,8 @@ code_json(const struct code_claims *c, char *hdr, size_t hcap, char *pay,
 {
 	int h, p;
 
-	h = snprintf(hdr, hcap, "{\"alg\":\"EdDSA\",\"kid\":\"%s\","
-	    "\"typ\":\"card-code+jwt\"}", c->kid);
+	h = snprintf(hdr, hcap, "{\"alg\":\"%s\",\"kid\":\"%s\","
+	    "\"typ\":\"card-code+jwt\"}", jws_alg_name(c->alg), c->kid);
 	p = snprintf(pay, pcap, "{\"iss\":\"%s\",\"sub\":\"%s\",\"iat\":%"
 	    PRId64 ",\"exp\":%" PRId64 ",\"jti\":\"%s\"}", c->iss, c->sub,
 	    c->iat, c->exp, c->jti);
@@ -313,10 +316,14 @@ code_sign(EVP_PKEY *pkey, const struct code_claims *c, char *out)
 	out[n++] = '.';
 	n += b64url_encode(pay, plen, out + n);
 	/* Ed25519 is one-shot: no digest, the whole input at once. */
-	ok = (ctx = EVP_MD_CTX_new()) != NULL &&
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
-	    EVP_DigestSign(ctx, sig, &siglen, (const uint8_t *)out, n) == 1 &&
-	    siglen == sizeof(sig);
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		ok = 0;
+	else if (c->alg == JWS_SM2)
+		ok = sm2_sign(ctx, pkey, out, n, sig) == 0;
+	else
+		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+		    EVP_DigestSign(ctx, sig, &siglen, (const uint8_t *)out,
+		    n) == 1 && siglen == sizeof(sig);
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return -1;

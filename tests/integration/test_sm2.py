@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
@@ -294,6 +295,117 @@ class SM2ExampleTest(unittest.TestCase):
         self.assertEqual(sig.split("..")[0], self.ex["header"])
         self.assertTrue(sm2.verify_jws(self.jwk, r.body, sig, d.dir))
         self.assertEqual(d.stop(), 0)
+
+
+def sm2_point(pem_path):
+    """(x, y) of an SM2 key file, read by the openssl command line."""
+    text = subprocess.run(["openssl", "pkey", "-in", str(pem_path), "-text",
+                           "-noout"], capture_output=True, text=True,
+                          check=True).stdout
+    hexed, on = "", False
+    for line in text.splitlines():
+        if line.startswith("pub:"):
+            on = True
+        elif on and line.startswith("    "):
+            hexed += line.strip().replace(":", "")
+        elif on:
+            break
+    pt = bytes.fromhex(hexed)
+    assert len(pt) == 65 and pt[0] == 4, pt
+    return pt[1:33], pt[33:]
+
+
+def openssl_sm2_sign(pem_path, data, workdir):
+    """r||s of SM2/SM3 over data, by openssl pkeyutl (DER read here)."""
+    src, out = Path(workdir) / "tosign", Path(workdir) / "sig.der"
+    src.write_bytes(data)
+    subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", str(pem_path),
+                    "-rawin", "-in", str(src), "-digest", "sm3", "-pkeyopt",
+                    "distid:" + sm2.DISTID, "-out", str(out)], check=True,
+                   capture_output=True)
+    der = out.read_bytes()
+    at, rs = (2 if der[1] < 0x80 else 3), b""
+    for _ in range(2):
+        n = der[at + 1]
+        rs += der[at + 2:at + 2 + n].lstrip(b"\x00").rjust(32, b"\x00")
+        at += 2 + n
+    return rs
+
+
+class SM2CodesTest(h.DaemonTestCase):
+    """Card codes signed by an SM2 issuer (§10 with §11), asked of a cardd
+    that signs with SM2 too; codes minted here with the openssl command
+    line, and with cardctl code."""
+
+    CSV = CSV
+
+    @classmethod
+    def prepare(cls):
+        cls.d.key_path.unlink()
+        sm2_keygen(cls.d.key_path)
+        cls.iss_key = cls.d.dir / "issuer-sm2.pem"
+        sm2_keygen(cls.iss_key)
+        cls.other_key = cls.d.dir / "other-sm2.pem"
+        sm2_keygen(cls.other_key)
+        x, y = sm2_point(cls.iss_key)
+        cls.iss_jwk = {"kty": "EC", "crv": "SM2", "x": h.b64url(x),
+                       "y": h.b64url(y), "kid": "sm-k1"}
+        jwks = cls.d.dir / "issuer-sm2.json"
+        jwks.write_text(json.dumps({"keys": [cls.iss_jwk]}))
+        cls.d.extra.update({"sign_alg": "sm2",
+                            "code_issuer": "sm-platform %s" % jwks})
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.jwk = json.loads(cls.d.jwks_bytes())["keys"][0]
+
+    def mint(self, alg="SM2", key=None, sub=CARD, tamper_payload=False):
+        now = int(time.time())
+        hdr = h.b64url(json.dumps({"alg": alg, "kid": "sm-k1",
+                                   "typ": "card-code+jwt"}).encode())
+        claims = {"iss": "sm-platform", "sub": sub, "iat": now,
+                  "exp": now + 60, "jti": h.b64url(os.urandom(12))}
+        pay = h.b64url(json.dumps(claims).encode())
+        sig = openssl_sm2_sign(key or self.iss_key, (hdr + "." + pay).encode(),
+                               self.d.dir)
+        if tamper_payload:
+            claims["sub"] = "000000000101"
+            pay = h.b64url(json.dumps(claims).encode())
+        return hdr + "." + pay + "." + h.b64url(sig)
+
+    def ask(self, code):
+        r = self.d.get("/v1/validity?code=%s&at=%s" % (code, AT))
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(sm2.verify_jws(self.jwk, r.body,
+                                       r.header("card-signature"),
+                                       self.d.dir))
+        return json.loads(r.body)
+
+    def test_an_sm2_code_is_accepted(self):
+        code = self.mint()
+        st = self.ask(code)
+        self.assertEqual((st["reason"], st["iss"]), ("ok", "sm-platform"))
+        self.assertEqual(st["code"], h.b64url(
+            __import__("hashlib").sha256(code.encode()).digest()))
+        with self.d.resp() as c:
+            rep = c.command("VALIDITY", code, "BYCODE", "AT", AT)
+        self.assertEqual(json.loads(rep[0])["reason"], "ok")
+
+    def test_cardctl_code_signs_with_an_sm2_key(self):
+        p = h.run([h.CARDCTL, "code", CARD, "--key", self.iss_key, "--iss",
+                   "sm-platform", "--kid", "sm-k1"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        code = p.stdout.decode().strip()
+        hdr = json.loads(h.b64url_decode(code.split(".")[0]))
+        self.assertEqual(hdr["alg"], "SM2")
+        self.assertEqual(self.ask(code)["reason"], "ok")
+
+    def test_wrong_sm2_codes_are_code_invalid(self):
+        for code in (self.mint(key=self.other_key),
+                     self.mint(tamper_payload=True),
+                     self.mint(alg="EdDSA")):
+            self.assertEqual(self.ask(code)["reason"], "code_invalid", code)
 
 
 class SM2KeysTest(unittest.TestCase):

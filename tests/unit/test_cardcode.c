@@ -112,7 +112,7 @@ test_bad(void)
 	    CARDCODE_BAD);
 	CHECK_EQ_INT(parse_parts("{\"alg\":\"none\"}", "{}", &cc, &err),
 	    CARDCODE_BAD);
-	CHECK_EQ_STR(err, strlen(err), "code alg must be EdDSA");
+	CHECK_EQ_STR(err, strlen(err), "code alg must be EdDSA or SM2");
 	CHECK_EQ_INT(parse_parts("{\"alg\":\"HS256\",\"kid\":\"k\"}", "{}",
 	    &cc, &err), CARDCODE_BAD);
 	CHECK_EQ_INT(parse_parts("[\"EdDSA\"]", "{}", &cc, &err),
