@@ -292,8 +292,8 @@ class CardctlCodeTest(unittest.TestCase):
         junk = self.dir / "junk.pem"
         junk.write_text("not a key\n")
         cases = [
-            (ec, "not an Ed25519 key (it is EC)"),
-            (x25519, "not an Ed25519 key (it is X25519)"),
+            (ec, "neither an Ed25519 nor an SM2 key (it is EC)"),
+            (x25519, "neither an Ed25519 nor an SM2 key (it is X25519)"),
             (Path(str(self.key) + ".pub"), "not a readable, unencrypted PEM "
              "private key"),
             (enc, "not a readable, unencrypted PEM private key"),
