@@ -81,7 +81,7 @@ sign_read_pem(const char *path, enum jws_alg alg, uint8_t *pub, char *err,
 {
 	char buf[SIGN_PEM_MAX];
 	EVP_PKEY *pkey = NULL;
-	enum jws_alg is;
+	enum jws_alg is = JWS_SM2;
 	const char *why = NULL;
 	struct stat st;
 	ssize_t n;
@@ -118,9 +118,9 @@ sign_read_pem(const char *path, enum jws_alg alg, uint8_t *pub, char *err,
 	if (jws_key_of(pkey, &is, pub, &why) != 0 || is != alg) {
 		if (alg == JWS_SM2)
 			snprintf(err, errlen, "%s: %s, but sign_alg is sm2 (make "
-			    "one with cardctl keygen --sm2, or openssl genpkey "
-			    "-algorithm SM2)", path, why != NULL ? why :
-			    "an Ed25519 key");
+			    "an SM2 key with cardctl keygen --sm2, or openssl "
+			    "genpkey -algorithm SM2)", path, is == JWS_EDDSA &&
+			    why == NULL ? "an Ed25519 key" : "not an SM2 key");
 		else
 			snprintf(err, errlen, "%s: not an Ed25519 key, but "
 			    "sign_alg is ed25519 (make one with cardctl keygen, "

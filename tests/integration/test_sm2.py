@@ -433,8 +433,8 @@ class SM2KeysTest(unittest.TestCase):
                             str(path)], check=True, capture_output=True)
             os.chmod(path, 0o600)
         cases = [
-            ("sm2", h.keygen, ["but sign_alg is sm2"]),
-            ("sm2", p256, ["an EC key, not an SM2 key"]),
+            ("sm2", h.keygen, ["an Ed25519 key, but sign_alg is sm2"]),
+            ("sm2", p256, ["not an SM2 key", "but sign_alg is sm2"]),
             ("ed25519", sm2_keygen, ["not an Ed25519 key",
                                      "sign_alg is ed25519"]),
             ("sm2", lambda p: sm2_keygen(p, 0o644), ["chmod 600"]),
