@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 
 from tests.integration import harness as h
+from tests.integration.test_batch_sign import root_of as rfc9162_root_of
 
 DISTID = "1234567812345678"
 OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
@@ -181,23 +182,9 @@ def node_hash(left, right):
 
 
 def root_of(leaf, index, n, path):
-    """RFC 9162 §2.1.3.2: the root from leaf and its path, or None."""
-    if index >= n:
-        return None
-    fn, sn, r = index, n - 1, leaf
-    for p in path:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return r if sn == 0 else None
+    """RFC 9162 §2.1.3.2 over SM3 nodes: the root from leaf and its path,
+    or None (test_batch_sign's walk, with node_hash)."""
+    return rfc9162_root_of(leaf, index, n, path, node_hash)
 
 
 def parse_proof(proof):

@@ -22,8 +22,9 @@ def node(left, right):
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def root_of(leaf, index, n, path):
-    """RFC 9162 §2.1.3.2, as the RFC writes it."""
+def root_of(leaf, index, n, path, node=node):
+    """RFC 9162 §2.1.3.2, as the RFC writes it (node: the interior hash,
+    SHA-256 unless told)."""
     if index >= n:
         return None
     fn, sn, r = index, n - 1, leaf

@@ -15,17 +15,9 @@
 #include "config.h"
 #include "issuer.h"
 #include "live.h"
+#include "code_example.h"
 #include "testhelp.h"
 
-#define A1_X	"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
-#define A1_KID	"kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-#define IAT	1796198400
-#define GOOD	"eyJhbGciOiJFZERTQSIsImtpZCI6ImtQcktfcW14VldhWVZBOXd3QkY2SXV" \
-    "vM3ZWeno3VHhIQ1R3WEJ5Z3JTNGsiLCJ0eXAiOiJjYXJkLWNvZGUrand0In0.eyJpc3M" \
-    "iOiJkZW1vLWNhcmQtcGxhdGZvcm0iLCJzdWIiOiIwMDAwMDAwMDAwMDEiLCJpYXQiOjE" \
-    "3OTYxOTg0MDAsImV4cCI6MTc5NjE5ODQ2MCwianRpIjoiWm05eUxYUm9aUzFsZUdGdGN" \
-    "HeGwifQ.lpYWVym_zWGGFQI9rbGiZVbrzjKABTCJKV_N1_sWdsvA3l1Vb-b5lXV93tZj" \
-    "mDljG_R3BtlGcVqWcO4kT_uuDg"
 
 static void	resolve_at(struct check_req *, int64_t);
 
