@@ -2,9 +2,9 @@
 /*
  * What a signer thread does with a job (protocol/PROTOCOL.md §4): in
  * sign_mode per-answer, a detached JWS over each statement; in batch,
- * Merkle trees of near-equal size (at most SIGN_JOB_TREE leaves, so
- * proofs stay short), one signature over each root and each statement's
- * proof. A tree of one leaf is signed as a plain detached JWS, so a
+ * Merkle trees of near-equal size (at most SIGN_JOB_TREE leaves, or
+ * SIGN_JOB_TREE_SM2 with SM2, so proofs stay short), one signature over
+ * each root and each statement's proof. A tree of one leaf is signed as a plain detached JWS, so a
  * quiet daemon's answers look like per-answer ones. The job holds a
  * reference to the keyring that named itself in the statements, so a
  * reload in between cannot sign them with another key.
@@ -29,7 +29,7 @@ sign_job_init(struct sign_job *j, struct signer_mailbox *box)
 	j->task.run = sign_job_run;
 	j->task.box = box;
 	j->hasher = merkle_hasher_new();
-	j->nodes = malloc(MERKLE_TREE_SLOTS(SIGN_JOB_TREE) * MERKLE_HASH);
+	j->nodes = malloc(MERKLE_TREE_SLOTS(SIGN_JOB_TREE_SM2) * MERKLE_HASH);
 	return j->hasher != NULL && j->nodes != NULL ? 0 : -1;
 }
 
@@ -99,7 +99,9 @@ static void
 sign_job_run(struct signer_task *t, struct sign_ctx *ctx)
 {
 	struct sign_job *j = (struct sign_job *)(void *)t;
-	size_t k = (j->n + SIGN_JOB_TREE - 1) / SIGN_JOB_TREE, at = 0;
+	size_t tree = sign_alg(j->kr) == JWS_SM2 ? SIGN_JOB_TREE_SM2 :
+	    SIGN_JOB_TREE;
+	size_t k = (j->n + tree - 1) / tree, at = 0;
 
 	for (size_t i = 0; !j->batch && i < j->n && !j->failed; i++)
 		j->failed = sign_job_one(j, ctx, i);

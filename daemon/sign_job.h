@@ -14,6 +14,9 @@ struct sign_keyring;
 
 #define SIGN_JOB_MAX	1024	/* statements in one job */
 #define SIGN_JOB_TREE	128	/* leaves of one Merkle tree: short proofs */
+/* An SM2 signature costs about ten Ed25519 ones: its trees may be 8 times
+ * larger, for proofs of 3 hashes more (PROTOCOL.md §11). */
+#define SIGN_JOB_TREE_SM2 1024
 
 /*
  * The worker fills stmts and hands the job to the pool; the signer fills
