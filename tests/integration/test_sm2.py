@@ -189,6 +189,28 @@ class SM2BatchTest(SM2Base):
             want += [True, False, False]
         self.assertEqual(sm2.verify_node(items), want)
 
+    def test_pipelined_http_answers_carry_proofs_that_verify(self):
+        with self.d.http() as c:
+            c.send(b"".join(c.build("GET", "/v1/validity?card=%s&at=%s&"
+                                    "nonce=h%d" % (CARD, AT, i))
+                            for i in range(40)))
+            reps = [c.read_response() for _ in range(40)]
+        proofs = [(r.body, r.header("card-signature")) for r in reps
+                  if "~" in r.header("card-signature")]
+        self.assertGreater(len(proofs), 1, "no batch proof over HTTP")
+        items = []
+        for stmt, proof in proofs[:4]:
+            self.assertTrue(sm2.verify_batch(self.jwk, stmt, proof,
+                                             self.work), proof)
+            self.assertFalse(sm2.verify_batch(self.jwk, tamper(stmt), proof,
+                                              self.work))
+            items += [{"jwk": self.jwk, "statement": stmt.decode(),
+                       "proof": proof},
+                      {"jwk": self.jwk, "statement": tamper(stmt).decode(),
+                       "proof": proof}]
+        self.assertEqual(sm2.verify_node(items), [True, False] * (
+            len(items) // 2))
+
     def test_a_lone_answer_and_an_http_batch_are_plain_jws(self):
         r = self.d.get("/v1/validity?card=%s&at=%s" % (CARD, AT))
         sig = r.header("card-signature")
@@ -478,9 +500,21 @@ class SM2KeysTest(unittest.TestCase):
         h.keygen(ed)
         self.assertEqual(self.reload(d, signing_key=str(ed)), "refused")
         self.assertIn("but sign_alg is sm2", d.stderr())
+        loose = d.dir / "loose.pem"
+        sm2_keygen(loose, 0o644)
+        self.assertEqual(self.reload(d, signing_key=str(loose)), "refused")
+        self.assertIn("chmod 600", d.stderr())
+        p256 = d.dir / "p256.pem"
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", str(p256)],
+                       check=True, capture_output=True)
+        os.chmod(p256, 0o600)
+        self.assertEqual(self.reload(d, signing_key=str(p256)), "refused")
+        self.assertIn("p256.pem: not an SM2 key", d.stderr())
         stmt, sig = self.signed(d)
         self.assertTrue(sm2.verify_jws(sm2_jwk, stmt, sig, d.dir))
         # Ed25519 now, the SM2 key still published.
+        d.extra["signing_key"] = str(ed)
         self.assertEqual(self.reload(d, sign_alg="ed25519"), "reloaded")
         keys = json.loads(d.jwks_bytes())["keys"]
         self.assertEqual([k["kty"] for k in keys], ["OKP", "EC"])
