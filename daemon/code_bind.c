@@ -74,7 +74,8 @@ struct code_bind_wait {
 	struct check_req	*reqs;		/* a copy */
 	size_t			 n;
 	size_t			 out;		/* replies not back yet */
-	struct code_bind_item	 item[];	/* up to n */
+	size_t			 cap;		/* items */
+	struct code_bind_item	 item[];
 };
 
 static int	code_bind_link(struct code_bind *);
@@ -292,7 +293,7 @@ code_bind_start(struct code_bind *cb, const struct check_req *reqs,
 		return NULL;
 	}
 	*w = (struct code_bind_wait){ .cb = cb, .ac = cb->ac, .done = done,
-	    .arg = arg, .who = *who, .n = n };
+	    .arg = arg, .who = *who, .n = n, .cap = need };
 	if (who->name != NULL) {
 		snprintf(w->name, sizeof(w->name), "%s", who->name);
 		w->who.name = w->name;
@@ -325,7 +326,8 @@ code_bind_send(struct code_bind_wait *w, const struct check_req *r,
 	const char *name = w->who.name != NULL ? w->who.name : "";
 	int64_t ttl;
 
-	if (!r->by_code || r->code_reason != REASON_OK ||
+	/* Another worker may have kept the code since it was counted. */
+	if (!r->by_code || r->code_reason != REASON_OK || w->out == w->cap ||
 	    !code_store_fleet_needed(r, w->who.name, now, &ttl))
 		return 0;
 	if (w->cb->ac == NULL)
