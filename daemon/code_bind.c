@@ -33,6 +33,7 @@
 #include "code_store.h"
 #include "config.h"
 #include "log.h"
+#include "net_tcp.h"
 #include "redis_url.h"
 
 #define CODE_BIND_RETRY_MS	1000	/* between dials after a failure */
@@ -68,7 +69,7 @@ struct code_bind_wait {
 	redisAsyncContext	*ac;		/* the link its SETs went on */
 	struct event		*timer;
 	code_bind_done		 done;		/* NULL: answered or cancelled */
-	void			*arg;
+	struct conn		*c;		/* that waits (c->waiting) */
 	struct auth_who		 who;
 	char			 name[AUTH_NAME_MAX + 1];
 	struct check_req	*reqs;		/* a copy */
@@ -259,15 +260,16 @@ code_bind_on_setup(redisAsyncContext *ac, void *reply, void *priv)
 }
 
 /*
- * Start binding, in the store, the codes of reqs that need it for who.
- * NULL when the answer need not wait (no store, no such code, the store
- * unreachable: code_store binds locally); else done(arg, …) is called
- * once every reply is back or code_bind_timeout has passed, unless the
- * wait is cancelled first.
+ * Start binding, in the store, the codes of reqs that need it for who,
+ * asked on c. NULL when the answer need not wait (no store, no such
+ * code, the store unreachable: code_store binds locally); else c waits
+ * (answers nothing more) until done(c, …) is called, once every reply is
+ * back or code_bind_timeout has passed, unless the wait is cancelled.
  */
 struct code_bind_wait *
-code_bind_start(struct code_bind *cb, const struct check_req *reqs,
-    size_t n, const struct auth_who *who, code_bind_done done, void *arg)
+code_bind_start(struct code_bind *cb, struct conn *c,
+    const struct check_req *reqs, size_t n, const struct auth_who *who,
+    code_bind_done done)
 {
 	struct code_bind_wait *w;
 	struct timeval tv = { settings.code_bind_timeout / 1000,
@@ -293,7 +295,7 @@ code_bind_start(struct code_bind *cb, const struct check_req *reqs,
 		return NULL;
 	}
 	*w = (struct code_bind_wait){ .cb = cb, .ac = cb->ac, .done = done,
-	    .arg = arg, .who = *who, .n = n, .cap = need };
+	    .c = c, .who = *who, .n = n, .cap = need };
 	if (who->name != NULL) {
 		snprintf(w->name, sizeof(w->name), "%s", who->name);
 		w->who.name = w->name;
@@ -314,6 +316,7 @@ code_bind_start(struct code_bind *cb, const struct check_req *reqs,
 		return NULL;
 	}
 	evtimer_add(w->timer, &tv);
+	c->waiting = 1;
 	return w;
 }
 
@@ -401,14 +404,21 @@ code_bind_on_timeout(evutil_socket_t fd, short what, void *arg)
 	redisAsyncFree(ac);	/* frees w with its last reply */
 }
 
-/* Answer what waited (once). */
+/*
+ * Answer what waited (once), in the live state; then c writes it and
+ * goes on with the requests after it.
+ */
 static void
 code_bind_finish(struct code_bind_wait *w)
 {
 	code_bind_done done = w->done;
+	struct conn *c = w->c;
 
 	w->done = NULL;
-	done(w->arg, w->reqs, w->n, &w->who);
+	c->waiting = 0;
+	net_tcp_live_enter(c->loop);
+	done(c, w->reqs, w->n, &w->who);
+	net_tcp_conn_defer(c);
 }
 
 /* The connection that waited is gone: its answer is never given. */

@@ -152,6 +152,7 @@ static int	cfg_resolve(struct settings *, const char *, char *, size_t);
 static const char *cfg_apply(struct settings *, unsigned char *, char *,
 		    char *);
 static int	cfg_loopback(const char *);
+static int	cfg_overlap(const char *, const char *);
 static int	cfg_validate(const struct settings *, const char *, char *,
 		    size_t);
 static int	cfg_same(const struct settings *, const struct settings *,
@@ -629,6 +630,15 @@ cfg_loopback(const char *spec)
 	return 0;
 }
 
+/* Is one of two prefixes the start of the other (SCAN would mix them)? */
+static int
+cfg_overlap(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return strncmp(a, b, la < lb ? la : lb) == 0;
+}
+
 /* Rules between keys; errors name the file (no single line is wrong). */
 static int
 cfg_validate(const struct settings *s, const char *name, char *err,
@@ -649,9 +659,7 @@ cfg_validate(const struct settings *s, const char *name, char *err,
 	else if (s->tls_verify_client != TLS_VERIFY_NONE &&
 	    (s->tls_client_ca == NULL || !tls))
 		why = "tls_verify_client needs tls_client_ca and a TLS listener";
-	else if (strncmp(s->key_prefix, CARDCODE_BIND_PREFIX, strlen(
-	    s->key_prefix)) == 0 || strncmp(s->key_prefix, CARDCODE_BIND_PREFIX,
-	    strlen(CARDCODE_BIND_PREFIX)) == 0)
+	else if (cfg_overlap(s->key_prefix, CARDCODE_BIND_PREFIX))
 		why = "key_prefix must not overlap \"" CARDCODE_BIND_PREFIX "\", "
 		    "the prefix of the card codes' bindings in Redis";
 	if (why == NULL)

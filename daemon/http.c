@@ -126,7 +126,7 @@ static void	http_checks(struct http_ctx *, const struct check_req *,
 		    size_t, int, const struct auth_who *);
 static int	http_wait(struct http_ctx *, const struct check_req *, size_t,
 		    int, const struct auth_who *);
-static void	http_on_bound(void *, const struct check_req *, size_t,
+static void	http_on_bound(struct conn *, const struct check_req *, size_t,
 		    const struct auth_who *);
 static void	http_input(struct conn *);
 static void	http_close(struct conn *);
@@ -605,33 +605,28 @@ http_wait(struct http_ctx *x, const struct check_req *reqs, size_t n,
 {
 	struct http_conn *hc = x->c->state;
 
-	hc->wait = code_bind_start(x->w->bind, reqs, n, who, http_on_bound,
-	    x->c);
+	hc->wait = code_bind_start(x->w->bind, x->c, reqs, n, who,
+	    http_on_bound);
 	if (hc->wait == NULL)
 		return 0;
 	hc->wait_flags = http_flags(x);
 	hc->wait_batch = batch;
 	hc->wait_t0 = x->t0;
-	x->c->waiting = 1;
 	return 1;
 }
 
 /* code_bind callback: the bindings are known (or timed out): answer. */
 static void
-http_on_bound(void *arg, const struct check_req *reqs, size_t n,
+http_on_bound(struct conn *c, const struct check_req *reqs, size_t n,
     const struct auth_who *who)
 {
-	struct conn *c = arg;
 	struct http_conn *hc = c->state;
 	struct http_ctx x = { .c = c, .w = worker_of(c), .fixed = 1,
 	    .flags = hc->wait_flags, .t0 = hc->wait_t0 };
 
 	hc->wait = NULL;
-	c->waiting = 0;
-	net_tcp_live_enter(c->loop);
 	clock_update(&x.w->clock);
 	http_checks(&x, reqs, n, hc->wait_batch, who);
-	net_tcp_conn_defer(c);	/* and go on with the requests after it */
 }
 
 /* GET /v1/validity. */

@@ -88,8 +88,8 @@ static int	resp_cmd_options(struct resp_ctx *, size_t, struct check_req *,
 		    const char **);
 static void	resp_cmd_answer(struct resp_ctx *, const struct check_req *,
 		    const struct auth_who *);
-static void	resp_cmd_on_bound(void *, const struct check_req *, size_t,
-		    const struct auth_who *);
+static void	resp_cmd_on_bound(struct conn *, const struct check_req *,
+		    size_t, const struct auth_who *);
 static void	resp_cmd_input(struct conn *);
 static void	resp_cmd_close(struct conn *);
 
@@ -289,10 +289,9 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 	if (!resp_cmd_resolve(x, &r))
 		return;
 	/* A code not yet bound by the fleet waits for its binding. */
-	if (r.by_code && (rc->wait = code_bind_start(x->w->bind, &r, 1, &who,
-	    resp_cmd_on_bound, x->c)) != NULL) {
+	if (r.by_code && (rc->wait = code_bind_start(x->w->bind, x->c, &r, 1,
+	    &who, resp_cmd_on_bound)) != NULL) {
 		rc->wait_t0 = x->t0;
-		x->c->waiting = 1;
 		return;
 	}
 	resp_cmd_answer(x, &r, &who);
@@ -314,20 +313,16 @@ resp_cmd_answer(struct resp_ctx *x, const struct check_req *r,
 
 /* code_bind callback: the binding is known (or timed out): answer. */
 static void
-resp_cmd_on_bound(void *arg, const struct check_req *r, size_t n,
+resp_cmd_on_bound(struct conn *c, const struct check_req *r, size_t n,
     const struct auth_who *who)
 {
-	struct conn *c = arg;
 	struct resp_conn *rc = c->state;
 	struct resp_ctx x = { .c = c, .w = worker_of(c), .t0 = rc->wait_t0 };
 
 	(void)n;
 	rc->wait = NULL;
-	c->waiting = 0;
-	net_tcp_live_enter(c->loop);
 	clock_update(&x.w->clock);
 	resp_cmd_answer(&x, r, who);
-	net_tcp_conn_defer(c);	/* and go on with the commands after it */
 }
 
 /* The reply to a check: the statement and its signature string. */
