@@ -222,10 +222,14 @@ redis_acl() {
 		{ echo "cardd user cannot read the replica's INFO replication"; return 1; }
 	REDISCLI_AUTH=change-me-cardd rcli "$PREP" --user cardd SET card:X 1 |
 	    grep -q NOPERM || { echo "cardd user may write"; return 1; }
-	# ... but for the card codes' bindings, SET code:* on the master.
-	REDISCLI_AUTH=change-me-cardd rcli "$PM" --user cardd SET code:X desk NX GET EX 5 >/dev/null &&
-	    [ "$(REDISCLI_AUTH=change-me-cardd rcli "$PM" --user cardd SET code:X other NX GET EX 5)" = desk ] ||
+	# ... but for the card codes' bindings, SET code:* on the master. The
+	# master takes writes once its replica has acknowledged
+	# (min-replicas-to-write), up to a second after the sync: until then
+	# the answer is NOREPLICAS.
+	wait_for 10 sh -c "REDISCLI_AUTH=change-me-cardd redis-cli -h 127.0.0.1 -p $PM --user cardd SET code:X desk NX GET EX 30 | grep -qv NOREPLICAS" &&
+	    [ "$(REDISCLI_AUTH=change-me-cardd rcli "$PM" --user cardd SET code:X other NX GET EX 30)" = desk ] ||
 		{ echo "cardd user cannot bind codes (SET code:* NX GET EX)"; return 1; }
+	rcli "$PM" DEL code:X >/dev/null	# the data set is counted below
 	REDISCLI_AUTH=change-me-cardd rcli "$PM" --user cardd HSET code:Y a 1 |
 	    grep -q NOPERM || { echo "cardd user may do more than SET code:*"; return 1; }
 	REDISCLI_AUTH=change-me-cardd rcli "$PREP" --user cardd HGETALL other:X |
