@@ -50,6 +50,7 @@ static void	sync_full_scan_next(void);
 static void	sync_full_on_scan(redisAsyncContext *, void *, void *);
 static void	sync_full_on_card(const struct card *, const char *, size_t);
 static void	sync_full_finish(void);
+static void	sync_full_on_confirm(redisAsyncContext *, void *, void *);
 static size_t	sync_full_swap(void);
 
 /* Full sync, step 1: note where the stream ends now. */
@@ -193,11 +194,32 @@ sync_full_on_card(const struct card *c, const char *id, size_t len)
 		sync_full_finish();
 }
 
-/* Full sync, last step: swap the new index in; the cursor is the noted end. */
+/* Full sync, last step but one: is the node still the one we scanned? */
 static void
 sync_full_finish(void)
 {
-	size_t n = sync_full_swap();
+	sync_link_cmd(sync_full_on_confirm, NULL, 4, "INFO", "server",
+	    "replication", "persistence");
+}
+
+/* Full sync, last step: swap the new index in; the cursor is the noted end. */
+static void
+sync_full_on_confirm(redisAsyncContext *ac, void *reply, void *priv)
+{
+	const redisReply *r;
+	size_t n;
+
+	(void)priv;
+	if (fs.building == NULL || (r = sync_link_reply(ac, reply)) == NULL)
+		return;
+	if (!sync_link_still_in_step(r)) {
+		log_warn("msg=\"full sync discarded: the node was replaced, "
+		    "fell out of step with its master or began loading "
+		    "during the scan\" action=\"reconnect and sync again\"");
+		sync_link_drop("the node changed during the full sync");
+		return;
+	}
+	n = sync_full_swap();
 
 	sync_state.cursor = fs.noted;
 	sync_state.consumed = fs.noted_count;

@@ -54,6 +54,7 @@ struct sync_link {
 	struct redis_url	 url;
 	char			 host[REDIS_URL_HOST_MAX];	/* to dial */
 	int			 port;
+	char			 run_id[41];	/* of the node set up */
 };
 
 /* The node the link is set up with, for /metrics (read by the workers). */
@@ -240,8 +241,8 @@ sync_link_setup(void)
 	snprintf(db, sizeof(db), "%d", ln.url.db);
 	if (ln.url.db != 0)
 		sync_link_cmd(sync_link_on_setup, NULL, 2, "SELECT", db);
-	sync_link_cmd(sync_link_on_info, NULL, 3, "INFO", "server",
-	    "replication");
+	sync_link_cmd(sync_link_on_info, NULL, 4, "INFO", "server",
+	    "replication", "persistence");
 }
 
 /* Try again later, waiting twice as long each time (with jitter). */
@@ -456,6 +457,7 @@ sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	snprintf(run_id, sizeof(run_id), "%.40s", p + 7);
+	memcpy(ln.run_id, run_id, sizeof(ln.run_id));
 	sync_link_show(strstr(r->str, "role:master") != NULL ? "master" :
 	    "replica");
 	ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
@@ -464,16 +466,35 @@ sync_link_on_info(redisAsyncContext *ac, void *reply, void *priv)
 
 /*
  * Does this INFO replication say a replica not in step with its master
- * (just restarted and still empty, or cut off)? Such a node must not be
- * read: a full sync from it would swap in whatever it holds, and a follow
+ * (just restarted and still empty, or cut off), or (with the persistence
+ * section) a node still loading its data? Such a node must not be read:
+ * a full sync from it would swap in whatever it holds, and a follow
  * round on it confirms nothing.
  */
 int
 sync_link_out_of_step(const redisReply *info)
 {
 	return info->type == REDIS_REPLY_STRING &&
-	    strstr(info->str, "role:slave") != NULL &&
-	    strstr(info->str, "master_link_status:up") == NULL;
+	    ((strstr(info->str, "role:slave") != NULL &&
+	    strstr(info->str, "master_link_status:up") == NULL) ||
+	    strstr(info->str, "\nloading:1") != NULL);
+}
+
+/*
+ * Is this INFO server, replication and persistence still the node the
+ * link was set up with, in step? A full sync asks before it swaps its
+ * index in: a replica that began a full resync from its master (or a
+ * node restarted behind the same address) while we scanned it may have
+ * given us part of its data.
+ */
+int
+sync_link_still_in_step(const redisReply *info)
+{
+	const char *p;
+
+	return info->type == REDIS_REPLY_STRING && !sync_link_out_of_step(info)
+	    && (p = strstr(info->str, "run_id:")) != NULL &&
+	    strncmp(p + 7, ln.run_id, 40) == 0;
 }
 
 /* Show the node set up now, with its role (NULL: none, the link is down). */

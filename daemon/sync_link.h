@@ -19,6 +19,7 @@ struct sync_link_hooks {
 int	sync_link_parse(const char *url, char *err, size_t errlen);
 int	sync_link_via_sentinel(void);
 int	sync_link_out_of_step(const redisReply *info);
+int	sync_link_still_in_step(const redisReply *info);
 void	sync_link_node(char *, size_t, const char **role);
 void	sync_link_init(struct event_base *, const struct sync_link_hooks *);
 void	sync_link_open(void);

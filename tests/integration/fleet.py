@@ -241,12 +241,19 @@ class Tally:
         self.by_phase = {}
         self.failures = []          # (phase, what)
         self.wrong = []
+        self.wrong_by_phase = {}    # phase: {kind: count}
         self.gaps = []              # RESP reconnect gaps, seconds
 
     def count(self, iface):
         with self.lock:
             d = self.by_phase.setdefault(self.phase, {"http": 0, "resp": 0})
             d[iface] += 1
+
+    def add_wrong(self, kind, what):
+        with self.lock:
+            self.wrong.append(what)
+            d = self.wrong_by_phase.setdefault(self.phase, {})
+            d[kind] = d.get(kind, 0) + 1
 
     def fail(self, what):
         with self.lock:
@@ -270,11 +277,12 @@ class Load(threading.Thread):
         pub = self.fleet.keys.get(hdr.get("kid"))
         if st.get("card") != card or pub is None or \
                 not harness.verify_cryptography(pub, body, jws):
-            self.tally.wrong.append("bad statement or signature: %r" % body)
+            self.tally.add_wrong("signature", "bad statement or signature: "
+                                 "%r" % body)
             return
         why = self.truth.wrong(st)
         if why:
-            self.tally.wrong.append(why)
+            self.tally.add_wrong("reason", why)
         self.tally.count(self.iface)
 
     def ask(self, conn, card):
@@ -652,6 +660,7 @@ class FleetRun:
                                  t.by_phase.values()),
             "failed_gets": [f for f in t.failures],
             "wrong": t.wrong[:20], "wrong_total": len(t.wrong),
+            "wrong_by_phase": t.wrong_by_phase,
             "resp_reconnects": len(t.gaps),
             "resp_reconnect_max_s": round(max(t.gaps), 3) if t.gaps else 0,
             "changes": self.writer.changes,

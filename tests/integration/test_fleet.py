@@ -30,6 +30,13 @@ class FleetTest(unittest.TestCase):
         run.run()
         res = run.results()
         print("\nfleet results: " + json.dumps(res, indent=1))
+        if res["wrong_total"]:
+            # What each cardd's sync did, to tell why (a wrong answer is
+            # the one thing this fleet must never give).
+            for d in f.cardd:
+                print("cardd %d sync log:\n%s" % (d.http_port, "\n".join(
+                    ln for ln in d.stderr().splitlines()
+                    if "sync" in ln or "node" in ln or "redis" in ln)[-6000:]))
         self.assertEqual(res["wrong_total"], 0, res["wrong"])
         self.assertEqual(res["failed_gets"], [], "HTTP GETs failed through "
                          "HAProxy")
