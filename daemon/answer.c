@@ -125,11 +125,13 @@ answer_disclose(const struct check_req *r, const struct auth_who *who,
 /*
  * Write the statement for one request, asked by who, into out (STMT_MAX
  * bytes) and count it. A request by code was resolved first
- * (code_store_resolve). Returns its length, 0 if it could not be written.
+ * (code_store_resolve). Returns its length, 0 if it could not be written;
+ * *reason (when not NULL) is the statement's reason.
  */
 size_t
 answer_statement(struct worker *w, const struct check_req *r,
-    enum stats_iface iface, const struct auth_who *who, char *out)
+    enum stats_iface iface, const struct auth_who *who, char *out,
+    enum stmt_reason *reason)
 {
 	struct stmt s;
 	struct card card;
@@ -155,5 +157,7 @@ answer_statement(struct worker *w, const struct check_req *r,
 		s.nonce_len = r->nonce_len;
 	}
 	STAT_ADD(w->stats.answers[iface][s.check][s.reason], 1);
+	if (reason != NULL)
+		*reason = s.reason;
 	return stmt_write(&s, out, STMT_MAX);
 }

@@ -17,6 +17,7 @@ enum answer_state { ANSWER_READY, ANSWER_NOT_READY, ANSWER_STALE };
 enum answer_state answer_state(const struct worker *);
 enum answer_state answer_state_at(int64_t);
 size_t	answer_statement(struct worker *, const struct check_req *,
-	    enum stats_iface, const struct auth_who *, char *out);
+	    enum stats_iface, const struct auth_who *, char *out,
+	    enum stmt_reason *reason);
 
 #endif

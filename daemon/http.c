@@ -24,6 +24,7 @@
 #include "code_store.h"
 #include "config.h"
 #include "date.h"
+#include "fhir.h"
 #include "http.h"
 #include "http1.h"
 #include "live.h"
@@ -41,9 +42,13 @@
 #define HTTP_F_ALLOW_POST 0x10	/* 405: Allow: POST */
 #define HTTP_F_AUTH	0x20	/* 401: WWW-Authenticate */
 #define HTTP_F_RETRY	0x40	/* 429: Retry-After */
+#define HTTP_F_FHIR	0x80	/* FHIR: application/fhir+json */
 #define HTTP_VALUE_MAX	(CARDCODE_MAX + 1)	/* longer values are bad;
 					   a code is the longest */
 #define HTTP_TOKEN_MAX	128	/* longest bearer token remembered */
+
+/* What an answer to checks is: one statement, a batch, FHIR. */
+enum http_kind { HTTP_ONE, HTTP_BATCH, HTTP_FHIR };
 
 /* What HTTP keeps of one connection between requests. */
 struct http_conn {
@@ -54,7 +59,8 @@ struct http_conn {
 	int			 continue_sent;	/* 100 Continue for this body */
 	struct code_bind_wait	*wait;		/* an answer awaits binding */
 	unsigned		 wait_flags;	/* its response's */
-	int			 wait_batch;	/* POST /v1/check */
+	enum http_kind		 wait_kind;
+	struct fhir_req		*wait_fhir;	/* HTTP_FHIR: what it echoes */
 	struct timespec		 wait_t0;
 };
 
@@ -70,6 +76,9 @@ struct http_ctx {
 	const char			*body;
 	size_t				 body_len;
 	int				 head;		/* HEAD: no body */
+	int				 fhir;		/* /fhir/: errors are
+							   OperationOutcomes */
+	const char			*expr;		/* ... naming this */
 	int				 fixed;		/* flags below, not the req's */
 	unsigned			 flags;
 	struct timespec			 t0;
@@ -88,6 +97,8 @@ static void	http_keys(struct http_ctx *);
 static void	http_healthz(struct http_ctx *);
 static void	http_readyz(struct http_ctx *);
 static void	http_metrics(struct http_ctx *);
+static void	http_fhir_check(struct http_ctx *);
+static void	http_fhir_metadata(struct http_ctx *);
 
 static const struct http_route http_routes[] = {
 	{ "/v1/validity", "GET", http_validity },
@@ -97,6 +108,10 @@ static const struct http_route http_routes[] = {
 	{ "/healthz", "GET", http_healthz },
 	{ "/readyz", "GET", http_readyz },
 	{ "/metrics", "GET", http_metrics },
+	{ "/fhir/CoverageEligibilityRequest/$check", "POST", http_fhir_check },
+	{ "/fhir/CoverageEligibilityRequest/%24check", "POST",
+	    http_fhir_check },
+	{ "/fhir/metadata", "GET", http_fhir_metadata },
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -110,6 +125,8 @@ static void	http_render_signed(struct conn *, struct buf *, unsigned,
 		    const char *, size_t, const char *, size_t);
 static void	http_error(struct http_ctx *, int, enum stats_err,
 		    const char *);
+static void	http_error_fhir(struct http_ctx *, int, enum stats_err,
+		    const char *, const char *, const char *);
 static int	http_request(struct conn *, size_t *);
 static void	http_route(struct http_ctx *);
 static void	http_check(struct http_ctx *, enum stmt_check);
@@ -121,11 +138,17 @@ static int	http_allowed(struct http_ctx *, unsigned, unsigned,
 		    struct auth_who *);
 static int	http_resolve(struct http_ctx *, struct check_req *,
 		    const char *);
+static int	http_admit(struct http_ctx *, struct check_req *, size_t,
+		    int, struct auth_who *);
 static void	http_answer(struct http_ctx *, const char *, size_t);
 static void	http_checks(struct http_ctx *, const struct check_req *,
-		    size_t, int, const struct auth_who *);
+		    size_t, enum http_kind, const struct fhir_req *,
+		    const struct auth_who *);
+static void	http_fhir_answer(struct http_ctx *, const struct check_req *,
+		    size_t, const struct fhir_req *, const struct auth_who *);
 static int	http_wait(struct http_ctx *, const struct check_req *, size_t,
-		    int, const struct auth_who *);
+		    enum http_kind, const struct fhir_req *,
+		    const struct auth_who *);
 static void	http_on_bound(struct conn *, const struct check_req *, size_t,
 		    const struct auth_who *);
 static void	http_input(struct conn *);
@@ -160,6 +183,8 @@ http_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -229,8 +254,9 @@ static void
 http_render_signed(struct conn *c, struct buf *out, unsigned flags,
     const char *body, size_t len, const char *sig, size_t siglen)
 {
-	if (http_render(out, 200, "application/json", sig, siglen, body, len,
-	    flags, worker_of(c)->clock.http_date) != 0)
+	if (http_render(out, 200, flags & HTTP_F_FHIR ? FHIR_CTYPE :
+	    "application/json", sig, siglen, body, len, flags,
+	    worker_of(c)->clock.http_date) != 0)
 		c->closing = 1;
 }
 
@@ -246,12 +272,30 @@ http_error(struct http_ctx *x, int status, enum stats_err kind,
 		"busy"
 	};
 	char body[512];
-	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":"
-	    "\"%s\"}", codes[kind], detail);
+	int n;
 
+	if (x->fhir) {
+		http_error_fhir(x, status, kind, fhir_issue_code(status),
+		    detail, x->expr);
+		return;
+	}
+	n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":"
+	    "\"%s\"}", codes[kind], detail);
 	STAT_ADD(x->w->stats.errors[IFACE_HTTP][kind], 1);
 	http_reply(x, status, "application/json", NULL, 0, body,
 	    (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
+}
+
+/* Append an OperationOutcome (code: its IssueType; expr may be NULL). */
+static void
+http_error_fhir(struct http_ctx *x, int status, enum stats_err kind,
+    const char *code, const char *detail, const char *expr)
+{
+	char body[768];
+	size_t n = fhir_outcome(body, sizeof(body), code, detail, expr);
+
+	STAT_ADD(x->w->stats.errors[IFACE_HTTP][kind], 1);
+	http_reply(x, status, FHIR_CTYPE, NULL, 0, body, n);
 }
 
 /* Answer every complete request in the connection's input. */
@@ -360,6 +404,7 @@ http_route(struct http_ctx *x)
 	x->query = q ? q + 1 : req->target + plen;
 	x->query_len = req->target_len - plen - (q != NULL);
 	x->head = head;		/* a HEAD answer never has a body */
+	x->fhir = plen >= 6 && memcmp(req->target, "/fhir/", 6) == 0;
 	for (size_t i = 0; i < HTTP_NROUTES; i++) {
 		const struct http_route *rt = &http_routes[i];
 
@@ -557,24 +602,29 @@ http_check(struct http_ctx *x, enum stmt_check check)
 	}
 	if (!http_ready(x) || !http_resolve(x, &r, ""))
 		return;
-	if (!r.by_code || !http_wait(x, &r, 1, 0, &who))
-		http_checks(x, &r, 1, 0, &who);
+	if (!r.by_code || !http_wait(x, &r, 1, HTTP_ONE, NULL, &who))
+		http_checks(x, &r, 1, HTTP_ONE, NULL, &who);
 }
 
 /*
- * Answer resolved checks for who: one statement, or (batch) the body
- * of POST /v1/check with one statement per item.
+ * Answer resolved checks for who: one statement, the body of POST
+ * /v1/check with one statement per item, or a FHIR response (fr).
  */
 static void
 http_checks(struct http_ctx *x, const struct check_req *reqs, size_t n,
-    int batch, const struct auth_who *who)
+    enum http_kind kind, const struct fhir_req *fr,
+    const struct auth_who *who)
 {
 	char stmt[STMT_MAX], *body;
 	size_t len;
 
-	if (!batch) {
+	if (kind == HTTP_FHIR) {
+		http_fhir_answer(x, reqs, n, fr, who);
+		return;
+	}
+	if (kind == HTTP_ONE) {
 		if ((len = answer_statement(x->w, reqs, IFACE_HTTP, who,
-		    stmt)) == 0)
+		    stmt, NULL)) == 0)
 			http_error(x, 500, ERR_INTERNAL, "statement too long");
 		else
 			http_answer(x, stmt, len);
@@ -587,7 +637,7 @@ http_checks(struct http_ctx *x, const struct check_req *reqs, size_t n,
 	len = (size_t)sprintf(body, "{\"results\":[");
 	for (size_t i = 0; i < n; i++) {
 		len += answer_statement(x->w, &reqs[i], IFACE_HTTP, who,
-		    body + len);
+		    body + len, NULL);
 		body[len++] = i + 1 < n ? ',' : ']';
 	}
 	body[len++] = '}';
@@ -601,16 +651,25 @@ http_checks(struct http_ctx *x, const struct check_req *reqs, size_t n,
  */
 static int
 http_wait(struct http_ctx *x, const struct check_req *reqs, size_t n,
-    int batch, const struct auth_who *who)
+    enum http_kind kind, const struct fhir_req *fr,
+    const struct auth_who *who)
 {
 	struct http_conn *hc = x->c->state;
+	struct fhir_req *keep = NULL;
 
+	if (fr != NULL && (keep = malloc(sizeof(*keep))) == NULL)
+		return 0;	/* answered with a local binding, at once */
 	hc->wait = code_bind_start(x->w->bind, x->c, reqs, n, who,
 	    http_on_bound);
-	if (hc->wait == NULL)
+	if (hc->wait == NULL) {
+		free(keep);
 		return 0;
+	}
+	if (keep != NULL)
+		*keep = *fr;
+	hc->wait_fhir = keep;
 	hc->wait_flags = http_flags(x);
-	hc->wait_batch = batch;
+	hc->wait_kind = kind;
 	hc->wait_t0 = x->t0;
 	return 1;
 }
@@ -622,11 +681,14 @@ http_on_bound(struct conn *c, const struct check_req *reqs, size_t n,
 {
 	struct http_conn *hc = c->state;
 	struct http_ctx x = { .c = c, .w = worker_of(c), .fixed = 1,
-	    .flags = hc->wait_flags, .t0 = hc->wait_t0 };
+	    .flags = hc->wait_flags, .t0 = hc->wait_t0,
+	    .fhir = (hc->wait_flags & HTTP_F_FHIR) != 0 };
 
 	hc->wait = NULL;
 	clock_update(&x.w->clock);
-	http_checks(&x, reqs, n, hc->wait_batch, who);
+	http_checks(&x, reqs, n, hc->wait_kind, hc->wait_fhir, who);
+	free(hc->wait_fhir);
+	hc->wait_fhir = NULL;
 }
 
 /* GET /v1/validity. */
@@ -643,6 +705,32 @@ http_coverage(struct http_ctx *x)
 	http_check(x, STMT_COVERAGE);
 }
 
+/*
+ * May these checks be answered now, for who asks: allowed, ready, their
+ * codes judged (items: name each in the detail)? Answers the refusal
+ * itself and returns 0 when not.
+ */
+static int
+http_admit(struct http_ctx *x, struct check_req *reqs, size_t n, int items,
+    struct auth_who *who)
+{
+	char detail[160] = "";
+	unsigned need = 0;
+
+	for (size_t i = 0; i < n; i++)
+		need |= reqs[i].check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
+		    AUTH_ALLOW_COVERAGE;
+	if (!http_allowed(x, need, (unsigned)n, who) || !http_ready(x))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (items)
+			snprintf(detail, sizeof(detail), "checks[%zu]: ", i);
+		if (!http_resolve(x, &reqs[i], detail))
+			return 0;
+	}
+	return 1;
+}
+
 /* POST /v1/check: up to max_batch checks, one signature over the body. */
 static void
 http_batch(struct http_ctx *x)
@@ -651,7 +739,6 @@ http_batch(struct http_ctx *x)
 	struct auth_who who;
 	char detail[160];
 	size_t n;
-	unsigned need = 0;
 	int too_many;
 
 	if (batch_parse(x->body, x->body_len, (size_t)settings.max_batch,
@@ -660,23 +747,100 @@ http_batch(struct http_ctx *x)
 		    ERR_BAD_REQUEST, detail);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		need |= reqs[i].check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
-		    AUTH_ALLOW_COVERAGE;
-	if (!http_allowed(x, need, (unsigned)n, &who) || !http_ready(x)) {
-		free(reqs);
+	if (http_admit(x, reqs, n, 1, &who) &&
+	    !http_wait(x, reqs, n, HTTP_BATCH, NULL, &who))
+		http_checks(x, reqs, n, HTTP_BATCH, NULL, &who);
+	free(reqs);
+}
+
+/* Is the body FHIR JSON (application/fhir+json, or plain JSON)? */
+static int
+http_fhir_ctype(const struct http_ctx *x)
+{
+	const struct http1_header *h = http1_find(x->req->headers,
+	    x->req->num_headers, "content-type");
+	static const char *const ok[] = { FHIR_CTYPE, "application/json" };
+
+	for (size_t i = 0; h != NULL && i < 2; i++) {
+		size_t n = strlen(ok[i]);
+
+		if (h->value_len >= n && strncasecmp(h->value, ok[i], n) == 0 &&
+		    (h->value_len == n || h->value[n] == ';' ||
+		    h->value[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * POST /fhir/CoverageEligibilityRequest/$check (PROTOCOL.md §12): its
+ * checks answered together, one signature over the response.
+ */
+static void
+http_fhir_check(struct http_ctx *x)
+{
+	struct check_req *reqs;
+	struct fhir_req fr;
+	struct fhir_error e;
+	struct auth_who who;
+	size_t n;
+
+	x->extra |= HTTP_F_FHIR;
+	if (!http_fhir_ctype(x)) {
+		http_error(x, 415, ERR_BAD_REQUEST, "send the request as "
+		    "Content-Type: " FHIR_CTYPE);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		snprintf(detail, sizeof(detail), "checks[%zu]: ", i);
-		if (!http_resolve(x, &reqs[i], detail)) {
-			free(reqs);
-			return;
-		}
+	if (fhir_req_parse(x->body, x->body_len, (size_t)settings.max_batch,
+	    &fr, &reqs, &n, &e) != 0) {
+		http_error_fhir(x, e.status, e.status == 413 ? ERR_TOO_LARGE :
+		    e.status == 500 ? ERR_INTERNAL : ERR_BAD_REQUEST, e.code,
+		    e.diagnostics, e.expression);
+		return;
 	}
-	if (!http_wait(x, reqs, n, 1, &who))
-		http_checks(x, reqs, n, 1, &who);
+	x->expr = "CoverageEligibilityRequest.patient";	/* a bad code */
+	if (http_admit(x, reqs, n, 0, &who) &&
+	    !http_wait(x, reqs, n, HTTP_FHIR, &fr, &who))
+		http_checks(x, reqs, n, HTTP_FHIR, &fr, &who);
 	free(reqs);
+}
+
+/* The FHIR response to answered checks: statements in, one body out. */
+static void
+http_fhir_answer(struct http_ctx *x, const struct check_req *reqs, size_t n,
+    const struct fhir_req *fr, const struct auth_who *who)
+{
+	struct fhir_answer *ans = calloc(n, sizeof(*ans));
+	char *stmts = malloc(n * STMT_MAX), *body = NULL;
+	size_t len = 0, i;
+
+	for (i = 0; ans != NULL && stmts != NULL && i < n; i++) {
+		ans[i].stmt = stmts + i * STMT_MAX;
+		ans[i].len = answer_statement(x->w, &reqs[i], IFACE_HTTP, who,
+		    stmts + i * STMT_MAX, &ans[i].reason);
+		if (ans[i].len == 0)
+			break;
+	}
+	if (i == n)
+		body = fhir_resp_render(fr, reqs, ans, n, x->w->clock.ms,
+		    x->w->clock.today, &len);
+	if (body == NULL)
+		http_error(x, 500, ERR_INTERNAL, "cannot write the response");
+	else
+		http_answer(x, body, len);
+	free(body);
+	free(stmts);
+	free(ans);
+}
+
+/* GET /fhir/metadata: the CapabilityStatement. */
+static void
+http_fhir_metadata(struct http_ctx *x)
+{
+	size_t len;
+	const char *cs = fhir_metadata(&len);
+
+	http_reply(x, 200, FHIR_CTYPE, NULL, 0, cs, len);
 }
 
 /* GET /v1/keys: the JWKS. */
@@ -748,5 +912,6 @@ http_close(struct conn *c)
 
 	sign_queue_forget(worker_of(c)->queue, &hc->hold);
 	code_bind_cancel(hc->wait);
+	free(hc->wait_fhir);
 	OPENSSL_cleanse(hc, sizeof(*hc));
 }

@@ -304,7 +304,8 @@ resp_cmd_answer(struct resp_ctx *x, const struct check_req *r,
 {
 	struct resp_conn *rc = x->c->state;
 	char stmt[STMT_MAX];
-	size_t len = answer_statement(x->w, r, IFACE_RESP, who, stmt);
+	size_t len = answer_statement(x->w, r, IFACE_RESP, who, stmt,
+	    NULL);
 
 	if (len == 0 || sign_queue_add(x->w->queue, x->c, &rc->hold,
 	    resp_cmd_render_signed, 0, stmt, len, &x->t0, IFACE_RESP) != 0)
