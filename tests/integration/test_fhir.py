@@ -5,9 +5,11 @@ are not ours (tests/js/fhir_validate.js through fhir_check), and the
 statements it carries are checked as any statement is, after the body's
 signature is verified (per-answer and batch mode)."""
 
+import hashlib
 import json
 
 from tests.integration import fhir_check, harness
+from tests.integration import test_codes as tc
 from tests.integration import test_batch_sign as tbs
 from tests.integration.harness import AT
 from tests.integration.test_semantics import CASES, CSV, C
@@ -392,3 +394,49 @@ class FHIRBatchSignTest(FHIRTestCase):
                              "R%d" % i)
             proofs += "~" in r.header("card-signature")
         self.assertGreater(proofs, 0, "no answer was signed as a batch")
+
+
+class FHIRCodeTest(tc.CodeBase):
+    """A patient identified by an electronic card code (§10): the response
+    names the code's hash, never the card behind it, and a code shown at
+    a second desk is a replay."""
+
+    A = tc.Issuer("platform-a", ["a1"])
+
+    @classmethod
+    def issuers(cls):
+        return {"platform-a": (cls.A, None)}
+
+    def ask(self, client, code, **kw):
+        body = json.dumps(request(code, system="urn:cardd:id:code", **kw))
+        with self.d.http() as c:
+            return c.request("POST", PATH, self.auth_headers(client) +
+                             FHIR_JSON, body)
+
+    def test_code_answer_and_replay(self):
+        code = self.A.mint()
+        tc.ASKED.append(code)
+        r = self.ask("desk0", code, purpose=("validation", "benefits"),
+                     schemes=("medical",))
+        self.assertEqual(r.status, 200, r.body)
+        sig = r.header("card-signature")
+        self.assertTrue(harness.verify_cryptography(self.pub, r.body, sig))
+        res = json.loads(r.body)
+        sts = [json.loads(e["valueString"]) for e in res["extension"]]
+        digest = tc.b64url(hashlib.sha256(code.encode()).digest())
+        self.assertEqual([(s["code"], s["iss"], s["reason"]) for s in sts],
+                         [(digest, "platform-a", "ok")] * 2)
+        for s in sts:
+            self.assertNotIn("card", s)
+        self.assertEqual(res["patient"]["identifier"],
+                         {"system": "urn:cardd:id:code-hash",
+                          "value": digest})
+        self.assertNotIn(tc.CARD.encode(), r.body)
+        self.assertEqual(res["outcome"], "complete")
+        again = self.ask("desk2", code)
+        res2 = json.loads(again.body)
+        self.assertEqual(res2["outcome"], "error")
+        self.assertEqual(res2["error"][0]["code"]["coding"][0]["code"],
+                         "code_replayed")
+        for ok, msg in fhir_check.validate([r.body, again.body]):
+            self.assertTrue(ok, msg)
