@@ -194,6 +194,8 @@ auth_option(const char *w, size_t len, struct auth_client *c)
 		d = strtod(num, &end);
 		if (*end != '\0' || !(d > 0) || d > 1e9)
 			return "rate= and burst= are numbers above 0";
+		if (klen == 5 && d < 1)
+			return "burst= is at least 1 (a request costs 1)";
 		*(klen == 4 ? &c->rate : &c->burst) = d;
 		return NULL;
 	}
@@ -329,7 +331,8 @@ auth_take(struct auth_client *c, unsigned cost, int64_t now_us)
 /*
  * May this claim ask for need (AUTH_ALLOW_* bits) now, at the price of
  * cost requests from its bucket? With auth none (required 0) everyone
- * may. *who names the client when one matched. Hashes are compared in
+ * may. A cost over the client's burst can never be paid: that is
+ * AUTH_OVER_BURST, not a rate limit to wait out. *who names the client when one matched. Hashes are compared in
  * constant time.
  */
 enum auth_result
@@ -340,6 +343,7 @@ auth_allow(struct auth_table *t, int required, const struct auth_id *id,
 
 	who->name = NULL;
 	who->disclose = 0;
+	who->burst = 0;
 	if (!required)
 		return AUTH_OK;
 	if (id->kind == AUTH_ID_NONE)
@@ -357,8 +361,11 @@ auth_allow(struct auth_table *t, int required, const struct auth_id *id,
 		return AUTH_UNKNOWN;
 	who->name = c->name;
 	who->disclose = c->disclose;
+	who->burst = (unsigned)c->burst;
 	if ((c->allow & need) != need)
 		return AUTH_FORBIDDEN;
+	if (cost > c->burst)	/* never, however long it waits */
+		return AUTH_OVER_BURST;
 	return auth_take(c, cost, now_us) ? AUTH_OK : AUTH_RATE_LIMITED;
 }
 

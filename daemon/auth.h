@@ -33,10 +33,12 @@ enum auth_id_kind { AUTH_ID_NONE, AUTH_ID_TOKEN, AUTH_ID_CERT };
 struct auth_who {
 	const char	*name;		/* in the live table */
 	unsigned	 disclose;	/* AUTH_DISCLOSE_* */
+	unsigned	 burst;		/* its bucket's size */
 };
 
 enum auth_result {
-	AUTH_OK, AUTH_MISSING, AUTH_UNKNOWN, AUTH_FORBIDDEN, AUTH_RATE_LIMITED
+	AUTH_OK, AUTH_MISSING, AUTH_UNKNOWN, AUTH_FORBIDDEN, AUTH_RATE_LIMITED,
+	AUTH_OVER_BURST
 };
 
 const char	*auth_check_client(const char *line);

@@ -470,6 +470,7 @@ http_allowed(struct http_ctx *x, unsigned need, unsigned cost,
     struct auth_who *who)
 {
 	enum auth_result r;
+	char detail[128];
 
 	if (x->bad_auth) {
 		x->extra |= HTTP_F_AUTH;
@@ -491,6 +492,12 @@ http_allowed(struct http_ctx *x, unsigned need, unsigned cost,
 		return 0;
 	case AUTH_FORBIDDEN:
 		http_error(x, 403, ERR_FORBIDDEN, "this client may not ask this");
+		return 0;
+	case AUTH_OVER_BURST:
+		snprintf(detail, sizeof(detail), "a batch of %u checks exceeds "
+		    "this client's burst of %u: send at most %u per request",
+		    cost, who->burst, who->burst);
+		http_error(x, 413, ERR_TOO_LARGE, detail);
 		return 0;
 	default:
 		x->extra |= HTTP_F_RETRY;

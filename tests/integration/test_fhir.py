@@ -7,6 +7,7 @@ signature is verified (per-answer and batch mode)."""
 
 import hashlib
 import json
+import time
 
 from tests.integration import fhir_check, harness
 from tests.integration import test_codes as tc
@@ -351,9 +352,15 @@ class FHIRAuthTest(FHIRTestCase):
         lines = dict(ln.split(": ", 1) for ln in
                      p.stdout.decode().splitlines())
         cls.token = lines["token"]
+        p = harness.run([harness.CARDCTL, "token", "small"])
+        small = dict(ln.split(": ", 1) for ln in
+                     p.stdout.decode().splitlines())
+        cls.small = small["token"]
         cls.d.extra["client"] = lines["config"].replace(
             "client ", "", 1).replace("allow=validity,coverage",
-                                      "allow=validity")
+                                      "allow=validity") + "\nclient " + \
+            small["config"].replace("client ", "", 1).replace(
+                "rate=100", "rate=2 burst=2")
 
     def test_token_and_grants(self):
         body = request(C["ok"])
@@ -370,6 +377,40 @@ class FHIRAuthTest(FHIRTestCase):
         self.assertEqual(json.loads(r.body)["issue"][0]["code"], "forbidden")
         r = self.d.get("/fhir/metadata")
         self.assertEqual(r.status, 200)
+
+    def test_more_checks_than_the_burst_refused_once(self):
+        """rate=2 burst=2: a request of 3 checks can never be paid, so it
+        is a 413 that says so, not a 429 for ever; 2 checks pass."""
+        auth = [("Authorization", "Bearer " + self.small)]
+        three = {"checks": [{"check": "validity", "card": C["ok"]}] * 3}
+        for _ in range(2):
+            r = self.c.request("POST", "/v1/check", auth + [
+                ("Content-Type", "application/json")], json.dumps(three))
+            self.assertEqual(r.status, 413, r.body)
+            self.assertEqual(json.loads(r.body)["detail"],
+                             "a batch of 3 checks exceeds this client's "
+                             "burst of 2: send at most 2 per request")
+            time.sleep(1.1)
+        r = self.post(request(C["ok"], purpose=("validation", "benefits"),
+                              schemes=("medical", "pension")),
+                      headers=FHIR_JSON + auth)
+        self.assertEqual(r.status, 413, r.body)
+        self.assertEqual(json.loads(r.body)["issue"][0]["code"],
+                         "too-costly")
+        fhir_check.assert_valid(self, r.body)
+        r = self.post(request(C["ok"], purpose=("validation", "benefits"),
+                              schemes=("medical",)),
+                      headers=FHIR_JSON + auth)
+        self.assertEqual(r.status, 200, r.body)
+
+    def test_burst_below_one_refused(self):
+        conf = self.d.dir / "small-burst.conf"
+        conf.write_text(self.d.config_path.read_text() +
+                        "client tiny cert=tiny rate=1 burst=0.5\n")
+        p = harness.run([harness.CARDD, "-t", "-c", conf])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"small-burst.conf:", p.stderr)
+        self.assertIn(b"burst= is at least 1", p.stderr)
 
 
 class FHIRBatchSignTest(FHIRTestCase):
