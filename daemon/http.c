@@ -354,6 +354,14 @@ http_request(struct conn *c, size_t *used)
 		http_error(&x, 400, ERR_PROTOCOL, "bad Content-Length");
 		return -1;
 	}
+	if (h == NULL && req.method_len == 4 && memcmp(req.method, "POST",
+	    4) == 0) {
+		/* Its body, if any, cannot be framed: answer and close. */
+		c->closing = 1;
+		http_error(&x, 411, ERR_TOO_LARGE, "a POST needs "
+		    "Content-Length");
+		return -1;
+	}
 	if (body > (size_t)settings.http_max_body) {
 		c->closing = 1;
 		http_error(&x, 413, ERR_TOO_LARGE, "request body too large");

@@ -302,6 +302,21 @@ class ErrorsTest(harness.DaemonTestCase):
                     r = c.read_response()
                     self.assertClosingError(c, r, 400, "bad_request")
 
+    def test_http_post_without_content_length(self):
+        """PROTOCOL.md §5.4: 411, and the connection closes (a body, if
+        one follows, cannot be framed)."""
+        for path in (b"/v1/check", b"/fhir/CoverageEligibilityRequest/$check"):
+            with self.subTest(path=path):
+                with self.d.http() as c:
+                    c.send(b"POST " + path + b" HTTP/1.1\r\nHost: x\r\n"
+                           b"Content-Type: application/json\r\n\r\n"
+                           b'{"checks":[]}')
+                    r = c.read_response()
+                    self.assertEqual(r.status, 411, r.body)
+                    self.assertEqual(r.header("connection"), "close")
+                    self.assertIn(b"Content-Length", r.body)
+        self.assertEqual(self.d.get("/healthz").status, 200)
+
     def test_http_malformed_request_line(self):
         for raw in (b"GARBAGE\r\n\r\n",
                     b"GET /healthz\r\n\r\n",
