@@ -14,11 +14,11 @@
 
 #include "batch.h"
 
-static const char *batch_one(json_t *, struct check_req *);
+static const char *batch_one(json_t *, struct check_req *, char *, size_t);
 
 /* Fill one request from one check object; returns an error or NULL. */
 static const char *
-batch_one(json_t *obj, struct check_req *r)
+batch_one(json_t *obj, struct check_req *r, char *buf, size_t cap)
 {
 	const char *key, *err = NULL;
 	json_t *v;
@@ -29,7 +29,8 @@ batch_one(json_t *obj, struct check_req *r)
 		return "each check must be an object";
 	json_object_foreach(obj, key, v) {
 		if ((p = check_param_lookup(key, strlen(key))) < 0)
-			return "unknown member";
+			return check_unknown("unknown member", key,
+			    strlen(key), buf, cap);
 		if (!json_is_string(v))
 			return "values must be strings";
 		if (check_set(r, p, json_string_value(v),
@@ -53,6 +54,7 @@ batch_parse(const char *body, size_t len, size_t max, struct check_req **reqs,
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *checks = json_object_get(root, "checks");
 	const char *err = NULL;
+	char name[64];
 	size_t i = 0;
 
 	*reqs = NULL;
@@ -70,7 +72,8 @@ batch_parse(const char *body, size_t len, size_t max, struct check_req **reqs,
 		snprintf(detail, detail_len, "out of memory");
 	else
 		for (i = 0; i < *n && err == NULL; i++)
-			err = batch_one(json_array_get(checks, i), &(*reqs)[i]);
+			err = batch_one(json_array_get(checks, i), &(*reqs)[i],
+			    name, sizeof(name));
 	json_decref(root);
 	if (err != NULL)
 		snprintf(detail, detail_len, "checks[%zu]: %s", i - 1, err);

@@ -7,6 +7,7 @@
  * the caller passes the record it found and the date "at" stands for.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "b64url.h"
@@ -17,6 +18,13 @@
 static const char *const check_params[P_COUNT] = {
 	"check", "card", "permit", "scheme", "region", "at", "birth", "nonce",
 	"code"
+};
+
+/* Each parameter's "given twice" message: it names ours, not the client's. */
+static const char *const check_twice[P_COUNT] = {
+	"check is given twice", "card is given twice", "permit is given twice",
+	"scheme is given twice", "region is given twice", "at is given twice",
+	"birth is given twice", "nonce is given twice", "code is given twice"
 };
 
 static enum stmt_reason check_validity(const struct card *, int32_t);
@@ -47,6 +55,27 @@ check_param_lookup(const char *name, size_t len)
 	return -1;
 }
 
+/*
+ * "WHAT NAME" for a name the client sent that we do not know, into buf;
+ * the name only when it is 1-16 of a-z and _ (so never a card number,
+ * a code or other data a client put in the wrong place).
+ */
+const char *
+check_unknown(const char *what, const char *name, size_t len, char *buf,
+    size_t cap)
+{
+	size_t i = 0;
+
+	while (i < len && i < 16 && ((name[i] >= 'a' && name[i] <= 'z') ||
+	    name[i] == '_'))
+		i++;
+	if (len == 0 || i != len)
+		snprintf(buf, cap, "%s", what);
+	else
+		snprintf(buf, cap, "%s %.*s", what, (int)len, name);
+	return buf;
+}
+
 /* Name of a parameter. */
 const char *
 check_param_name(enum check_param p)
@@ -65,7 +94,7 @@ check_set(struct check_req *r, enum check_param p, const char *v, size_t len,
 	int n;
 
 	if (r->seen & (1u << p)) {
-		*err = "a parameter is given twice";
+		*err = check_twice[p];
 		return -1;
 	}
 	r->seen |= 1u << p;

@@ -44,6 +44,8 @@ struct check_req {
 void	check_init(struct check_req *, enum stmt_check);
 int	check_param_lookup(const char *, size_t);
 const char *check_param_name(enum check_param);
+const char *check_unknown(const char *what, const char *name, size_t len,
+	    char *buf, size_t cap);
 int	check_set(struct check_req *, enum check_param, const char *,
 	    size_t, const char **err);
 int	check_finish(struct check_req *, const char **err);

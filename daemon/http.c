@@ -79,6 +79,7 @@ struct http_ctx {
 	int				 fhir;		/* /fhir/: errors are
 							   OperationOutcomes */
 	const char			*expr;		/* ... naming this */
+	char				 detail[64];	/* an error's, made */
 	int				 fixed;		/* flags below, not the req's */
 	unsigned			 flags;
 	struct timespec			 t0;
@@ -550,7 +551,8 @@ http_params(struct http_ctx *x, struct check_req *r, const char **err)
 		}
 		id = check_param_lookup(name, (size_t)nlen);
 		if (id < 0 || id == P_CHECK) {
-			*err = "unknown query parameter";
+			*err = check_unknown("unknown query parameter", name,
+			    (size_t)nlen, x->detail, sizeof(x->detail));
 			return -1;
 		}
 		if (check_set(r, id, value, (size_t)vlen, err) != 0)

@@ -302,6 +302,31 @@ class ErrorsTest(harness.DaemonTestCase):
                     r = c.read_response()
                     self.assertClosingError(c, r, 400, "bad_request")
 
+    def test_http_errors_name_the_parameter(self):
+        """The detail names the parameter or member at fault, but only a
+        name of a-z and _: never a number or code put in the wrong place."""
+        cases = [
+            ("/v1/validity?card=000000000001&colour=red",
+             "unknown query parameter colour"),
+            ("/v1/validity?card=000000000001&at=2025-01-01&at=2025-01-02",
+             "at is given twice"),
+            ("/v1/validity?000000000001=1", "unknown query parameter"),
+            ("/v1/validity?card=000000000001&Card=1",
+             "unknown query parameter"),
+        ]
+        with self.d.http() as c:
+            for path, detail in cases:
+                with self.subTest(path=path):
+                    r = c.get(path)
+                    self.assertJSONError(r, 400, "bad_request")
+                    self.assertEqual(json.loads(r.body)["detail"], detail)
+            r = c.request("POST", "/v1/check",
+                          [("Content-Type", "application/json")],
+                          '{"checks":[{"check":"validity","card":'
+                          '"000000000001","colour":"red"}]}')
+            self.assertEqual(json.loads(r.body)["detail"],
+                             "checks[0]: unknown member colour")
+
     def test_http_post_without_content_length(self):
         """PROTOCOL.md §5.4: 411, and the connection closes (a body, if
         one follows, cannot be framed)."""
