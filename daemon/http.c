@@ -16,9 +16,11 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "answer.h"
 #include "auth.h"
+#include "b64url.h"
 #include "batch.h"
 #include "code_bind.h"
 #include "code_store.h"
@@ -43,6 +45,8 @@
 #define HTTP_F_AUTH	0x20	/* 401: WWW-Authenticate */
 #define HTTP_F_RETRY	0x40	/* 429: Retry-After */
 #define HTTP_F_FHIR	0x80	/* FHIR: application/fhir+json */
+#define HTTP_F_CACHE	0x100	/* cacheable (the keys): sig is the ETag */
+#define HTTP_KEYS_MAX_AGE "300"	/* seconds a client may keep the JWKS */
 #define HTTP_VALUE_MAX	(CARDCODE_MAX + 1)	/* longer values are bad;
 					   a code is the longest */
 #define HTTP_TOKEN_MAX	128	/* longest bearer token remembered */
@@ -184,6 +188,7 @@ http_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
+	case 304: return "Not Modified";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
@@ -196,8 +201,9 @@ http_reason(int status)
 }
 
 /*
- * Write one response. sig (may be NULL) goes in Card-Signature; a
- * closing connection says so, and an HTTP/1.0 keep-alive one says that.
+ * Write one response. sig (may be NULL) goes in Card-Signature, or with
+ * HTTP_F_CACHE in ETag, the answer then cacheable for a while; a closing
+ * connection says so, and an HTTP/1.0 keep-alive one says that.
  */
 static int
 http_render(struct buf *out, int status, const char *ctype, const char *sig,
@@ -211,9 +217,11 @@ http_render(struct buf *out, int status, const char *ctype, const char *sig,
 		return -1;
 	n = snprintf(buf_tail(out), cap, "HTTP/1.1 %d %s\r\nServer: cardd"
 	    "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n%s%.*s%s%s%s%s\r\n", status,
-	    http_reason(status), date, ctype, len,
-	    sig ? "Card-Signature: " : "", (int)siglen, sig ? sig : "",
+	    "Cache-Control: %s\r\n%s%.*s%s%s%s%s\r\n", status,
+	    http_reason(status), date, ctype, len, flags & HTTP_F_CACHE ?
+	    "max-age=" HTTP_KEYS_MAX_AGE : "no-store", !sig ? "" :
+	    flags & HTTP_F_CACHE ? "ETag: " : "Card-Signature: ", (int)siglen,
+	    sig ? sig : "",
 	    sig ? "\r\n" : "", flags & HTTP_F_ALLOW_GET ?
 	    "Allow: GET, HEAD\r\n" : flags & HTTP_F_ALLOW_POST ?
 	    "Allow: POST\r\n" : "", flags & HTTP_F_AUTH ?
@@ -860,14 +868,38 @@ http_fhir_metadata(struct http_ctx *x)
 	http_reply(x, 200, FHIR_CTYPE, NULL, 0, cs, len);
 }
 
-/* GET /v1/keys: the JWKS. */
+/*
+ * GET /v1/keys: the JWKS, cacheable for HTTP_KEYS_MAX_AGE seconds, its
+ * ETag the SHA-256 of its bytes; If-None-Match with it gets 304. A
+ * verifier that meets a kid it lacks fetches again (PROTOCOL.md §4.2).
+ */
 static void
 http_keys(struct http_ctx *x)
 {
-	size_t len;
+	size_t len, n;
 	const char *jwks = sign_jwks(live_keys(), &len);
+	const struct http1_header *h = http1_find(x->req->headers,
+	    x->req->num_headers, "if-none-match");
+	unsigned char md[32];
+	char etag[48];
 
-	http_reply(x, 200, "application/jwk-set+json", NULL, 0, jwks, len);
+	if (EVP_Digest(jwks, len, md, NULL, EVP_sha256(), NULL) != 1) {
+		http_error(x, 500, ERR_INTERNAL, "cannot hash the keys");
+		return;
+	}
+	etag[0] = '"';
+	n = 1 + b64url_encode(md, sizeof(md), etag + 1);
+	etag[n++] = '"';
+	etag[n] = '\0';
+	x->extra |= HTTP_F_CACHE;
+	if (h != NULL && ((h->value_len == 1 && h->value[0] == '*') ||
+	    memmem(h->value, h->value_len, etag, n) != NULL)) {
+		x->extra |= HTTP_F_HEAD;	/* 304: no body */
+		http_reply(x, 304, "application/jwk-set+json", etag, n, jwks,
+		    len);
+		return;
+	}
+	http_reply(x, 200, "application/jwk-set+json", etag, n, jwks, len);
 }
 
 /* GET /healthz: the process answers. */

@@ -3,6 +3,7 @@ cardd's own (python3-cryptography and the openssl command line), the
 JWKS publishes the right key under its RFC 7638 thumbprint, and a batch
 answer signs its whole body."""
 
+import hashlib
 import json
 import tempfile
 
@@ -60,6 +61,27 @@ class SignatureTest(harness.DaemonTestCase):
                 out.append(("resp " + " ".join(args), rep[0],
                             rep[1].decode()))
         return out
+
+    def test_jwks_is_cacheable(self):
+        """Cache-Control max-age and an ETag (the SHA-256 of the bytes);
+        If-None-Match with it is a 304 without a body; answers are never
+        cached."""
+        r = self.d.get("/v1/keys")
+        self.assertEqual(r.header("cache-control"), "max-age=300")
+        tag = '"%s"' % b64url(hashlib.sha256(r.body).digest())
+        self.assertEqual(r.header("etag"), tag)
+        with self.d.http() as c:
+            for inm in (tag, 'W/"x", ' + tag, "*"):
+                with self.subTest(inm=inm):
+                    n = c.get("/v1/keys", [("If-None-Match", inm)])
+                    self.assertEqual(n.status, 304)
+                    self.assertEqual(n.body, b"")
+                    self.assertEqual(n.header("etag"), tag)
+            n = c.get("/v1/keys", [("If-None-Match", '"stale"')])
+            self.assertEqual((n.status, n.body), (200, r.body))
+            a = c.get("/v1/validity?card=000000000010")
+            self.assertEqual(a.header("cache-control"), "no-store")
+            self.assertIsNone(a.header("etag"))
 
     def test_jwks(self):
         r = self.d.get("/v1/keys")
