@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "cardcode.h"
 #include "config.h"
+#include "cors.h"
 #include "log.h"
 #include "redis_url.h"
 
@@ -136,6 +137,8 @@ static const struct cfg_key config_keys[] = {
 	    NULL, NULL },
 	{ "code_bind_timeout", CFG_INT, 1, S(code_bind_timeout), 1, 10000,
 	    "200", NULL, NULL },
+	{ "cors_origins", CFG_STRING, 0, S(cors_origins), 0, 0, NULL, NULL,
+	    cors_check },
 };
 #undef S
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -65,6 +65,7 @@ struct settings {
 	_Atomic int	 code_max_lifetime;	/* seconds */
 	_Atomic int	 code_clock_skew;	/* seconds */
 	_Atomic int	 code_bind_timeout;	/* ms */
+	char		*cors_origins;		/* NULL: none (cors.c) */
 };
 
 extern struct settings settings;

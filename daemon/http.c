@@ -25,6 +25,7 @@
 #include "code_bind.h"
 #include "code_store.h"
 #include "config.h"
+#include "cors.h"
 #include "date.h"
 #include "fhir.h"
 #include "http.h"
@@ -47,6 +48,8 @@
 #define HTTP_F_FHIR	0x80	/* FHIR: application/fhir+json */
 #define HTTP_F_CACHE	0x100	/* cacheable (the keys): sig is the ETag */
 #define HTTP_KEYS_MAX_AGE "300"	/* seconds a client may keep the JWKS */
+#define HTTP_F_PREFLIGHT 0x200	/* a CORS preflight's answer */
+#define HTTP_CORS_SHIFT	16	/* bits 16-23: the Origin let in (cors.c) */
 #define HTTP_VALUE_MAX	(CARDCODE_MAX + 1)	/* longer values are bad;
 					   a code is the longest */
 #define HTTP_TOKEN_MAX	128	/* longest bearer token remembered */
@@ -134,6 +137,8 @@ static void	http_error_fhir(struct http_ctx *, int, enum stats_err,
 		    const char *, const char *, const char *);
 static int	http_request(struct conn *, size_t *);
 static void	http_route(struct http_ctx *);
+static int	http_preflight(struct http_ctx *);
+static void	http_cors(unsigned, char *, size_t);
 static void	http_check(struct http_ctx *, enum stmt_check);
 static int	http_params(struct http_ctx *, struct check_req *,
 		    const char **);
@@ -211,15 +216,18 @@ http_render(struct buf *out, int status, const char *ctype, const char *sig,
     const char *date)
 {
 	size_t cap = HTTP_HEAD_MAX + siglen + len;
+	char cors[HTTP_HEAD_MAX];
 	int n;
 
+	http_cors(flags, cors, sizeof(cors));
+	cap += strlen(cors);
 	if (buf_reserve(out, cap) != 0)
 		return -1;
 	n = snprintf(buf_tail(out), cap, "HTTP/1.1 %d %s\r\nServer: cardd"
 	    "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: %s\r\n%s%.*s%s%s%s%s\r\n", status,
+	    "Cache-Control: %s\r\n%s%s%.*s%s%s%s%s\r\n", status,
 	    http_reason(status), date, ctype, len, flags & HTTP_F_CACHE ?
-	    "max-age=" HTTP_KEYS_MAX_AGE : "no-store", !sig ? "" :
+	    "max-age=" HTTP_KEYS_MAX_AGE : "no-store", cors, !sig ? "" :
 	    flags & HTTP_F_CACHE ? "ETag: " : "Card-Signature: ", (int)siglen,
 	    sig ? sig : "",
 	    sig ? "\r\n" : "", flags & HTTP_F_ALLOW_GET ?
@@ -236,6 +244,34 @@ http_render(struct buf *out, int status, const char *ctype, const char *sig,
 		out->len += len;
 	}
 	return 0;
+}
+
+/*
+ * The CORS lines of a response (PROTOCOL.md §5.5): with cors_origins
+ * set, Vary: Origin always; for an Origin let in, who may read it and
+ * the headers it may see; for a preflight, what it may send.
+ */
+static void
+http_cors(unsigned flags, char *out, size_t cap)
+{
+	int which = (int)(flags >> HTTP_CORS_SHIFT) & 0xff;
+	const char *o;
+	size_t n;
+
+	out[0] = '\0';
+	if (settings.cors_origins == NULL)
+		return;
+	if (which == 0) {
+		snprintf(out, cap, "Vary: Origin\r\n");
+		return;
+	}
+	n = cors_origin(settings.cors_origins, which, &o);
+	snprintf(out, cap, "Vary: Origin\r\nAccess-Control-Allow-Origin: "
+	    "%.*s\r\nAccess-Control-Expose-Headers: Card-Signature, ETag"
+	    "\r\n%s", (int)n, o, flags & HTTP_F_PREFLIGHT ?
+	    "Access-Control-Allow-Methods: GET, HEAD, POST\r\n"
+	    "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+	    "Access-Control-Max-Age: 600\r\n" : "");
 }
 
 /* The flags of a response to this request. */
@@ -402,10 +438,31 @@ http_request(struct conn *c, size_t *used)
 		c->closing = 1;
 	x.body = buf_head(&c->in) + r;
 	x.body_len = body;
+	if ((h = http1_find(req.headers, req.num_headers, "origin")) != NULL)
+		x.extra |= (unsigned)cors_match(settings.cors_origins,
+		    h->value, h->value_len) << HTTP_CORS_SHIFT;
 	http_identity(&x);
 	http_route(&x);
 	*used = (size_t)r + body;
 	return 0;
+}
+
+/*
+ * A CORS preflight (OPTIONS with Access-Control-Request-Method) from an
+ * Origin let in: answered 200, empty; returns 1 when it was one.
+ */
+static int
+http_preflight(struct http_ctx *x)
+{
+	const struct http1_request *req = x->req;
+
+	if (req->method_len != 7 || memcmp(req->method, "OPTIONS", 7) != 0 ||
+	    (x->extra >> HTTP_CORS_SHIFT) == 0 || http1_find(req->headers,
+	    req->num_headers, "access-control-request-method") == NULL)
+		return 0;
+	x->extra |= HTTP_F_PREFLIGHT;
+	http_reply(x, 200, "text/plain", NULL, 0, "", 0);
+	return 1;
 }
 
 /* Find the handler of a request's path and method. */
@@ -430,6 +487,8 @@ http_route(struct http_ctx *x)
 			continue;
 		if (rt->method[0] == 'G' && (get || head))
 			rt->fn(x);
+		else if (http_preflight(x))
+			return;
 		else if (rt->method[0] == 'P' && req->method_len == 4 &&
 		    memcmp(req->method, "POST", 4) == 0)
 			rt->fn(x);
