@@ -8,8 +8,10 @@
  * error answers -ERR and the connection goes on; broken framing answers
  * -ERR Protocol error and closes, as Redis does.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "answer.h"
@@ -29,6 +31,7 @@
 #include "worker.h"
 
 #define RESP_ARGS_MAX	1024
+#define RESP_NAME_MAX	64	/* CLIENT SETNAME */
 /* Append a string literal. */
 #define RESP_CMD_LIT(x, lit)	resp_cmd_raw(x, lit, sizeof(lit) - 1)
 
@@ -37,7 +40,11 @@ struct resp_conn {
 	struct sign_queue_hold	 hold;		/* replies awaiting a signature */
 	struct code_bind_wait	*wait;		/* a reply awaits binding */
 	struct timespec		 wait_t0;
+	uint64_t		 id;		/* CLIENT ID; 0: not asked yet */
+	char			 name[RESP_NAME_MAX + 1];	/* SETNAME */
 };
+
+static _Atomic uint64_t resp_cmd_ids;	/* the last CLIENT ID given */
 
 struct resp_ctx {
 	struct conn		*c;
@@ -60,6 +67,9 @@ static void	resp_cmd_jwks(struct resp_ctx *);
 static void	resp_cmd_info(struct resp_ctx *);
 static void	resp_cmd_quit(struct resp_ctx *);
 static void	resp_cmd_command(struct resp_ctx *);
+static void	resp_cmd_echo(struct resp_ctx *);
+static void	resp_cmd_select(struct resp_ctx *);
+static void	resp_cmd_client(struct resp_ctx *);
 
 static const struct resp_command resp_commands[] = {
 	{ "validity", resp_cmd_validity },
@@ -71,6 +81,9 @@ static const struct resp_command resp_commands[] = {
 	{ "quit", resp_cmd_quit },
 	{ "command", resp_cmd_command },
 	{ "config", resp_cmd_command },
+	{ "echo", resp_cmd_echo },
+	{ "select", resp_cmd_select },
+	{ "client", resp_cmd_client },
 };
 #define RESP_NCOMMANDS (sizeof(resp_commands) / sizeof(resp_commands[0]))
 
@@ -489,6 +502,77 @@ resp_cmd_quit(struct resp_ctx *x)
 {
 	RESP_CMD_LIT(x, "+OK\r\n");
 	x->c->closing = 1;
+}
+
+/* ECHO message, as Redis answers it. */
+static void
+resp_cmd_echo(struct resp_ctx *x)
+{
+	if (x->argc != 2)
+		resp_cmd_error(x, ERR_BAD_REQUEST,
+		    "wrong number of arguments for 'echo' command");
+	else
+		resp_cmd_bulk(x, x->argv[1].p, x->argv[1].len);
+}
+
+/* SELECT 0: cardd has one database of answers, and clients ask for it. */
+static void
+resp_cmd_select(struct resp_ctx *x)
+{
+	if (x->argc != 2)
+		resp_cmd_error(x, ERR_BAD_REQUEST,
+		    "wrong number of arguments for 'select' command");
+	else if (x->argv[1].len == 1 && x->argv[1].p[0] == '0')
+		RESP_CMD_LIT(x, "+OK\r\n");
+	else
+		resp_cmd_error(x, ERR_BAD_REQUEST, "DB index is out of range");
+}
+
+/* Is this argument the word w (any case)? */
+static int
+resp_cmd_is(const struct resp_arg *a, const char *w)
+{
+	return a->len == strlen(w) && strncasecmp(a->p, w, a->len) == 0;
+}
+
+/*
+ * CLIENT SETNAME, GETNAME and ID: what client libraries send on connect
+ * (redis-py's client_name=, for one). A name is 1-64 printable
+ * characters without spaces, as Redis requires.
+ */
+static void
+resp_cmd_client(struct resp_ctx *x)
+{
+	struct resp_conn *rc = x->c->state;
+	char line[32];
+	size_t i;
+
+	if (x->argc == 3 && resp_cmd_is(&x->argv[1], "setname")) {
+		for (i = 0; i < x->argv[2].len; i++)
+			if (x->argv[2].p[i] <= ' ' || x->argv[2].p[i] > '~')
+				break;
+		if (i < x->argv[2].len || i > RESP_NAME_MAX) {
+			resp_cmd_error(x, ERR_BAD_REQUEST, "Client names are "
+			    "at most 64 characters, without spaces, newlines "
+			    "or special characters");
+			return;
+		}
+		memcpy(rc->name, x->argv[2].p, i);
+		rc->name[i] = '\0';
+		RESP_CMD_LIT(x, "+OK\r\n");
+	} else if (x->argc == 2 && resp_cmd_is(&x->argv[1], "getname")) {
+		if (rc->name[0] == '\0')
+			RESP_CMD_LIT(x, "$-1\r\n");
+		else
+			resp_cmd_bulk(x, rc->name, strlen(rc->name));
+	} else if (x->argc == 2 && resp_cmd_is(&x->argv[1], "id")) {
+		if (rc->id == 0)
+			rc->id = atomic_fetch_add(&resp_cmd_ids, 1) + 1;
+		resp_cmd_raw(x, line, (size_t)snprintf(line, sizeof(line),
+		    ":%llu\r\n", (unsigned long long)rc->id));
+	} else
+		resp_cmd_error(x, ERR_BAD_REQUEST, "CLIENT takes SETNAME name, "
+		    "GETNAME or ID");
 }
 
 /*

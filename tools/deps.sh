@@ -4,10 +4,12 @@
 set -e
 # haproxy: the fleet test and make fleet; prometheus: its promtool checks
 # the alert rules (tests/deploy); systemd: systemd-analyze verify;
-# iproute2: ss, for the free ports tests/deploy/check.sh picks.
+# iproute2: ss, for the free ports tests/deploy/check.sh picks; python3-redis:
+# redis-py, a RESP client as integrators use it (tests).
 PKGS="build-essential pkg-config libevent-dev libhiredis-dev libxxhash-dev
 libssl-dev libjansson-dev libqrencode-dev openssl tzdata curl redis-server
-redis-tools python3 python3-cryptography man-db haproxy prometheus systemd
+redis-tools python3 python3-cryptography python3-redis man-db haproxy prometheus
+systemd
 iproute2"
 # make bench needs the peers and the plot too.
 [ "${1:-}" = bench ] && PKGS="$PKGS nginx-light wrk gnuplot-nox openssl"
