@@ -22,11 +22,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "b64url.h"
 #include "sign.h"
 #include "sm2.h"
 
 #define SIGN_PEM_MAX	8192
 #define SIGN_MAX_OTHERS	16	/* published keys besides the signer */
+#define SIGN_ETAG_MAX	48	/* a quoted base64url SHA-256 */
 
 static _Atomic uint64_t sign_generations;
 
@@ -53,6 +55,8 @@ struct sign_keyring {
 	size_t		 hdr_len;
 	char		*jwks;
 	size_t		 jwks_len;
+	char		 etag[SIGN_ETAG_MAX];	/* "b64url(SHA-256(jwks))" */
+	size_t		 etag_len;
 };
 
 struct sign_ctx {
@@ -65,6 +69,7 @@ struct sign_ctx {
 static EVP_PKEY	*sign_read_pem(const char *, enum jws_alg, uint8_t *, char *,
 		    size_t);
 static int	sign_publish(struct sign_keyring *);
+static int	sign_etag(struct sign_keyring *);
 static void	sign_add_other(struct sign_keyring *, const struct sign_pub *);
 static int	sign_read_public(const char *, size_t, struct sign_pub *, char *,
 		    size_t);
@@ -131,7 +136,10 @@ sign_read_pem(const char *path, enum jws_alg alg, uint8_t *pub, char *err,
 	return pkey;
 }
 
-/* Precompute the JWS header and the JWKS: the signer first, then others. */
+/*
+ * Precompute the JWS header, the JWKS (the signer first, then others)
+ * and the JWKS's HTTP ETag, the quoted base64url of its SHA-256.
+ */
 static int
 sign_publish(struct sign_keyring *kr)
 {
@@ -152,6 +160,22 @@ sign_publish(struct sign_keyring *kr)
 		    (int)n, jwk);
 	}
 	kr->jwks_len += (size_t)sprintf(kr->jwks + kr->jwks_len, "]}");
+	return sign_etag(kr);
+}
+
+/* The JWKS's ETag: it changes exactly when the JWKS bytes do. */
+static int
+sign_etag(struct sign_keyring *kr)
+{
+	unsigned char md[32];
+
+	if (EVP_Digest(kr->jwks, kr->jwks_len, md, NULL, EVP_sha256(),
+	    NULL) != 1)
+		return -1;
+	kr->etag[0] = '"';
+	kr->etag_len = 1 + b64url_encode(md, sizeof(md), kr->etag + 1);
+	kr->etag[kr->etag_len++] = '"';
+	kr->etag[kr->etag_len] = '\0';
 	return 0;
 }
 
@@ -326,6 +350,14 @@ sign_jwks(const struct sign_keyring *kr, size_t *len)
 {
 	*len = kr->jwks_len;
 	return kr->jwks;
+}
+
+/* The JWKS document's ETag, quotes included. */
+const char *
+sign_jwks_etag(const struct sign_keyring *kr, size_t *len)
+{
+	*len = kr->etag_len;
+	return kr->etag;
 }
 
 /* A per-thread signing context. */

@@ -19,6 +19,7 @@ struct sign_keyring *sign_keyring_ref(struct sign_keyring *);
 void		 sign_keyring_free(struct sign_keyring *);
 const char	*sign_kid(const struct sign_keyring *, size_t *len);
 const char	*sign_jwks(const struct sign_keyring *, size_t *len);
+const char	*sign_jwks_etag(const struct sign_keyring *, size_t *len);
 struct sign_ctx	*sign_ctx_new(void);
 void		 sign_ctx_free(struct sign_ctx *);
 const char	*sign_header(const struct sign_keyring *, size_t *len);
