@@ -332,8 +332,8 @@ auth_take(struct auth_client *c, unsigned cost, int64_t now_us)
  * May this claim ask for need (AUTH_ALLOW_* bits) now, at the price of
  * cost requests from its bucket? With auth none (required 0) everyone
  * may. A cost over the client's burst can never be paid: that is
- * AUTH_OVER_BURST, not a rate limit to wait out. *who names the client when one matched. Hashes are compared in
- * constant time.
+ * AUTH_OVER_BURST, not a rate limit to wait out. *who names the client
+ * when one matched. Hashes are compared in constant time.
  */
 enum auth_result
 auth_allow(struct auth_table *t, int required, const struct auth_id *id,

@@ -272,7 +272,7 @@ fhir_identifiers(json_t *ids, const char *path, int many, struct fhir_ask *a,
 	json_t *id;
 	int kind;
 
-	if (n == 0 || (many && !json_is_array(ids)))
+	if (n == 0)		/* json_array_size: 0 for a non-array */
 		return fhir_fail(e, 400, "required", path, "the patient needs "
 		    "an identifier: card, permit or card code");
 	for (i = 0; i < n; i++) {
@@ -365,8 +365,7 @@ fhir_item(json_t *item, size_t i, int *scheme, struct fhir_error *e)
 {
 	json_t *cat = json_object_get(item, "category"), *codings, *c;
 	char expr[FHIR_EXPR_MAX];
-	const char *sys, *code, *err;
-	struct check_req r;
+	const char *sys, *code;
 	size_t j, len;
 
 	snprintf(expr, sizeof(expr), FHIR_ROOT ".item[%zu].category", i);
@@ -380,13 +379,11 @@ fhir_item(json_t *item, size_t i, int *scheme, struct fhir_error *e)
 			continue;
 		snprintf(expr, sizeof(expr), FHIR_ROOT
 		    ".item[%zu].category.coding[%zu].code", i, j);
-		check_init(&r, STMT_COVERAGE);
 		if ((code = fhir_str(c, "code", &len)) == NULL ||
-		    check_set(&r, P_SCHEME, code, len, &err) != 0)
+		    (*scheme = stmt_scheme_lookup(code, len)) < 0)
 			return fhir_fail(e, 422, "code-invalid", expr,
 			    "the scheme code must be medical, pension, "
 			    "unemployment, injury or maternity");
-		*scheme = r.scheme;
 		return 0;
 	}
 	return fhir_fail(e, 422, "not-supported", expr, "the category has "
