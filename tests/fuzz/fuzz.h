@@ -21,6 +21,21 @@
 	}								\
 } while (0)
 
+/*
+ * For a target that parses JSON (it includes jansson.h): jansson's hash
+ * seed fixed at start, so that runs repeat exactly.
+ */
+#define FUZZ_JSON_SEEDED						\
+int	LLVMFuzzerInitialize(int *, char ***);				\
+int									\
+LLVMFuzzerInitialize(int *argc, char ***argv)				\
+{									\
+	(void)argc;							\
+	(void)argv;							\
+	json_object_seed(1);						\
+	return 0;							\
+}
+
 #define FUZZ_ALL_PREFIXES 128	/* shorter inputs: try every prefix */
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

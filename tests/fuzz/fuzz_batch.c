@@ -16,19 +16,9 @@
 
 #define FUZZ_MAX_BATCH	100
 
-int	LLVMFuzzerInitialize(int *, char ***);
-
 static void	check_accepted(const struct check_req *);
 
-/* A fixed hash seed, so that runs repeat exactly. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	json_object_seed(1);
-	return 0;
-}
+FUZZ_JSON_SEEDED
 
 /* What an accepted check promises the statement writer. */
 static void

@@ -19,17 +19,7 @@
 
 #define FUZZ_MAX_BATCH	100
 
-int	LLVMFuzzerInitialize(int *, char ***);
-
-/* A fixed hash seed, so that runs repeat exactly. */
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	json_object_seed(1);
-	return 0;
-}
+FUZZ_JSON_SEEDED
 
 /* The text is one JSON object of this resourceType. */
 static void
