@@ -66,7 +66,8 @@ check_settings(const struct settings *s, const char *dir)
 	    s->timezone != NULL && s->key_prefix != NULL &&
 	    s->stream != NULL);
 	FUZZ_ASSERT(strncmp(s->source, "file:", 5) == 0 ||
-	    strncmp(s->source, "redis://", 8) == 0);
+	    strncmp(s->source, "redis://", 8) == 0 ||
+	    strncmp(s->source, "sentinel://", 11) == 0);
 	if (strncmp(s->source, "file:", 5) == 0)
 		FUZZ_ASSERT(s->source[5] == '/' ||
 		    strncmp(s->source + 5, dir, dlen) == 0);
@@ -76,7 +77,9 @@ check_settings(const struct settings *s, const char *dir)
 	    strncmp(s->snapshot, dir, dlen) == 0);
 	FUZZ_ASSERT(zone_exists(s->timezone));
 	FUZZ_ASSERT(s->key_prefix[0] != '\0' && s->stream[0] != '\0');
-	FUZZ_ASSERT(IN_RANGE(s->threads, 1, 64));
+	/* threads and signers: 0 is "auto", resolved by main at start */
+	FUZZ_ASSERT(s->threads == 0 || IN_RANGE(s->threads, 1, 64));
+	FUZZ_ASSERT(s->signers == 0 || IN_RANGE(s->signers, 1, 64));
 	FUZZ_ASSERT(IN_RANGE(s->max_staleness, 1, 31536000));
 	FUZZ_ASSERT(IN_RANGE(s->snapshot_interval, 1, 86400));
 	FUZZ_ASSERT(IN_RANGE(s->require_birth, 0, 1));
