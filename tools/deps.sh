@@ -5,10 +5,13 @@ set -e
 # haproxy: the fleet test and make fleet; prometheus: its promtool checks
 # the alert rules (tests/deploy); systemd: systemd-analyze verify;
 # iproute2: ss, for the free ports tests/deploy/check.sh picks; python3-redis:
-# redis-py, a RESP client as integrators use it (tests).
+# redis-py, a RESP client as integrators use it (tests); python3-jsonschema:
+# answers checked against the OpenAPI schemas; python3-ecdsa: the curve
+# arithmetic under the Python verifier's SM2 (verifiers/python).
 PKGS="build-essential pkg-config libevent-dev libhiredis-dev libxxhash-dev
 libssl-dev libjansson-dev libqrencode-dev openssl tzdata curl redis-server
-redis-tools python3 python3-cryptography python3-redis man-db haproxy prometheus
+redis-tools python3 python3-cryptography python3-redis python3-jsonschema
+python3-ecdsa man-db haproxy prometheus
 systemd
 iproute2"
 # make bench needs the peers and the plot too.
