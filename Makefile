@@ -23,8 +23,8 @@ LDLIBS  += $(PKG_LIBS)
 PROTO  = date b64url stmt jws sm2 resp http1 csv merkle redis_url cardcode
 STORE  = record index snapshot mapfile
 DAEMON = log config live check sign buf clock stats net_tcp \
-         worker http resp_cmd answer batch source source_csv \
-         snapshot_save sync_redis sync_link sync_sentinel sync_stream sync_fetch sync_full \
+         worker http resp_cmd resp_meta resp_multi answer batch source \
+         source_csv snapshot_save sync_redis sync_link sync_sentinel sync_stream sync_fetch sync_full \
          sync_follow sync_reject sign_job sign_queue signer notify auth tls \
          issuer code_store code_bind fhir_req fhir_resp cors
 TOOLS  = cardctl gen client keys code redis_io sentinel export verify

@@ -192,6 +192,7 @@ net_tcp_conn_new(struct net_loop *l, int fd, const struct net_listener *ls,
 	c->ops = ls->ops;
 	c->state = (char *)c + head;
 	c->hold_at = NET_HOLD_NONE;
+	c->opened_ms = clock_now_ms();
 	event_assign(&c->ev_read, l->base, fd, EV_READ | EV_PERSIST,
 	    net_tcp_on_read, c);
 	event_assign(&c->ev_write, l->base, fd, EV_WRITE | EV_PERSIST,

@@ -78,6 +78,7 @@ struct conn {
 	struct ssl_st	*ssl;		/* NULL: plain TCP */
 	struct auth_id	 id;		/* certificate or RESP AUTH */
 	int64_t		 partial_ms;	/* since when a request is incomplete */
+	int64_t		 opened_ms;	/* accepted at, ms since the epoch */
 	struct sockaddr_storage peer;
 	struct conn	*prev;
 	struct conn	*next;

@@ -25,39 +25,15 @@
 #include "net_tcp.h"
 #include "resp.h"
 #include "resp_cmd.h"
+#include "resp_priv.h"
 #include "sign.h"
 #include "sign_queue.h"
 #include "source.h"
 #include "worker.h"
 
 #define RESP_ARGS_MAX	1024
-#define RESP_NAME_MAX	64	/* CLIENT SETNAME */
-/* Append a string literal. */
-#define RESP_CMD_LIT(x, lit)	resp_cmd_raw(x, lit, sizeof(lit) - 1)
-
-/* What RESP keeps of one connection between commands. */
-struct resp_conn {
-	struct sign_queue_hold	 hold;		/* replies awaiting a signature */
-	struct code_bind_wait	*wait;		/* a reply awaits binding */
-	struct timespec		 wait_t0;
-	uint64_t		 id;		/* CLIENT ID; 0: not asked yet */
-	char			 name[RESP_NAME_MAX + 1];	/* SETNAME */
-};
 
 static _Atomic uint64_t resp_cmd_ids;	/* the last CLIENT ID given */
-
-struct resp_ctx {
-	struct conn		*c;
-	struct worker		*w;		/* c's */
-	const struct resp_arg	*argv;
-	size_t			 argc;
-	struct timespec		 t0;
-};
-
-struct resp_command {
-	const char	*name;
-	void		(*fn)(struct resp_ctx *);
-};
 
 static void	resp_cmd_validity(struct resp_ctx *);
 static void	resp_cmd_coverage(struct resp_ctx *);
@@ -66,34 +42,49 @@ static void	resp_cmd_auth(struct resp_ctx *);
 static void	resp_cmd_jwks(struct resp_ctx *);
 static void	resp_cmd_info(struct resp_ctx *);
 static void	resp_cmd_quit(struct resp_ctx *);
-static void	resp_cmd_command(struct resp_ctx *);
-static void	resp_cmd_echo(struct resp_ctx *);
-static void	resp_cmd_select(struct resp_ctx *);
-static void	resp_cmd_client(struct resp_ctx *);
 
-static const struct resp_command resp_commands[] = {
-	{ "validity", resp_cmd_validity },
-	{ "coverage", resp_cmd_coverage },
-	{ "ping", resp_cmd_ping },
-	{ "auth", resp_cmd_auth },
-	{ "jwks", resp_cmd_jwks },
-	{ "info", resp_cmd_info },
-	{ "quit", resp_cmd_quit },
-	{ "command", resp_cmd_command },
-	{ "config", resp_cmd_command },
-	{ "echo", resp_cmd_echo },
-	{ "select", resp_cmd_select },
-	{ "client", resp_cmd_client },
+/*
+ * Every command. Arity, flags, ACL categories and the key's place are
+ * what COMMAND reports, in Redis's conventions: a check's identifier is
+ * its key, so a client that routes by key (a cluster client) can.
+ */
+const struct resp_command resp_cmd_table[] = {
+	{ "validity", resp_cmd_validity, -2, "readonly fast", "@read @fast",
+	    1 },
+	{ "coverage", resp_cmd_coverage, -3, "readonly fast", "@read @fast",
+	    1 },
+	{ "ping", resp_cmd_ping, -1, "fast stale", "@fast @connection", 0 },
+	{ "auth", resp_cmd_auth, -2, "noscript loading stale fast no_auth",
+	    "@fast @connection", 0 },
+	{ "hello", resp_meta_hello, -1, "noscript loading stale fast no_auth",
+	    "@fast @connection", 0 },
+	{ "jwks", resp_cmd_jwks, -1, "readonly fast loading stale",
+	    "@read @fast", 0 },
+	{ "info", resp_cmd_info, -1, "loading stale", "@slow @dangerous", 0 },
+	{ "quit", resp_cmd_quit, -1, "loading stale fast no_auth",
+	    "@fast @connection", 0 },
+	{ "command", resp_meta_command, -1, "loading stale",
+	    "@slow @connection", 0 },
+	{ "config", resp_meta_config, -2, "loading stale",
+	    "@admin @slow @dangerous", 0 },
+	{ "echo", resp_meta_echo, 2, "fast loading stale", "@fast @connection",
+	    0 },
+	{ "select", resp_meta_select, 2, "loading stale fast",
+	    "@fast @connection", 0 },
+	{ "client", resp_meta_client, -2, "loading stale", "@slow @connection",
+	    0 },
+	{ "multi", resp_multi_multi, 1, "noscript loading stale fast",
+	    "@fast @transaction", 0 },
+	{ "exec", resp_multi_exec, 1, "noscript loading stale",
+	    "@slow @transaction", 0 },
+	{ "discard", resp_multi_discard, 1, "noscript loading stale fast",
+	    "@fast @transaction", 0 },
 };
-#define RESP_NCOMMANDS (sizeof(resp_commands) / sizeof(resp_commands[0]))
+const size_t resp_cmd_count = sizeof(resp_cmd_table) /
+    sizeof(resp_cmd_table[0]);
 
-static void	resp_cmd_error(struct resp_ctx *, enum stats_err, const char *);
-static void	resp_cmd_raw(struct resp_ctx *, const char *, size_t);
-static void	resp_cmd_bulk(struct resp_ctx *, const char *, size_t);
 static void	resp_cmd_dispatch(struct resp_ctx *);
 static void	resp_cmd_check(struct resp_ctx *, enum stmt_check);
-static int	resp_cmd_allowed(struct resp_ctx *, unsigned,
-		    struct auth_who *);
 static int	resp_cmd_resolve(struct resp_ctx *, struct check_req *);
 static void	resp_cmd_render_signed(struct conn *, struct buf *, unsigned,
 		    const char *, size_t, const char *, size_t);
@@ -120,7 +111,7 @@ const struct conn_ops resp_cmd_ops = {
 };
 
 /* Append bytes to the output, closing the connection if memory fails. */
-static void
+void
 resp_cmd_raw(struct resp_ctx *x, const char *p, size_t len)
 {
 	if (buf_append(&x->c->out, p, len) != 0)
@@ -128,7 +119,7 @@ resp_cmd_raw(struct resp_ctx *x, const char *p, size_t len)
 }
 
 /* Append -ERR and count it. Messages are ours, one line each. */
-static void
+void
 resp_cmd_error(struct resp_ctx *x, enum stats_err kind, const char *msg)
 {
 	char line[256];
@@ -140,7 +131,7 @@ resp_cmd_error(struct resp_ctx *x, enum stats_err kind, const char *msg)
 }
 
 /* Append a bulk string. */
-static void
+void
 resp_cmd_bulk(struct resp_ctx *x, const char *p, size_t len)
 {
 	if (buf_reserve(&x->c->out, len + RESP_BULK_OVERHEAD) != 0) {
@@ -148,6 +139,65 @@ resp_cmd_bulk(struct resp_ctx *x, const char *p, size_t len)
 		return;
 	}
 	x->c->out.len += resp_put_bulk(buf_tail(&x->c->out), p, len);
+}
+
+/* A bulk string, or in RESP3 a verbatim text one (INFO, CLIENT INFO). */
+void
+resp_cmd_text(struct resp_ctx *x, const char *p, size_t len)
+{
+	struct resp_conn *rc = x->c->state;
+
+	if (rc->proto != 3) {
+		resp_cmd_bulk(x, p, len);
+		return;
+	}
+	resp_cmd_head(x, '=', len + 4);
+	RESP_CMD_LIT(x, "txt:");
+	resp_cmd_raw(x, p, len);
+	RESP_CMD_LIT(x, "\r\n");
+}
+
+/* An aggregate's or a number's first line: type byte, n, CRLF. */
+void
+resp_cmd_head(struct resp_ctx *x, char type, uint64_t n)
+{
+	char line[32];
+
+	resp_cmd_raw(x, line, (size_t)snprintf(line, sizeof(line),
+	    "%c%llu\r\n", type, (unsigned long long)n));
+}
+
+/* A map of so many pairs: RESP3's %, or RESP2's flat array. */
+void
+resp_cmd_map(struct resp_ctx *x, uint64_t pairs)
+{
+	struct resp_conn *rc = x->c->state;
+
+	if (rc->proto == 3)
+		resp_cmd_head(x, '%', pairs);
+	else
+		resp_cmd_head(x, '*', pairs * 2);
+}
+
+/* Nothing: RESP3's null, RESP2's null bulk string. */
+void
+resp_cmd_null(struct resp_ctx *x)
+{
+	struct resp_conn *rc = x->c->state;
+
+	if (rc->proto == 3)
+		RESP_CMD_LIT(x, "_\r\n");
+	else
+		RESP_CMD_LIT(x, "$-1\r\n");
+}
+
+/* The connection's CLIENT ID, given the first time it is asked. */
+uint64_t
+resp_cmd_id(struct resp_conn *rc)
+{
+	if (rc->id == 0)
+		rc->id = atomic_fetch_add(&resp_cmd_ids, 1) + 1;
+	return rc->id;
 }
 
 /* Answer every complete command in the connection's input. */
@@ -175,30 +225,78 @@ resp_cmd_input(struct conn *c)
 			break;
 		}
 		if (x.argc > 0) {
+			x.raw = buf_head(&c->in);
+			x.rawlen = (size_t)r;
 			clock_gettime(CLOCK_MONOTONIC, &x.t0);
 			resp_cmd_dispatch(&x);
 		}
 		buf_consume(&c->in, (size_t)r);
+		if (resp_multi_splice(c) != 0)
+			c->closing = 1;
 	}
 }
 
-/* Run one command. */
-static void
-resp_cmd_dispatch(struct resp_ctx *x)
+/* The command named by a word, or NULL. */
+const struct resp_command *
+resp_cmd_find(const struct resp_arg *word)
+{
+	for (size_t i = 0; i < resp_cmd_count; i++)
+		if (resp_arg_is(word, resp_cmd_table[i].name))
+			return &resp_cmd_table[i];
+	return NULL;
+}
+
+/* Refuse an unknown command or a wrong number of words: 1 if refused. */
+int
+resp_cmd_refuse(struct resp_ctx *x, const struct resp_command *cmd)
 {
 	char msg[96];
+	size_t n;
 
-	for (size_t i = 0; i < RESP_NCOMMANDS; i++)
-		if (resp_arg_is(&x->argv[0], resp_commands[i].name)) {
-			resp_commands[i].fn(x);
-			return;
-		}
-	snprintf(msg, sizeof(msg), "unknown command '%.*s'",
-	    (int)(x->argv[0].len < 32 ? x->argv[0].len : 32), x->argv[0].p);
+	if (cmd != NULL && (cmd->arity >= 0 ? x->argc == (size_t)cmd->arity :
+	    x->argc >= (size_t)-cmd->arity))
+		return 0;
+	if (cmd != NULL) {
+		resp_cmd_wrong_args(x, cmd->name);
+		return 1;
+	}
+	n = x->argv[0].len < 32 ? x->argv[0].len : 32;
+	snprintf(msg, sizeof(msg), "unknown command '%.*s'", (int)n,
+	    x->argv[0].p);
 	for (char *p = msg; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
 	resp_cmd_error(x, ERR_BAD_REQUEST, msg);
+	return 1;
+}
+
+/* Redis's error for a command given too few or too many words. */
+void
+resp_cmd_wrong_args(struct resp_ctx *x, const char *name)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' "
+	    "command", name);
+	resp_cmd_error(x, ERR_BAD_REQUEST, msg);
+}
+
+/* Run one command, or queue it inside MULTI. */
+static void
+resp_cmd_dispatch(struct resp_ctx *x)
+{
+	const struct resp_command *cmd = resp_cmd_find(&x->argv[0]);
+	struct resp_conn *rc = x->c->state;
+
+	rc->last_ms = x->w->clock.ms;
+	if (rc->multi.run > 0)
+		rc->multi.run--;	/* EXEC runs what it queued */
+	else if (rc->multi.open && resp_multi_queue(x, cmd))
+		return;
+	if (resp_cmd_refuse(x, cmd))
+		return;
+	rc->last_cmd = cmd->name;
+	cmd->fn(x);
 }
 
 /*
@@ -272,12 +370,6 @@ resp_cmd_check(struct resp_ctx *x, enum stmt_check check)
 	struct auth_who who;
 	const char *err;
 
-	if (x->argc < fixed) {
-		resp_cmd_error(x, ERR_BAD_REQUEST, check == STMT_COVERAGE ?
-		    "wrong number of arguments for 'coverage' command" :
-		    "wrong number of arguments for 'validity' command");
-		return;
-	}
 	if (!resp_cmd_allowed(x, check == STMT_VALIDITY ? AUTH_ALLOW_VALIDITY :
 	    AUTH_ALLOW_COVERAGE, &who))
 		return;
@@ -377,30 +469,23 @@ resp_cmd_ping(struct resp_ctx *x)
 	else if (x->argc == 2)
 		resp_cmd_bulk(x, x->argv[1].p, x->argv[1].len);
 	else
-		resp_cmd_error(x, ERR_BAD_REQUEST,
-		    "wrong number of arguments for 'ping' command");
+		resp_cmd_wrong_args(x, "ping");
 }
 
 /*
- * AUTH [user] token: the token names a client of the config (the user
- * name, which redis-cli --user sends, is not needed and not checked).
+ * Log in with a token that names a client of the config (AUTH, HELLO
+ * AUTH). 0: done; -1: refused, and the error answered.
  */
-static void
-resp_cmd_auth(struct resp_ctx *x)
+int
+resp_cmd_login(struct resp_ctx *x, const struct resp_arg *tok)
 {
-	const struct resp_arg *tok = &x->argv[x->argc - 1];
 	struct auth_id id;
 	struct auth_who who;
 
 	if (settings.auth == AUTH_NONE) {
 		resp_cmd_error(x, ERR_BAD_REQUEST, "AUTH called without any "
 		    "credentials configured");
-		return;
-	}
-	if (x->argc < 2 || x->argc > 3) {
-		resp_cmd_error(x, ERR_BAD_REQUEST,
-		    "wrong number of arguments for 'auth' command");
-		return;
+		return -1;
 	}
 	auth_id_token(&id, tok->p, tok->len);
 	if (auth_allow(live_auth(), 1, &id, 0, 0, 0, &who) != AUTH_OK) {
@@ -408,14 +493,27 @@ resp_cmd_auth(struct resp_ctx *x)
 		STAT_ADD(x->w->stats.errors[IFACE_RESP][ERR_UNAUTHORIZED], 1);
 		RESP_CMD_LIT(x, "-WRONGPASS invalid username-password pair or "
 		    "user is disabled.\r\n");
-		return;
+		return -1;
 	}
 	x->c->id = id;
-	RESP_CMD_LIT(x, "+OK\r\n");
+	return 0;
+}
+
+/*
+ * AUTH [user] token (the user name, which redis-cli --user sends, is not
+ * needed and not checked).
+ */
+static void
+resp_cmd_auth(struct resp_ctx *x)
+{
+	if (x->argc > 3)
+		resp_cmd_wrong_args(x, "auth");
+	else if (resp_cmd_login(x, &x->argv[x->argc - 1]) == 0)
+		RESP_CMD_LIT(x, "+OK\r\n");
 }
 
 /* May this connection ask for need now? Answers the error when not. */
-static int
+int
 resp_cmd_allowed(struct resp_ctx *x, unsigned need, struct auth_who *who)
 {
 	switch (auth_allow(live_auth(), settings.auth == AUTH_REQUIRED,
@@ -492,7 +590,7 @@ resp_cmd_info(struct resp_ctx *x)
 	    (unsigned long long)g.records_rejected,
 	    (unsigned long long)g.full_syncs, g.sync_lag, g.synced_age,
 	    g.source_node, g.source_role, answer_state(x->w) == ANSWER_READY);
-	resp_cmd_bulk(x, text, (size_t)n < sizeof(text) ? (size_t)n :
+	resp_cmd_text(x, text, (size_t)n < sizeof(text) ? (size_t)n :
 	    sizeof(text) - 1);
 }
 
@@ -504,87 +602,6 @@ resp_cmd_quit(struct resp_ctx *x)
 	x->c->closing = 1;
 }
 
-/* ECHO message, as Redis answers it. */
-static void
-resp_cmd_echo(struct resp_ctx *x)
-{
-	if (x->argc != 2)
-		resp_cmd_error(x, ERR_BAD_REQUEST,
-		    "wrong number of arguments for 'echo' command");
-	else
-		resp_cmd_bulk(x, x->argv[1].p, x->argv[1].len);
-}
-
-/* SELECT 0: cardd has one database of answers, and clients ask for it. */
-static void
-resp_cmd_select(struct resp_ctx *x)
-{
-	if (x->argc != 2)
-		resp_cmd_error(x, ERR_BAD_REQUEST,
-		    "wrong number of arguments for 'select' command");
-	else if (x->argv[1].len == 1 && x->argv[1].p[0] == '0')
-		RESP_CMD_LIT(x, "+OK\r\n");
-	else
-		resp_cmd_error(x, ERR_BAD_REQUEST, "DB index is out of range");
-}
-
-/* Is this argument the word w (any case)? */
-static int
-resp_cmd_is(const struct resp_arg *a, const char *w)
-{
-	return a->len == strlen(w) && strncasecmp(a->p, w, a->len) == 0;
-}
-
-/*
- * CLIENT SETNAME, GETNAME and ID: what client libraries send on connect
- * (redis-py's client_name=, for one). A name is 1-64 printable
- * characters without spaces, as Redis requires.
- */
-static void
-resp_cmd_client(struct resp_ctx *x)
-{
-	struct resp_conn *rc = x->c->state;
-	char line[32];
-	size_t i;
-
-	if (x->argc == 3 && resp_cmd_is(&x->argv[1], "setname")) {
-		for (i = 0; i < x->argv[2].len; i++)
-			if (x->argv[2].p[i] <= ' ' || x->argv[2].p[i] > '~')
-				break;
-		if (i < x->argv[2].len || i > RESP_NAME_MAX) {
-			resp_cmd_error(x, ERR_BAD_REQUEST, "Client names are "
-			    "at most 64 characters, without spaces, newlines "
-			    "or special characters");
-			return;
-		}
-		memcpy(rc->name, x->argv[2].p, i);
-		rc->name[i] = '\0';
-		RESP_CMD_LIT(x, "+OK\r\n");
-	} else if (x->argc == 2 && resp_cmd_is(&x->argv[1], "getname")) {
-		if (rc->name[0] == '\0')
-			RESP_CMD_LIT(x, "$-1\r\n");
-		else
-			resp_cmd_bulk(x, rc->name, strlen(rc->name));
-	} else if (x->argc == 2 && resp_cmd_is(&x->argv[1], "id")) {
-		if (rc->id == 0)
-			rc->id = atomic_fetch_add(&resp_cmd_ids, 1) + 1;
-		resp_cmd_raw(x, line, (size_t)snprintf(line, sizeof(line),
-		    ":%llu\r\n", (unsigned long long)rc->id));
-	} else
-		resp_cmd_error(x, ERR_BAD_REQUEST, "CLIENT takes SETNAME name, "
-		    "GETNAME or ID");
-}
-
-/*
- * COMMAND and CONFIG: redis-cli and redis-benchmark ask these of any
- * server on connect; an empty array tells them there is nothing to learn.
- */
-static void
-resp_cmd_command(struct resp_ctx *x)
-{
-	RESP_CMD_LIT(x, "*0\r\n");
-}
-
 /* The connection closes: drop the replies it awaits. */
 static void
 resp_cmd_close(struct conn *c)
@@ -593,4 +610,5 @@ resp_cmd_close(struct conn *c)
 
 	sign_queue_forget(worker_of(c)->queue, &rc->hold);
 	code_bind_cancel(rc->wait);
+	resp_multi_free(rc);
 }
