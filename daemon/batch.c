@@ -13,8 +13,10 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "body_json.h"
 
 static const char *batch_one(json_t *, struct check_req *, char *, size_t);
+static json_t	*batch_checks(json_t *, char *, size_t);
 
 /* Fill one request from one check object; returns an error or NULL. */
 static const char *
@@ -43,6 +45,40 @@ batch_one(json_t *obj, struct check_req *r, char *buf, size_t cap)
 }
 
 /*
+ * The body's one member, checks, an array; NULL with detail saying what
+ * is wrong with the body around it.
+ */
+static json_t *
+batch_checks(json_t *root, char *detail, size_t cap)
+{
+	json_t *checks = json_object_get(root, "checks");
+	const char *key;
+	json_t *v;
+	char name[64];
+
+	if (!json_is_object(root)) {
+		snprintf(detail, cap, "the body must be a JSON object: "
+		    "{\"checks\":[...]}");
+		return NULL;
+	}
+	json_object_foreach(root, key, v)
+		if (strcmp(key, "checks") != 0) {
+			snprintf(detail, cap, "%s (the body has one member, "
+			    "checks)", check_unknown("unknown top-level member",
+			    key, strlen(key), name, sizeof(name)));
+			return NULL;
+		}
+	if (checks == NULL)
+		snprintf(detail, cap, "checks is missing: the body is "
+		    "{\"checks\":[...]}");
+	else if (!json_is_array(checks))
+		snprintf(detail, cap, "checks must be an array of checks");
+	else
+		return checks;
+	return NULL;
+}
+
+/*
  * Parse a batch of at most max checks. On success *reqs (free() it) holds
  * *n requests. On error, detail says why; *too_many tells a batch that
  * is only too long (413) from a malformed one (400).
@@ -51,8 +87,9 @@ int
 batch_parse(const char *body, size_t len, size_t max, struct check_req **reqs,
     size_t *n, int *too_many, char *detail, size_t detail_len)
 {
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	json_t *checks = json_object_get(root, "checks");
+	json_t *root = body_json_load(body, len, detail, detail_len);
+	json_t *checks = root != NULL ? batch_checks(root, detail,
+	    detail_len) : NULL;
 	const char *err = NULL;
 	char name[64];
 	size_t i = 0;
@@ -60,10 +97,8 @@ batch_parse(const char *body, size_t len, size_t max, struct check_req **reqs,
 	*reqs = NULL;
 	*n = json_array_size(checks);
 	*too_many = 0;
-	if (!json_is_object(root) || json_object_size(root) != 1 ||
-	    !json_is_array(checks))
-		snprintf(detail, detail_len, "body must be a JSON object with "
-		    "one member, checks, an array of checks");
+	if (checks == NULL)
+		;	/* detail is written */
 	else if (*n == 0 || *n > max) {
 		*too_many = *n > max;
 		snprintf(detail, detail_len, "a batch holds 1 to %zu checks",

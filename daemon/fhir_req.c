@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "body_json.h"
 #include "fhir.h"
 
 #define FHIR_ROOT	"CoverageEligibilityRequest"
@@ -92,8 +93,8 @@ int
 fhir_req_parse(const char *body, size_t len, size_t max, struct fhir_req *fr,
     struct check_req **reqs, size_t *n, struct fhir_error *e)
 {
-	json_error_t jerr;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	char detail[160];
+	json_t *root = body_json_load(body, len, detail, sizeof(detail));
 	struct fhir_ask ask;
 	int rc;
 
@@ -102,9 +103,7 @@ fhir_req_parse(const char *body, size_t len, size_t max, struct fhir_req *fr,
 	*reqs = NULL;
 	*n = 0;
 	if (root == NULL)
-		return fhir_fail(e, 400, "structure", NULL, "the body is not "
-		    "JSON (line %d, column %d), or has a member twice",
-		    jerr.line, jerr.column);
+		return fhir_fail(e, 400, "structure", NULL, "%s", detail);
 	rc = fhir_root(root, fr, e) != 0 || fhir_purpose(root, fr, e) != 0 ||
 	    fhir_patient(root, &ask, e) != 0 || fhir_dates(root, &ask, e) != 0 ||
 	    fhir_facility(root, &ask, e) != 0 ||

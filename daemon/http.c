@@ -315,18 +315,24 @@ http_error(struct http_ctx *x, int status, enum stats_err kind,
 		"busy"
 	};
 	char body[512];
-	int n;
+	size_t n;
 
 	if (x->fhir) {
 		http_error_fhir(x, status, kind, fhir_issue_code(status),
 		    detail, x->expr);
 		return;
 	}
-	n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":"
-	    "\"%s\"}", codes[kind], detail);
+	n = (size_t)snprintf(body, sizeof(body), "{\"error\":\"%s\","
+	    "\"detail\":\"", codes[kind]);
+	/* Our details may quote JSON ({"checks":[...]}): escape them. */
+	for (; *detail != '\0' && n + 4 < sizeof(body); detail++) {
+		if (*detail == '"' || *detail == '\\')
+			body[n++] = '\\';
+		body[n++] = *detail;
+	}
+	memcpy(body + n, "\"}", 2);
 	STAT_ADD(x->w->stats.errors[IFACE_HTTP][kind], 1);
-	http_reply(x, status, "application/json", NULL, 0, body,
-	    (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
+	http_reply(x, status, "application/json", NULL, 0, body, n + 2);
 }
 
 /* Append an OperationOutcome (code: its IssueType; expr may be NULL). */

@@ -327,6 +327,57 @@ class ErrorsTest(harness.DaemonTestCase):
             self.assertEqual(json.loads(r.body)["detail"],
                              "checks[0]: unknown member colour")
 
+    def test_batch_body_faults_have_their_own_detail(self):
+        """Bad JSON, a member twice, a byte-order mark and an extra
+        top-level member each say what they are (and where); a number
+        sent as a member name is never echoed."""
+        good = '{"check":"validity","card":"000000000001"}'
+        cases = [
+            ('{"checks":[' + good, "the body ends before its JSON value "
+             "does (line 1, column 53)"),
+            ('{"checks":[' + good + ']} x', "the body goes on after its "
+             "JSON value (line 1, column 57)"),
+            ('{"checks":[' + good + '],nope}', "the body is not valid JSON "
+             "(line 1, column 59)"),
+            ('{"checks":[],"checks":[]}', "member checks is given twice "
+             "(line 1, column 21)"),
+            ('{"checks":[{"check":"validity","card":"000000000001",'
+             '"card":"000000000002"}]}', "member card is given twice "
+             "(line 1, column 59)"),
+            ('{"checks":[{"check":"validity","000000000009":"1",'
+             '"000000000009":"1"}]}', "a member is given twice "
+             "(line 1, column 64)"),
+            ('\ufeff{"checks":[' + good + ']}', "the body starts with a "
+             "byte-order mark; send JSON without one (RFC 8259 section "
+             "8.1)"),
+            ('{"checks":[' + good + '],"mode":"fast"}',
+             "unknown top-level member mode (the body has one member, "
+             "checks)"),
+            ('{"checks":[' + good + '],"000000000009":1}',
+             "unknown top-level member (the body has one member, checks)"),
+            ('{"check":"validity"}', "unknown top-level member check (the "
+             "body has one member, checks)"),
+            ('{}', 'checks is missing: the body is {"checks":[...]}'),
+            ('[' + good + ']', 'the body must be a JSON object: '
+             '{"checks":[...]}'),
+            ('{"checks":{}}', "checks must be an array of checks"),
+            ('{"checks":["\xff"]}', None),
+        ]
+        with self.d.http() as c:
+            for body, detail in cases:
+                with self.subTest(body=body):
+                    raw = body.encode("utf-8")
+                    if detail is None:     # a byte that is not UTF-8
+                        raw = b'{"checks":["\xff"]}'
+                        detail = ("the body is not valid UTF-8 (line 1, "
+                                  "column 12)")
+                    r = c.request("POST", "/v1/check",
+                                  [("Content-Type", "application/json")],
+                                  raw)
+                    err = self.assertJSONError(r, 400, "bad_request")
+                    self.assertEqual(err["detail"], detail)
+                    self.assertNotIn(b"000000000009", r.body)
+
     def test_http_post_without_content_length(self):
         """PROTOCOL.md §5.4: 411, and the connection closes (a body, if
         one follows, cannot be framed)."""
