@@ -145,6 +145,11 @@ answer_statement(struct worker *w, const struct check_req *r,
 	s.scheme = r->check == STMT_COVERAGE ? r->scheme : -1;
 	s.region = r->check == STMT_COVERAGE ? r->region : -1;
 	s.at = r->has_at ? r->at : w->clock.today;
+	/* A statement says when at was the server's today, and where. */
+	if (!r->has_at) {
+		s.zone = settings.timezone;
+		s.zone_len = strlen(settings.timezone);
+	}
 	s.reason = r->by_code ? answer_code(r, who, &s) : REASON_OK;
 	if (s.reason == REASON_OK)
 		s.reason = answer_lookup(r, s.at, &s.rev, &card);

@@ -219,7 +219,10 @@ cfg_check_timezone(const char *v)
 
 	if (strcmp(v, "UTC") == 0)
 		return NULL;
-	if (v[0] == '/' || strstr(v, "..") != NULL)
+	/* Statements carry the name (at_zone): no byte needing escapes. */
+	if (v[0] == '/' || strstr(v, "..") != NULL || strlen(v) > 64 ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789/_+-") != strlen(v))
 		return "timezone must be a zone name such as Asia/Shanghai";
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir ? dir :
 	    "/usr/share/zoneinfo", v) >= sizeof(path))

@@ -571,7 +571,8 @@ resp_cmd_info(struct resp_ctx *x)
 	refused = sum.errors[IFACE_HTTP][ERR_RATE_LIMITED] +
 	    sum.errors[IFACE_RESP][ERR_RATE_LIMITED];
 	n = snprintf(text, sizeof(text), "# Server\r\ncardd_version:%s\r\n"
-	    "uptime_in_seconds:%.0f\r\nthreads:%d\r\n\r\n# Clients\r\n"
+	    "uptime_in_seconds:%.0f\r\nthreads:%d\r\ntimezone:%s\r\n\r\n"
+	    "# Clients\r\n"
 	    "connected_clients:%llu\r\ntotal_connections_received:%llu\r\n"
 	    "rejected_connections:%llu\r\n\r\n# Stats\r\nanswers:%llu\r\n"
 	    "errors:%llu\r\nrate_limited:%llu\r\nsignatures:%llu\r\n\r\n"
@@ -580,7 +581,8 @@ resp_cmd_info(struct resp_ctx *x)
 	    "full_syncs:%llu\r\nsync_lag_seconds:%.3f\r\n"
 	    "sync_age_seconds:%.3f\r\nsource_node:%s\r\nsource_role:%s\r\n"
 	    "ready:%d\r\n", CARDD_VERSION,
-	    g.uptime, settings.threads, (unsigned long long)sum.conns_open,
+	    g.uptime, settings.threads, g.timezone,
+	    (unsigned long long)sum.conns_open,
 	    (unsigned long long)sum.conns_accepted,
 	    (unsigned long long)sum.conns_refused, (unsigned long long)answers,
 	    (unsigned long long)errors, (unsigned long long)refused,

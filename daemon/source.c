@@ -210,6 +210,7 @@ source_gauges(struct stats_gauges *g)
 	g->synced_age = synced ? (double)(now - synced) / 1000.0 : -1;
 	g->uptime = (double)(now - src.started_ms) / 1000.0;
 	g->source_kind = src.kind;
+	g->timezone = settings.timezone;
 	g->sync_state = src.kind;
 	g->link_up = 1;
 	g->last_full_sync_age = -1;

@@ -193,10 +193,13 @@ stats_render(struct buf *b, const struct stats *s, const struct stats_gauges *g)
 	    "cardd_sync_age_seconds %.3f\n# TYPE cardd_ready gauge\n"
 	    "cardd_ready %d\n# TYPE cardd_uptime_seconds gauge\n"
 	    "cardd_uptime_seconds %.0f\n# TYPE cardd_source_info gauge\n"
-	    "cardd_source_info{kind=\"%s\"} 1\n",
+	    "cardd_source_info{kind=\"%s\"} 1\n# HELP cardd_timezone_info The "
+	    "zone whose civil date is today for a check without at.\n"
+	    "# TYPE cardd_timezone_info gauge\ncardd_timezone_info{zone=\"%s\"} "
+	    "1\n",
 	    (unsigned long long)g->cards,
 	    (unsigned long long)g->records_invalid, g->synced_age, g->ready,
-	    g->uptime, g->source_kind);
+	    g->uptime, g->source_kind, g->timezone);
 	rc |= stats_printf(b, "# HELP cardd_sync_state The source follower's "
 	    "state.\n# TYPE cardd_sync_state gauge\ncardd_sync_state{state="
 	    "\"%s\"} 1\n# TYPE cardd_source_up gauge\ncardd_source_up %d\n"

@@ -44,6 +44,7 @@ struct stats_gauges {
 	int		ready;
 	double		uptime;
 	const char	*source_kind;
+	const char	*timezone;	/* of today (config timezone) */
 	const char	*sync_state;
 	int		link_up;
 	uint64_t	full_syncs;

@@ -190,6 +190,8 @@ stmt_write(const struct stmt *s, char *out, size_t cap)
 	}
 	if (s->replay_local)
 		stmt_puts(&o, ",\"replay\":\"local\"");
+	if (s->zone != NULL)
+		stmt_put_str(&o, "at_zone", s->zone, s->zone_len);
 	stmt_put(&o, "}", 1);
 	return o.overflow ? 0 : (size_t)(o.p - out);
 }

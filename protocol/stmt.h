@@ -64,6 +64,8 @@ struct stmt {
 	int		 has_until;	/* "until": the scheme's paid-through */
 	int32_t		 until;
 	int		 replay_local;	/* "replay":"local" */
+	const char	*zone;		/* "at_zone": at was today there */
+	size_t		 zone_len;
 };
 
 const char	*stmt_check_name(enum stmt_check);

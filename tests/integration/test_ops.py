@@ -53,6 +53,7 @@ class ConfigCheckTest(unittest.TestCase):
         "sign_mode fast",
         "log_level loud",
         "timezone Mars/Olympus_Mons",
+        "timezone zone.tab",    # a file there, but not a zone name
         "key_id bad kid!",
         "source ftp://example",
         "http_max_body 1x",

@@ -322,6 +322,22 @@ class SemanticsTest(harness.DaemonTestCase):
                 after = harness.shanghai_today(zone)
                 st = self.assertStatement(body, V, C["ok"], reason="ok")
                 self.assertIn(st["at"], {before, after})
+                # The statement says at was the server's today, and
+                # where: at_zone, its last member.
+                self.assertEqual(st["at_zone"], zone)
+                self.assertTrue(body.endswith(b',"at_zone":"%s"}' %
+                                              zone.encode()), body)
+        # An at the client sent is its own: no at_zone.
+        body, _ = self.ask_http(V, C["ok"], {"at": AT})
+        self.assertNotIn(b"at_zone", body)
+        with self.d.resp() as c:
+            body = c.command("VALIDITY", C["ok"], "AT", AT)[0]
+            self.assertNotIn(b"at_zone", body)
+            info = c.command("INFO").decode()
+        self.assertIn("\r\ntimezone:%s\r\n" % zone, info)
+        metrics = self.d.get("/metrics").body.decode()
+        self.assertIn('\ncardd_timezone_info{zone="%s"} 1\n' % zone,
+                      metrics)
 
     def test_at_defaults_to_today_in_shanghai(self):
         self._today_checks("Asia/Shanghai")
@@ -354,6 +370,7 @@ class TimezoneTest(harness.DaemonTestCase):
         self.assertEqual(r.status, 200, r)
         st = self.assertStatement(r.body, V, C["ok"])
         self.assertIn(st["at"], {before, after})
+        self.assertEqual(st["at_zone"], zone)
         far = datetime.datetime.now(
             zoneinfo.ZoneInfo("Pacific/Pago_Pago")).date().isoformat()
         self.assertNotEqual(st["at"], far)
