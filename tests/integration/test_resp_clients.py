@@ -64,6 +64,19 @@ class RESPClientsTest(harness.DaemonTestCase):
         self.assertEqual(cli("-3", "--no-raw", "CLIENT", "GETNAME"), "(nil)")
         self.assertEqual(cli("COMMAND", "GETKEYS", "VALIDITY",
                              "000000000007", "AT", AT), "000000000007")
+        self.assertEqual(cli("COMMAND", "INFO", "validity").split("\n")[:3],
+                         ["validity", "-2", "readonly"])
+        self.assertEqual(cli("CONFIG", "GET", "appendonly"),
+                         "appendonly\nno")
+        # A transaction typed into redis-cli.
+        p = subprocess.run(["redis-cli", "-p", str(self.d.resp_port)],
+                           input=b"MULTI\nVALIDITY 000000000001 AT " +
+                           AT.encode() + b"\nECHO x\nEXEC\n",
+                           capture_output=True, timeout=10)
+        lines = p.stdout.decode().split("\n")
+        self.assertEqual(lines[:3], ["OK", "QUEUED", "QUEUED"], lines)
+        self.assertIn('"card":"000000000001"', lines[3])
+        self.assertEqual(lines[5], "x")
 
 
 class RESPTransactionTest(harness.DaemonTestCase):
