@@ -49,3 +49,11 @@ if [ ! -f "$stamp" ] ||
 	echo "npm ci in tests/js"
 	(cd "$js" && npm ci --no-audit --no-fund)
 fi
+# verifiers/js/node_modules (jose, sm-crypto) the same way.
+js="$(dirname "$0")/../verifiers/js"
+stamp="$js/node_modules/.package-lock.json"
+if [ ! -f "$stamp" ] ||
+    [ -n "$(find "$js/package-lock.json" -newer "$stamp")" ]; then
+	echo "npm ci in verifiers/js"
+	(cd "$js" && npm ci --no-audit --no-fund)
+fi
