@@ -24,6 +24,7 @@ fail, saying to run `sh tools/deps.sh test`.
 import base64
 import importlib.util
 import json
+import os
 import re
 import secrets
 import shutil
@@ -803,3 +804,96 @@ class LiveSM2BatchTest(LiveBase, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# --------------------------------------------------- verifiers/README.md
+
+README = h.ROOT / "verifiers" / "README.md"
+
+
+def readme_blocks(lang):
+    """[(heading, code)] of the README's fenced blocks in lang."""
+    out, heading = [], ""
+    for m in re.finditer(r"^(#+ [^\n]*)$|^```%s\n(.*?)^```$" % lang,
+                         README.read_text(), re.M | re.S):
+        if m.group(1):
+            heading = m.group(1).lstrip("#").strip()
+        else:
+            out.append((heading, m.group(2)))
+    return out
+
+
+class ReadmeExamplesTest(unittest.TestCase):
+    """The examples of verifiers/README.md run as written against a cardd
+    set up as `make run` sets it up (demo issuer, auth none), its ports
+    and paths put in place of make run's."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(gen=(1000, 1, h.shanghai_today()), name="readme",
+                         config={"code_issuer": "%s issuer.jwks" % ISSUER})
+        cls.addClassCleanup(cls.d.cleanup)
+        p = h.run([h.CARDCTL, "keygen", cls.d.dir / "issuer.pem"])
+        assert p.returncode == 0, p.stderr
+        (cls.d.dir / "issuer.jwks").write_bytes(p.stdout)
+        cls.d.start()
+        cls.work = cls.d.dir / "readme"
+        cls.work.mkdir()
+        (cls.work / "verifiers").symlink_to(h.ROOT / "verifiers")
+        (cls.work / "node_modules").mkdir()
+        (cls.work / "node_modules" / "cardd-verify").symlink_to(JS_DIR)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    def local(self, code):
+        return (code.replace("127.0.0.1:8080", "127.0.0.1:%d" %
+                             self.d.http_port)
+                .replace("port=7070", "port=%d" % self.d.resp_port)
+                .replace("run/issuer.pem", str(self.d.dir / "issuer.pem"))
+                .replace("build/cardctl", str(h.CARDCTL)))
+
+    def run_block(self, argv, name, code, **kw):
+        path = self.work / name
+        path.write_text(self.local(code))
+        r = h.run(argv + [path], cwd=self.work, **kw)
+        self.assertEqual(r.returncode, 0, (code, r.stdout, r.stderr))
+        return r.stdout.decode()
+
+    def test_python_examples(self):
+        blocks = readme_blocks("python")
+        self.assertEqual([b for b, _ in blocks], ["Python", "Python"])
+        env = dict(os.environ, PYTHONPATH=str(PY_FILE.parent))
+        out = self.run_block(["/usr/bin/python3"], "ex0.py", blocks[0][1],
+                             env=env)
+        self.assertRegex(out, r"^jws EdDSA 000000000000 (not_)?covered \w+\n"
+                         r"000000000000 (in)?valid \w+\n000000000001 "
+                         r"(in)?valid \w+\nrefused: the EdDSA signature "
+                         r"over the statement does not match\n$")
+        out = self.run_block(["/usr/bin/python3"], "ex1.py", blocks[1][1],
+                             env=env)
+        self.assertRegex(out, r"^jws (in)?valid\n$")
+
+    def test_js_example(self):
+        blocks = readme_blocks("js")
+        self.assertEqual([b for b, _ in blocks], ["JavaScript"])
+        out = self.run_block([node()], "example.mjs", blocks[0][1])
+        self.assertRegex(out, r"^jws EdDSA 000000000000 (not_)?covered \w+\n"
+                         r"000000000000 (in)?valid \w+\n000000000001 "
+                         r"(in)?valid \w+\nrefused: the EdDSA signature "
+                         r"over the statement does not match\n$")
+
+    def test_card_code_example(self):
+        blocks = [c for t, c in readme_blocks("sh") if t == "Card codes"]
+        self.assertEqual(len(blocks), 1)
+        node()
+        env = dict(os.environ, PATH="/usr/bin:" + os.environ["PATH"])
+        out = self.run_block(["/bin/sh", "-e"], "codes.sh", blocks[0],
+                             env=env)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 4, out)
+        self.assertEqual(lines[0], lines[2])    # both CLIs, one verdict
+        self.assertEqual(lines[1], lines[3])
+        self.assertRegex(lines[0], r"^genuine: detached JWS, alg EdDSA, ")
+        self.assertRegex(lines[1], r"^  coverage [\w-]{43}: (not_)?covered ")
