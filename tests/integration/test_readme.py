@@ -39,6 +39,8 @@ MUST_SHOW = {
     "Asking#0": [b"Card-Signature: ", b'"results":['],
     "Asking#2": [b'"card":"000000000000"', b'"card":"000000000001"'],
     "Verifying an answer#0": [],
+    # Both verifier libraries' CLIs, each saying genuine.
+    "Verifying an answer#1": [b"genuine: detached JWS, alg EdDSA"],
     "Electronic card codes#0": [b'"code":"', b'"iss":"demo-card-platform"'],
     "FHIR#0": [b'"resourceType":"CoverageEligibilityResponse"',
                b'"resourceType":"CapabilityStatement"'],
