@@ -37,6 +37,8 @@ static const struct verify_key *verify_find(const struct verify_keys *,
 static enum verify_result verify_detached(const struct verify_keys *,
 		    const char *, size_t, const char *, size_t,
 		    struct verify_info *, char *, size_t);
+static enum verify_result verify_signed(const char *, size_t,
+		    const struct verify_key *, char *, size_t);
 static enum verify_result verify_batch(const struct verify_keys *,
 		    const char *, size_t, const char *, size_t,
 		    struct verify_info *, char *, size_t);
@@ -256,10 +258,45 @@ verify_answer(const struct verify_keys *set, const char *msg, size_t len,
     const char *sig, size_t sig_len, struct verify_info *info, char *why,
     size_t whylen)
 {
+	enum verify_result rc;
+
 	memset(info, 0, sizeof(*info));
 	info->batch = merkle_is_proof(sig, sig_len);
-	if (info->batch)
-		return verify_batch(set, msg, len, sig, sig_len, info, why,
-		    whylen);
-	return verify_detached(set, msg, len, sig, sig_len, info, why, whylen);
+	rc = info->batch ? verify_batch(set, msg, len, sig, sig_len, info, why,
+	    whylen) : verify_detached(set, msg, len, sig, sig_len, info, why,
+	    whylen);
+	return rc == VERIFY_OK ? verify_signed(msg, len, info->key, why,
+	    whylen) : rc;
+}
+
+/*
+ * What a valid signature covers must be an answer: never a Merkle root
+ * object (signed too, but it says nothing of a card), and a statement
+ * must name the key that signed it (PROTOCOL.md §3, kid).
+ */
+static enum verify_result
+verify_signed(const char *msg, size_t len, const struct verify_key *key,
+    char *why, size_t whylen)
+{
+	static const char root[] = "{\"typ\":\"cardd-merkle\"";
+	static const char kid[] = ",\"kid\":\"";
+	const char *p, *end = msg + len;
+
+	if (len >= sizeof(root) - 1 && memcmp(msg, root, sizeof(root) - 1)
+	    == 0) {
+		snprintf(why, whylen, "a Merkle root object, not an answer");
+		return VERIFY_FORMAT;
+	}
+	if (len < 5 || memcmp(msg, "{\"v\":", 5) != 0)
+		return VERIFY_OK;	/* a body: batch results or FHIR */
+	p = memmem(msg, len, kid, sizeof(kid) - 1);
+	if (p != NULL)
+		p += sizeof(kid) - 1;
+	if (p == NULL || (size_t)(end - p) <= key->kid_len ||
+	    memcmp(p, key->kid, key->kid_len) != 0 || p[key->kid_len] != '"') {
+		snprintf(why, whylen, "the statement does not name the key "
+		    "that signed it (kid %.*s)", (int)key->kid_len, key->kid);
+		return VERIFY_KID;
+	}
+	return VERIFY_OK;
 }
