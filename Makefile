@@ -26,7 +26,8 @@ DAEMON = log config live check sign buf clock stats net_tcp \
          worker http resp_cmd resp_meta resp_multi answer batch source \
          source_csv snapshot_save sync_redis sync_link sync_sentinel sync_stream sync_fetch sync_full \
          sync_follow sync_reject sign_job sign_queue signer notify auth tls \
-         issuer code_store code_bind body_json fhir_req fhir_resp cors
+         issuer code_store code_bind body_json fhir_req fhir_resp cors \
+         openapi
 TOOLS  = cardctl gen client keys code redis_io sentinel export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \
@@ -55,6 +56,9 @@ $(BUILD)/%.o: %.c
 $(BUILD)/store/%.o: INC = -Iprotocol -Istore
 $(BUILD)/tools/%.o: INC = -Iprotocol -Istore
 $(BUILD)/bench/%.o: INC = -Iprotocol -Itools
+
+# The OpenAPI document is built into the daemon (.incbin, daemon/openapi.c).
+$(BUILD)/daemon/openapi.o: protocol/openapi.json
 
 $(BUILD)/cardd: $(DAEMON_OBJ) $(BUILD)/daemon/main.o $(STORE_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

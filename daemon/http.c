@@ -30,6 +30,7 @@
 #include "http1.h"
 #include "live.h"
 #include "net_tcp.h"
+#include "openapi.h"
 #include "sign.h"
 #include "sign_queue.h"
 #include "source.h"
@@ -100,6 +101,9 @@ static void	http_validity(struct http_ctx *);
 static void	http_coverage(struct http_ctx *);
 static void	http_batch(struct http_ctx *);
 static void	http_keys(struct http_ctx *);
+static void	http_openapi(struct http_ctx *);
+static void	http_cached(struct http_ctx *, const char *, const char *,
+		    size_t, const char *, size_t);
 static void	http_healthz(struct http_ctx *);
 static void	http_readyz(struct http_ctx *);
 static void	http_metrics(struct http_ctx *);
@@ -111,6 +115,7 @@ static const struct http_route http_routes[] = {
 	{ "/v1/coverage", "GET", http_coverage },
 	{ "/v1/check", "POST", http_batch },
 	{ "/v1/keys", "GET", http_keys },
+	{ "/v1/openapi.json", "GET", http_openapi },
 	{ "/healthz", "GET", http_healthz },
 	{ "/readyz", "GET", http_readyz },
 	{ "/metrics", "GET", http_metrics },
@@ -942,18 +947,40 @@ http_keys(struct http_ctx *x)
 	size_t len, n;
 	const char *jwks = sign_jwks(live_keys(), &len);
 	const char *etag = sign_jwks_etag(live_keys(), &n);
+
+	http_cached(x, "application/jwk-set+json", etag, n, jwks, len);
+}
+
+/* GET /v1/openapi.json: the API's OpenAPI 3.1 document, built in. */
+static void
+http_openapi(struct http_ctx *x)
+{
+	size_t len, n;
+	const char *doc = openapi_doc(&len);
+	const char *etag = openapi_etag(&n);
+
+	http_cached(x, "application/json", etag, n, doc, len);
+}
+
+/*
+ * A cacheable resource (Cache-Control: max-age, ETag): 304 without a body
+ * when If-None-Match names its tag (or is *).
+ */
+static void
+http_cached(struct http_ctx *x, const char *ctype, const char *etag,
+    size_t n, const char *body, size_t len)
+{
 	const struct http1_header *h = http1_find(x->req->headers,
 	    x->req->num_headers, "if-none-match");
 
 	x->extra |= HTTP_F_CACHE;
-	if (h != NULL && ((h->value_len == 1 && h->value[0] == '*') ||
+	if (n > 0 && h != NULL && ((h->value_len == 1 && h->value[0] == '*') ||
 	    memmem(h->value, h->value_len, etag, n) != NULL)) {
 		x->extra |= HTTP_F_HEAD;	/* 304: no body */
-		http_reply(x, 304, "application/jwk-set+json", etag, n, jwks,
-		    len);
+		http_reply(x, 304, ctype, etag, n, body, len);
 		return;
 	}
-	http_reply(x, 200, "application/jwk-set+json", etag, n, jwks, len);
+	http_reply(x, 200, ctype, etag, n, body, len);
 }
 
 /* GET /healthz: the process answers. */

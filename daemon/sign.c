@@ -28,7 +28,6 @@
 
 #define SIGN_PEM_MAX	8192
 #define SIGN_MAX_OTHERS	16	/* published keys besides the signer */
-#define SIGN_ETAG_MAX	48	/* a quoted base64url SHA-256 */
 
 static _Atomic uint64_t sign_generations;
 
@@ -167,16 +166,27 @@ sign_publish(struct sign_keyring *kr)
 static int
 sign_etag(struct sign_keyring *kr)
 {
-	unsigned char md[32];
+	kr->etag_len = sign_etag_of(kr->jwks, kr->jwks_len, kr->etag);
+	return kr->etag_len > 0 ? 0 : -1;
+}
 
-	if (EVP_Digest(kr->jwks, kr->jwks_len, md, NULL, EVP_sha256(),
-	    NULL) != 1)
-		return -1;
-	kr->etag[0] = '"';
-	kr->etag_len = 1 + b64url_encode(md, sizeof(md), kr->etag + 1);
-	kr->etag[kr->etag_len++] = '"';
-	kr->etag[kr->etag_len] = '\0';
-	return 0;
+/*
+ * An HTTP entity tag for some bytes: the base64url SHA-256, quoted, NUL
+ * ended in out (SIGN_ETAG_MAX). Its length, or 0 if hashing failed.
+ */
+size_t
+sign_etag_of(const void *p, size_t len, char *out)
+{
+	unsigned char md[32];
+	size_t n;
+
+	if (EVP_Digest(p, len, md, NULL, EVP_sha256(), NULL) != 1)
+		return 0;
+	out[0] = '"';
+	n = 1 + b64url_encode(md, sizeof(md), out + 1);
+	out[n++] = '"';
+	out[n] = '\0';
+	return n;
 }
 
 /* Add a published key unless its kid is there already. */

@@ -8,6 +8,8 @@
 
 #include "jws.h"
 
+#define SIGN_ETAG_MAX	48	/* a quoted base64url SHA-256, NUL ended */
+
 struct sign_keyring;
 struct sign_ctx;
 
@@ -20,6 +22,7 @@ void		 sign_keyring_free(struct sign_keyring *);
 const char	*sign_kid(const struct sign_keyring *, size_t *len);
 const char	*sign_jwks(const struct sign_keyring *, size_t *len);
 const char	*sign_jwks_etag(const struct sign_keyring *, size_t *len);
+size_t		 sign_etag_of(const void *, size_t, char *out);
 struct sign_ctx	*sign_ctx_new(void);
 void		 sign_ctx_free(struct sign_ctx *);
 const char	*sign_header(const struct sign_keyring *, size_t *len);
