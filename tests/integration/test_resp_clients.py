@@ -11,7 +11,10 @@ from tests.integration import harness
 from tests.integration.harness import AT
 
 
-class RESPClientsTest(harness.DaemonTestCase):
+class RedisPyCase(harness.DaemonTestCase):
+    """A cardd of 50 cards, and redis-py clients of it closed after each
+    test."""
+
     GEN = ("50", "3", AT)
 
     def client(self, **kw):
@@ -19,6 +22,9 @@ class RESPClientsTest(harness.DaemonTestCase):
                         socket_timeout=5, **kw)
         self.addCleanup(r.close)
         return r
+
+
+class RESPClientsTest(RedisPyCase):
 
     def test_redis_py_with_a_client_name(self):
         r = self.client(client_name="desk-7")
@@ -79,17 +85,9 @@ class RESPClientsTest(harness.DaemonTestCase):
         self.assertEqual(lines[5], "x")
 
 
-class RESPTransactionTest(harness.DaemonTestCase):
+class RESPTransactionTest(RedisPyCase):
     """MULTI/EXEC/DISCARD: redis-py's default pipeline() is a
     transaction; queued checks are answered together, in order."""
-
-    GEN = ("50", "3", AT)
-
-    def client(self, **kw):
-        r = redis.Redis(host=harness.HOST, port=self.d.resp_port,
-                        socket_timeout=5, **kw)
-        self.addCleanup(r.close)
-        return r
 
     def test_redis_py_pipeline(self):
         r = self.client()
@@ -171,16 +169,13 @@ class RESPTransactionTest(harness.DaemonTestCase):
             self.assertEqual(c.command("PING"), "PONG")
 
 
-class RESPBatchTransactionTest(harness.DaemonTestCase):
+class RESPBatchTransactionTest(RedisPyCase):
     """In sign_mode batch the checks of one EXEC share a tree."""
 
-    GEN = ("50", "3", AT)
     CONFIG = {"sign_mode": "batch"}
 
     def test_exec_checks_share_one_tree(self):
-        r = redis.Redis(host=harness.HOST, port=self.d.resp_port,
-                        socket_timeout=5)
-        self.addCleanup(r.close)
+        r = self.client()
         p = r.pipeline()
         for i in range(20):
             p.execute_command("VALIDITY", "%012d" % i, "AT", AT)
@@ -192,10 +187,8 @@ class RESPBatchTransactionTest(harness.DaemonTestCase):
         self.assertLessEqual(len({s.split("~")[0] for s in batched}), 2)
 
 
-class RESPHelloCommandConfigTest(harness.DaemonTestCase):
+class RESPHelloCommandConfigTest(RedisPyCase):
     """HELLO 2/3, COMMAND with key specs, CONFIG GET, CLIENT INFO."""
-
-    GEN = ("50", "3", AT)
 
     def test_hello(self):
         with self.d.resp() as c:
@@ -234,9 +227,7 @@ class RESPHelloCommandConfigTest(harness.DaemonTestCase):
                 c._recv(deadline)
 
     def test_command_key_specs(self):
-        r = redis.Redis(host=harness.HOST, port=self.d.resp_port,
-                        socket_timeout=5)
-        self.addCleanup(r.close)
+        r = self.client()
         cmds = r.command()
         self.assertEqual(r.command_count(), len(cmds))
         v = cmds["validity"]
@@ -263,9 +254,7 @@ class RESPHelloCommandConfigTest(harness.DaemonTestCase):
                                                   "PING")))
 
     def test_config_get(self):
-        r = redis.Redis(host=harness.HOST, port=self.d.resp_port,
-                        socket_timeout=5)
-        self.addCleanup(r.close)
+        r = self.client()
         self.assertEqual(r.config_get("save"), {"save": ""})
         self.assertEqual(r.config_get("appendonly"), {"appendonly": "no"})
         allp = r.config_get("*")
@@ -286,9 +275,7 @@ class RESPHelloCommandConfigTest(harness.DaemonTestCase):
         self.assertIn("requests per second", out)
 
     def test_client_info_with_redis_py(self):
-        r = redis.Redis(host=harness.HOST, port=self.d.resp_port,
-                        socket_timeout=5, client_name="ward-2")
-        self.addCleanup(r.close)
+        r = self.client(client_name="ward-2")
         info = r.client_info()
         self.assertEqual(info["name"], "ward-2")
         self.assertEqual(info["db"], 0)
