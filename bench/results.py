@@ -508,15 +508,33 @@ def fleet_section(r):
                 "%g" % r["cardd_change_delay_ms"]["p99_within"],
                 "yes" if r["cardd_change_delay_ms"]["p99_within"] <= 5
                 else "**no**"),
+            "| every change on every live cardd within 3 s | %d not "
+            "seen; %d lost by Redis (taken by the old master, never "
+            "replicated) | %s |" % (
+                len(r.get("unseen", [])), len(r.get("lost_by_redis", [])),
+                "yes" if not r.get("unseen") else "**no**"),
             "", "Propagation is timed from the master's EXEC reply to the "
-            "first answer showing the change, polled by the writer on each "
-            "cardd's own RESP port in a Python thread beside the load "
-            "threads (GIL switch interval 0.2 ms), faults included; "
-            "bench/sync_bench.py times the same on a quiet box (Following "
-            "Redis, below). cardd's own histogram times each change from "
-            "its stream entry id (the master's clock, in ms, so up to 1 ms "
-            "high) to the index, summed over both cardd and their "
-            "restarts.", ""]
+            "first answer showing the change, polled by the writer on every "
+            "cardd's own RESP port at once, from a process of its own "
+            "(tests/integration/fleet_writer.py: a thread beside the load "
+            "would time its wait for Python's GIL instead), faults "
+            "included; bench/sync_bench.py times the same on a quiet box "
+            "(Following Redis, below). cardd's own histogram times each "
+            "change from its stream entry id (the master's clock, in ms, so "
+            "up to 1 ms high) to the index, summed over both cardd and "
+            "their restarts.", ""]
+    by = r.get("propagation_by_phase_ms")
+    if by:
+        out += ["Propagation in each phase (a fault's phase runs from the "
+                "fault until the fleet is back and the cardd are compared "
+                "with Redis):", "",
+                "| phase | arrivals | p50 | p99 | max |", "|---|---|---|---|---|"]
+        for name in ["steady"] + [x["fault"] for x in r["faults"]]:
+            p = by.get(name)
+            if p and p["n"]:
+                out.append("| %s | %s | %.2f ms | %.2f ms | %.0f ms |" % (
+                    name, fmt(p["n"]), p["p50"], p["p99"], p["max"]))
+        out.append("")
     return out
 
 

@@ -44,6 +44,16 @@ def percentile(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
+def spread_ms(seconds):
+    """n, p50, p99 and max of a list of seconds, in ms."""
+    if not seconds:
+        return {"n": 0, "p50": None, "p99": None, "max": None}
+    return {"n": len(seconds),
+            "p50": round(percentile(seconds, 50) * 1000, 2),
+            "p99": round(percentile(seconds, 99) * 1000, 2),
+            "max": round(max(seconds) * 1000, 2)}
+
+
 class HAProxy:
     """haproxy -db with the shipped config, its ports mapped to ours."""
 
@@ -329,94 +339,79 @@ class Load(threading.Thread):
             conn.close()
 
 
-class Writer(threading.Thread):
-    """Changes to the master, one at a time, each timed until every live
-    cardd shows it (polled on its own RESP port, not through HAProxy)."""
+class Writer:
+    """The writer (tests/integration/fleet_writer.py) in a process of its
+    own, so that it times cardd and not its wait for this process's GIL
+    behind the load threads. Each version it makes is put in the truth
+    before it is written, so no answer can carry a rev the truth lacks."""
 
-    STATUSES = ("active",) * 6 + ("suspended", "lost")
+    SCRIPT = Path(__file__).with_name("fleet_writer.py")
 
-    def __init__(self, fleet, truth, tally, seed, max_s):
-        super().__init__(daemon=True)
-        self.fleet, self.truth, self.tally = fleet, truth, tally
-        self.rng, self.max_s = random.Random(seed), max_s
-        self.cards = sorted(fleet.rows)
-        self.halt = threading.Event()
-        self.pause = threading.Event()
+    def __init__(self, fleet, truth, seed, max_s):
+        self.fleet, self.truth = fleet, truth
+        self.cfg = {"sentinels": [s.port for s in fleet.redis.sentinels],
+                    "master": fleet.redis.NAME,
+                    "cardd": [d.resp_port for d in fleet.cardd],
+                    "rows": truth.latest, "seed": seed, "max_s": max_s}
         self.idle = threading.Event()
-        self.seen = []              # seconds, one per change and cardd
-        self.unseen = []            # (card, rev, cardd) not seen in time
-        self.changes = 0
-        self.conn = None
-        self.watch = {}
+        self.result = None
+        self.proc = self.reader = None
 
-    def run(self):
-        deadline = time.monotonic() + self.max_s
-        while not self.halt.is_set() and time.monotonic() < deadline:
-            if self.pause.is_set():
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, str(self.SCRIPT)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.tell(json.dumps(self.cfg))
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+
+    def tell(self, line):
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass                    # it has gone; join() says what it did
+
+    def read(self):
+        """Its lines: versions into the truth (then ok), idle, result."""
+        for line in self.proc.stdout:
+            word, _, rest = line.rstrip("\n").partition(" ")
+            if word == "row":
+                card, _, row = rest.partition(" ")
+                self.truth.add(card, json.loads(row))
+                self.tell("ok")
+            elif word == "idle":
                 self.idle.set()
-                time.sleep(0.01)
-                continue
-            self.idle.clear()
-            card = self.rng.choice(self.cards)
-            row = dict(self.truth.latest[card])
-            row["rev"] = str(int(row["rev"]) + 1)
-            row["status"] = self.rng.choice(self.STATUSES)
-            self.truth.add(card, row)
-            if self.write(card, row, deadline):
-                self.changes += 1
-                self.see(card, int(row["rev"]), time.monotonic())
-        self.idle.set()
+            elif word == "result":
+                self.result = json.loads(rest)
 
-    def write(self, card, row, deadline):
-        """MULTI; HSET; XADD; EXEC on the master the Sentinels name,
-        again and again through a failover."""
-        while time.monotonic() < deadline and not self.halt.is_set():
-            try:
-                if self.conn is None:
-                    port = self.fleet.redis.master_port()
-                    if port is None:
-                        raise OSError("no master named")
-                    self.conn = harness.RESPClient(port, timeout=2.0)
-                c = self.conn
-                for cmd in (["MULTI"], ["HSET", "card:" + card, "status",
-                                        row["status"], "rev", row["rev"]],
-                            ["XADD", "cards:changes", "*", "card", card]):
-                    c.send(harness.resp_encode(*cmd))
-                c.send(harness.resp_encode("EXEC"))
-                replies = [c.read_reply() for _ in range(4)]
-                if isinstance(replies[-1], list):
-                    return True
-                raise OSError("EXEC: %r" % (replies,))
-            except (OSError, PeerClosed, AssertionError):
-                if self.conn:
-                    self.conn.close()
-                self.conn = None
-                time.sleep(0.05)
-        return False
+    def pause(self, timeout=30):
+        """No writes until resume(); True once the writer has stopped."""
+        self.idle.clear()
+        self.tell("pause")
+        return self.idle.wait(timeout)
 
-    def see(self, card, rev, t0):
-        for i, d in enumerate(self.fleet.cardd):
-            try:
-                c = self.watch.get(i) or harness.RESPClient(d.resp_port,
-                                                           timeout=2.0)
-                self.watch[i] = c
-                while True:
-                    r = c.command("VALIDITY", card, "AT", AT)
-                    el = time.monotonic() - t0
-                    if isinstance(r, list) and \
-                            json.loads(r[0])["rev"] >= rev:
-                        self.seen.append(el)
-                        break
-                    if el > 3.0:
-                        self.unseen.append((card, rev, i))
-                        break
-                    # A pause between polls: a poll loop that never
-                    # sleeps takes a core of two from the cardd it times.
-                    time.sleep(0.0002 if el < 0.005 else 0.001)
-            except (OSError, PeerClosed, AssertionError, ValueError):
-                c = self.watch.pop(i, None)   # that cardd is down now
-                if c:
-                    c.close()
+    def resume(self):
+        self.tell("resume")
+
+    def phase(self, name):
+        self.tell("phase " + name)
+
+    def join(self, timeout):
+        """Halt it and wait for its result."""
+        self.tell("halt")
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout)
+        if self.result is None:
+            raise AssertionError("the writer exited with %r and no result"
+                                 % self.proc.returncode)
+
+    def seen(self, phase=None):
+        return [s for p, s in self.result["seen"] if phase in (None, p)]
 
 
 class FleetRun:
@@ -429,7 +424,7 @@ class FleetRun:
         self.loads = [Load(fleet, self.truth, self.tally, iface, seed, max_s)
                       for iface, seed in (("http", 1), ("http", 2),
                                           ("resp", 3))]
-        self.writer = Writer(fleet, self.truth, self.tally, 4, max_s)
+        self.writer = Writer(fleet, self.truth, 4, max_s)
         self.faults = []            # one dict per fault
         self.delays = {}            # cardd_change_delay_seconds, summed
 
@@ -439,18 +434,8 @@ class FleetRun:
               "Sentinel quorum lost")
 
     def run(self):
-        # The writer times changes in a thread beside the load: with the
-        # default 5 ms GIL switch interval it would wait up to 5 ms for
-        # its turn after every reply, and time that instead of cardd.
-        old = sys.getswitchinterval()
-        sys.setswitchinterval(0.0002)
-        try:
-            self._run()
-        finally:
-            sys.setswitchinterval(old)
-
-    def _run(self):
-        for t in self.loads + [self.writer]:
+        self.writer.start()
+        for t in self.loads:
             t.start()
         try:
             time.sleep(self.steady_s)
@@ -459,7 +444,7 @@ class FleetRun:
             for name, step in zip(self.FAULTS, steps):
                 self.fault(name, step)
         finally:
-            for t in self.loads + [self.writer]:
+            for t in self.loads:
                 t.halt.set()
             for t in self.loads + [self.writer]:
                 t.join(15)
@@ -471,6 +456,7 @@ class FleetRun:
         f = {"fault": name, "full_syncs_before": self.full_syncs()}
         with self.tally.lock:
             self.tally.phase = name
+        self.writer.phase(name)
         t0 = time.monotonic()
         f.update(step() or {})
         if not harness.wait_for(self.fleet.healthy, 90, 0.2):
@@ -483,6 +469,7 @@ class FleetRun:
         f["equal"] = self.equal_to_redis()
         with self.tally.lock:
             self.tally.phase = "steady"
+        self.writer.phase("steady")
         self.faults.append(f)
         self.log("  %r" % f)
 
@@ -556,14 +543,13 @@ class FleetRun:
             # No writes meanwhile: the cardd that follow it could not see
             # them until it is back, by design, and the writer would time
             # that as propagation.
-            self.writer.pause.set()
-            self.writer.idle.wait(30)
+            self.writer.pause()
             red.node(port).kill()
             time.sleep(3.0)
             aged = [self.metric(d, "cardd_sync_age_seconds")
                     for d in self.fleet.cardd]
             self.restart_as_replica(red.node(port), master)
-            self.writer.pause.clear()
+            self.writer.resume()
         for s in red.sentinels:
             s.start()
         red.wait_settled(self.fleet.replicas)
@@ -616,9 +602,8 @@ class FleetRun:
         snapshot (saved after the barrier) exported and compared with
         Redis's export."""
         w = self.writer
-        w.pause.set()
         try:
-            if not w.idle.wait(30):
+            if not w.pause():
                 raise AssertionError("the writer did not pause")
             t = self.barrier()
             theirs = self.fleet.work / "redis.csv"
@@ -626,7 +611,7 @@ class FleetRun:
             return all(self.snapshot_equal(d, theirs, t)
                        for d in self.fleet.cardd)
         finally:
-            w.pause.clear()
+            w.resume()
 
     def barrier(self):
         """harness.barrier on every cardd; the time it returns is just
@@ -652,8 +637,8 @@ class FleetRun:
         return False
 
     def results(self):
-        t = self.tally
-        seen = self.writer.seen
+        t, w = self.tally, self.writer
+        phases = sorted({p for p, _ in w.result["seen"]})
         return {
             "answers": {k: dict(v) for k, v in t.by_phase.items()},
             "answers_total": sum(sum(v.values()) for v in
@@ -663,13 +648,12 @@ class FleetRun:
             "wrong_by_phase": t.wrong_by_phase,
             "resp_reconnects": len(t.gaps),
             "resp_reconnect_max_s": round(max(t.gaps), 3) if t.gaps else 0,
-            "changes": self.writer.changes,
-            "propagation_ms": {
-                "n": len(seen),
-                "p50": round(percentile(seen, 50) * 1000, 2) if seen else None,
-                "p99": round(percentile(seen, 99) * 1000, 2) if seen else None,
-                "max": round(max(seen) * 1000, 2) if seen else None},
-            "unseen": self.writer.unseen[:20],
+            "changes": w.result["changes"],
+            "propagation_ms": spread_ms(w.seen()),
+            "propagation_by_phase_ms": {p: spread_ms(w.seen(p))
+                                        for p in phases},
+            "unseen": w.result["unseen"],
+            "lost_by_redis": w.result["lost"],
             "cardd_change_delay_ms": {
                 "n": self.delays.get("+Inf", 0),
                 "p50_within": self.delay_quantile(0.50),
