@@ -51,6 +51,7 @@ struct sync_link {
 	struct event		*deadline;	/* no reply for too long */
 	int			 backoff_ms;
 	int			 stopping;
+	int			 moving;	/* dropped on the Sentinels' word */
 	struct redis_url	 url;
 	char			 host[REDIS_URL_HOST_MAX];	/* to dial */
 	int			 port;
@@ -199,8 +200,10 @@ sync_link_on_found(const char *host, int port)
 static void
 sync_link_on_moved(const char *why)
 {
-	if (ln.ac != NULL)
+	if (ln.ac != NULL) {
+		ln.moving = 1;
 		sync_link_drop(why);
+	}
 }
 
 /* Connect, then AUTH, SELECT and INFO, queued until the link is up. */
@@ -245,7 +248,11 @@ sync_link_setup(void)
 	    "replication", "persistence");
 }
 
-/* Try again later, waiting twice as long each time (with jitter). */
+/*
+ * Try again later, waiting twice as long each time (with jitter); at
+ * once when the Sentinels will name another node than the one that
+ * failed (sync_sentinel_shun).
+ */
 static void
 sync_link_retry(void)
 {
@@ -255,6 +262,10 @@ sync_link_retry(void)
 
 	if (ln.stopping)
 		return;
+	if (ln.url.sentinel && !ln.moving &&
+	    sync_sentinel_shun(ln.host, ln.port))
+		ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
+	ln.moving = 0;
 	atomic_store(&sync_state.phase, SYNC_PHASE_DOWN);
 	(void)!getrandom(&jitter, sizeof(jitter), 0);
 	ms = ln.backoff_ms + (int)(jitter % (uint32_t)(ln.backoff_ms / 2 + 1));

@@ -14,6 +14,13 @@
  * master. A Sentinel that answered goes first next time (as the Sentinel
  * client guidelines ask).
  *
+ * A replica that let the link down (refused it, was out of step, or
+ * dropped it) is passed over for SENTINEL_SHUN_MS even while the
+ * Sentinels still call it healthy (they notice a dead node only after
+ * down-after-milliseconds, and call a restarted one healthy before it has
+ * loaded): the link goes to another replica or the master at once instead
+ * of waiting out its backoff on it.
+ *
  * Watching: +switch-master, the followed node's +sdown/+odown, and, while
  * the master is followed for want of a replica, a replica coming back.
  * An event prompts a fresh ask; the link moves only when the Sentinels
@@ -35,6 +42,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "clock.h"
 #include "code_bind.h"
 #include "config.h"
 #include "log.h"
@@ -47,6 +55,7 @@
 #define SENTINEL_WATCH_MIN_MS	250
 #define SENTINEL_WATCH_MAX_MS	5000
 #define SENTINEL_CANDIDATES	32
+#define SENTINEL_SHUN_MS	5000	/* a replica that let us down */
 
 enum sentinel_purpose { ASK_DIAL, ASK_CHECK };
 enum sentinel_drop { DROP_NONE, DROP_DISCONNECT, DROP_FREE };
@@ -81,6 +90,8 @@ struct sync_sentinel {
 	const struct sync_sentinel_hooks *hooks;
 	struct redis_node	 node;		/* named last: being followed */
 	int			 have_node;
+	struct redis_node	 shunned;	/* passed over until shun_until */
+	int64_t			 shun_until;	/* clock_now_ms() */
 	int			 fallback;	/* the master, for want of a replica */
 	int			 stopping;
 	struct sentinel_ask	 ask;
@@ -94,6 +105,7 @@ static redisAsyncContext *sentinel_dial(const struct redis_node *,
 		    redisCallbackFn *);
 static void	sentinel_drop(redisAsyncContext *, int);
 static int	sentinel_following(const char *, int);
+static int	sentinel_shunned(const struct redis_node *);
 static void	ask_start(int);
 static void	ask_next(void);
 static void	ask_exhausted(void);
@@ -148,6 +160,24 @@ sync_sentinel_resolve(void)
 	ask_start(ASK_DIAL);
 }
 
+/*
+ * The link to host:port failed or was lost. When that is the replica the
+ * Sentinels named, pass over it for a while and return 1: the next ask
+ * names another node, so the link need not back off.
+ */
+int
+sync_sentinel_shun(const char *host, int port)
+{
+	if (!sentinel_following(host, port) || ss.fallback ||
+	    ss.url->want_master || sentinel_shunned(&ss.node))
+		return 0;
+	ss.shunned = ss.node;
+	ss.shun_until = clock_now_ms() + SENTINEL_SHUN_MS;
+	log_warnx("msg=\"passing over a replica that let the link down\" "
+	    "node=%s:%d seconds=%d", host, port, SENTINEL_SHUN_MS / 1000);
+	return 1;
+}
+
 /* Close both connections for good (the loop has ended). */
 void
 sync_sentinel_close(void)
@@ -196,6 +226,14 @@ sentinel_following(const char *host, int port)
 {
 	return ss.have_node && ss.node.port == port &&
 	    strcmp(ss.node.host, host) == 0;
+}
+
+/* Is n the replica passed over now? */
+static int
+sentinel_shunned(const struct redis_node *n)
+{
+	return clock_now_ms() < ss.shun_until && n->port == ss.shunned.port &&
+	    strcmp(n->host, ss.shunned.host) == 0;
 }
 
 /*
@@ -457,8 +495,9 @@ ask_on_replicas(redisAsyncContext *ac, void *reply, void *priv)
 }
 
 /*
- * Pick a healthy replica: the one followed now when it still is (a check
- * should not move cardd for nothing), else one at random.
+ * Pick a healthy replica, not the one passed over: the one followed now
+ * when it still is (a check should not move cardd for nothing), else one
+ * at random.
  */
 static int
 ask_pick(const redisReply *r, struct redis_node *out)
@@ -468,7 +507,8 @@ ask_pick(const redisReply *r, struct redis_node *out)
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->elements && n < SENTINEL_CANDIDATES; i++) {
-		if (ask_healthy(r->element[i], &cand[n]) != 0)
+		if (ask_healthy(r->element[i], &cand[n]) != 0 ||
+		    sentinel_shunned(&cand[n]))
 			continue;
 		if (ss.ask.purpose == ASK_CHECK &&
 		    sentinel_following(cand[n].host, cand[n].port)) {

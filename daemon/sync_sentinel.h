@@ -18,6 +18,7 @@ void	sync_sentinel_init(struct event_base *, const struct redis_url *,
 	    const struct sync_sentinel_hooks *);
 void	sync_sentinel_open(void);
 void	sync_sentinel_resolve(void);
+int	sync_sentinel_shun(const char *, int);
 void	sync_sentinel_close(void);
 void	sync_sentinel_free(void);
 

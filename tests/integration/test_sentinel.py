@@ -191,6 +191,45 @@ class ReplicaOutOfStepTest(SentinelCase):
         self.assertEqual(self.m(d, "cardd_index_cards"), 300)
 
 
+class ReplicaPassedOverTest(SentinelCase):
+
+    def test_a_replica_that_lets_the_link_down_is_passed_over(self):
+        """The followed replica loses its master: cardd drops it, and the
+        Sentinels (who look at a replica every 10 s) still call it
+        healthy when cardd asks again. cardd must not wait on it with
+        backoff but pass over it and follow the master at once, then
+        show the next change."""
+        fl = self.fleet()
+        master, replica = fl.nodes[0].port, fl.nodes[1].port
+        src = self.source(fl)
+        path, cards = self.gen("cards.csv", 500, 43)
+        harness.cardctl_import(path, src.url)
+        d = self.make_daemon(src)
+        mark = self.start_daemon(d)
+        self.wait_log(d, mark, 5, "redis connected", "port=%d" % replica)
+        mark = len(d.stderr())
+        gone = harness.free_port()
+        self.assertEqual(fl.node(replica).command(
+            "REPLICAOF", harness.HOST, str(gone)), "OK")
+        self.wait_log(d, mark, 15, "redis connected", "port=%d" % master)
+        lines = d.stderr()[mark:].splitlines()
+        shun = next(i for i, ln in enumerate(lines)
+                    if "passing over a replica" in ln)
+        self.assertIn("node=%s:%d" % (harness.HOST, replica), lines[shun])
+        named = [ln for ln in lines[shun:] if "sentinel named" in ln]
+        self.assertIn("node=%s:%d role=master (no healthy replica)" % (
+            harness.HOST, master), named[0])
+        self.assertEqual(self.m(d, "cardd_source_node_info", address=(
+            "%s:%d" % (harness.HOST, master)), role="master"), 1)
+        card = rs.card_no(3)
+        harness.cardctl_publish(src.url, card, ("rev", 5))
+        with d.resp() as c:
+            self.poll_change(c, card, lambda st: st["rev"] == 5,
+                             "rev 5 of %s" % card, 5.0)
+        self.assertEqual(self.full_syncs(d), 1, "the move cost a full "
+                         "re-read")
+
+
 class SentinelConfigTest(SentinelCase):
 
     BAD = {
