@@ -496,9 +496,9 @@ def fleet_section(r):
                                r["resp_reconnect_max_s"],
                                "yes" if r["resp_reconnect_max_s"] <= 1
                                else "**no**"),
-            "| a change on every cardd, p99 ≤ 5 ms | %s changes, %d "
+            "| a change on every cardd, p99 ≤ 5 ms | %s changes, %s "
             "arrivals: p50 %.2f ms, p99 %.2f ms, max %.0f ms | %s |" % (
-                fmt(r["changes"]), prop["n"], prop["p50"], prop["p99"],
+                fmt(r["changes"]), fmt(prop["n"]), prop["p50"], prop["p99"],
                 prop["max"], "yes" if prop["p99"] <= 5 else "**no**"),
             "| the same, by cardd's own `cardd_change_delay_seconds` | "
             "%s changes applied: p50 within %s ms, p99 within %s ms "
@@ -569,8 +569,8 @@ def tls_section(t):
 
 def note(name):
     """A section written by hand from runs of other commands (bench/ab,
-    sync_bench.py at 10M cards): bench/results/NAME, each figure in it
-    with the command that gave it."""
+    codes_bench.sh, sm2_bench.py, fhir_bench.sh): bench/results/NAME,
+    each figure in it with the command that gave it."""
     with open(os.path.join(HERE, "results", name)) as f:
         return f.read().rstrip().splitlines() + [""]
 
@@ -591,6 +591,11 @@ def main():
         "issue11.md")
     lines += ["## The architecture clean-up, before and after (issue 10)",
               ""] + note("issue10.md")
+    lines += ["## Checks by electronic card code (issue 13)", ""] + note(
+        "issue13.md")
+    lines += ["## SM2 and SM3 (issue 14)", ""] + note("issue14.md")
+    lines += ["## FHIR R4 next to plain HTTP (issue 15)", ""] + note(
+        "issue15.md")
     lines += ["## The fleet: Sentinel, HAProxy and faults (issue 12)",
               ""] + fleet_section(load("fleet.json"))
     lines += ["## Following Redis (issue 3)", ""] + sync_section(
