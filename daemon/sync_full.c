@@ -158,6 +158,18 @@ sync_full_on_scan(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	keys = r->element[1];
+	memcpy(fs.scan_cursor, r->element[0]->str, r->element[0]->len + 1);
+	fs.scan_done = strcmp(fs.scan_cursor, "0") == 0;
+	/*
+	 * The next SCAN goes ahead of this batch's fetches: its reply comes
+	 * back while Redis works through them, so the next batch is asked
+	 * for before Redis runs dry (behind them, every batch left Redis
+	 * idle while cardd read the last replies and asked again).
+	 */
+	if (!fs.scan_done && sync_fetch_inflight() < SYNC_INFLIGHT)
+		sync_full_scan_next();
+	else if (!fs.scan_done)
+		fs.scan_waiting = 1;
 	for (size_t i = 0; i < keys->elements; i++) {
 		const redisReply *k = keys->element[i];
 
@@ -165,14 +177,8 @@ sync_full_on_scan(redisAsyncContext *ac, void *reply, void *priv)
 			sync_fetch_card(k->str + plen, k->len - plen,
 			    sync_full_on_card);
 	}
-	memcpy(fs.scan_cursor, r->element[0]->str, r->element[0]->len + 1);
-	fs.scan_done = strcmp(fs.scan_cursor, "0") == 0;
 	if (fs.scan_done && sync_fetch_inflight() == 0)
 		sync_full_finish();
-	else if (!fs.scan_done && sync_fetch_inflight() < SYNC_INFLIGHT)
-		sync_full_scan_next();
-	else if (!fs.scan_done)
-		fs.scan_waiting = 1;
 }
 
 /* A card fetched into the new index (c NULL: the key went meanwhile). */
