@@ -24,10 +24,10 @@ PROTO  = date b64url stmt jws sm2 resp http1 csv merkle redis_url cardcode
 STORE  = record index snapshot mapfile
 DAEMON = log config live check sign buf clock stats net_tcp \
          worker http resp_cmd resp_meta resp_multi answer batch source \
-         source_csv snapshot_save sync_redis sync_link sync_sentinel sync_stream sync_fetch sync_full \
-         sync_follow sync_reject sign_job sign_queue signer notify auth tls \
-         issuer code_store code_bind body_json fhir_req fhir_resp cors \
-         openapi
+         source_csv snapshot_save sync_redis sync_link sync_reply \
+         sync_sentinel sync_stream sync_fetch sync_full sync_follow \
+         sync_reject sign_job sign_queue signer notify auth tls issuer \
+         code_store code_bind body_json fhir_req fhir_resp cors openapi
 TOOLS  = cardctl gen client keys code redis_io sentinel export verify
 BENCH  = cardbench cardbench_conf cardbench_hist cardbench_pick cardbench_req \
          cardbench_reply cardbench_stats cardbench_conn cardbench_load \

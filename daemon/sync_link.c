@@ -35,6 +35,7 @@
 #include "redis_url.h"
 #include "sync_link.h"
 #include "sync_priv.h"
+#include "sync_reply.h"
 #include "sync_sentinel.h"
 
 #define SYNC_REPLY_MS		3000	/* beyond the block time */
@@ -161,6 +162,7 @@ sync_link_free(void)
 	event_free(ln.deadline);
 	if (ln.url.sentinel)
 		sync_sentinel_free();
+	sync_reply_drain();
 }
 
 /* Time to connect: to the URL's node, or the one the Sentinels name. */
@@ -222,6 +224,7 @@ sync_link_dial(void)
 		sync_link_retry();
 		return;
 	}
+	ln.ac->c.reader->fn = sync_reply_functions();
 	redisLibeventAttach(ln.ac, ln.base);
 	redisAsyncSetConnectCallback(ln.ac, sync_link_on_connect);
 	redisAsyncSetDisconnectCallback(ln.ac, sync_link_on_disconnect);
