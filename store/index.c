@@ -77,7 +77,8 @@ static size_t	index_find(const struct index *, const struct index_table *,
 static int	index_insert(struct index *, struct index_table *, int permit,
 		    const void *, size_t, uint32_t);
 static int	index_grow(struct index *, struct index_table *, int permit);
-static int	index_append(struct index *, const struct card *, uint32_t *);
+static uint8_t	*index_reserve(struct index *, uint32_t *);
+static int	index_link(struct index *, uint32_t);
 static int	index_key_eq(const uint8_t *rec, int permit, const void *,
 		    size_t);
 static void	index_drop_permit(struct index *, uint32_t);
@@ -249,27 +250,29 @@ index_insert(struct index *idx, struct index_table *t, int permit,
 	return 0;
 }
 
-/* Append an encoded record to the arena. */
-static int
-index_append(struct index *idx, const struct card *c, uint32_t *ref)
+/*
+ * Room for one record (RECORD_ENC_MAX bytes) at the arena's end: where to
+ * write it, its reference in *ref. The caller then adds its length to
+ * idx->len and calls index_link. NULL: out of memory or references.
+ */
+static uint8_t *
+index_reserve(struct index *idx, uint32_t *ref)
 {
 	size_t need = idx->len + RECORD_ENC_MAX;
 
 	if (need > (size_t)UINT32_MAX * INDEX_ALIGN)
-		return -1;
+		return NULL;
 	if (need > idx->cap) {
 		size_t cap = idx->cap + idx->cap / 2 + RECORD_ENC_MAX;
 		uint8_t *a = realloc(idx->arena, cap);
 
 		if (a == NULL)
-			return -1;
+			return NULL;
 		idx->arena = a;
 		idx->cap = cap;
 	}
 	*ref = (uint32_t)(idx->len / INDEX_ALIGN);
-	idx->len += record_encode(c, idx->arena + idx->len);
-	idx->len = (idx->len + INDEX_ALIGN - 1) & ~(size_t)(INDEX_ALIGN - 1);
-	return 0;
+	return idx->arena + idx->len;
 }
 
 /* Forget the permit slot of the record at ref (multimap: that slot only). */
@@ -289,17 +292,23 @@ index_drop_permit(struct index *idx, uint32_t ref)
 	}
 }
 
-/* Insert a card, or replace the card with the same number. */
-int
-index_put(struct index *idx, const struct card *c)
+/*
+ * Make the record just written at ref (its length already in idx->len)
+ * the one for its card number, in place of any before it.
+ */
+static int
+index_link(struct index *idx, uint32_t ref)
 {
-	size_t slot = index_find(idx, &idx->cards, 0, c->id, c->id_len, 0);
-	uint32_t ref, old;
+	const uint8_t *rec = index_rec(idx, ref), *id, *permit;
+	size_t id_len, permit_len, slot;
+	uint32_t old;
 
-	if (index_append(idx, c, &ref) != 0)
-		return -1;
+	idx->len = (idx->len + INDEX_ALIGN - 1) & ~(size_t)(INDEX_ALIGN - 1);
+	id = record_id(rec, &id_len);
+	permit = record_permit(rec, &permit_len);
+	slot = index_find(idx, &idx->cards, 0, (const char *)id, id_len, 0);
 	if (slot == idx->cards.cap) {
-		if (index_insert(idx, &idx->cards, 0, c->id, c->id_len, ref))
+		if (index_insert(idx, &idx->cards, 0, id, id_len, ref))
 			return -1;
 	} else {
 		old = *index_ref(&idx->cards, slot);
@@ -307,10 +316,42 @@ index_put(struct index *idx, const struct card *c)
 		idx->garbage += record_size(index_rec(idx, old));
 		index_drop_permit(idx, old);	/* the new one is added below */
 	}
-	if (c->permit_len > 0)
-		return index_insert(idx, &idx->permits, 1, c->permit,
-		    c->permit_len, ref);
+	if (permit_len > 0)
+		return index_insert(idx, &idx->permits, 1, permit, permit_len,
+		    ref);
 	return 0;
+}
+
+/* Insert a card, or replace the card with the same number. */
+int
+index_put(struct index *idx, const struct card *c)
+{
+	uint32_t ref;
+	uint8_t *at = index_reserve(idx, &ref);
+
+	if (at == NULL)
+		return -1;
+	idx->len += record_encode(c, at);
+	return index_link(idx, ref);
+}
+
+/*
+ * The same for a card already encoded: rec, len bytes that
+ * record_check_encoding accepted (a snapshot's record), copied as it is
+ * rather than decoded and encoded again.
+ */
+int
+index_put_record(struct index *idx, const uint8_t *rec, size_t len)
+{
+	uint32_t ref;
+	uint8_t *at;
+
+	if (len > RECORD_ENC_MAX || record_size(rec) != len ||
+	    (at = index_reserve(idx, &ref)) == NULL)
+		return -1;
+	memcpy(at, rec, len);
+	idx->len += len;
+	return index_link(idx, ref);
 }
 
 /* Remove a card; returns 0, or -1 when there was none. */

@@ -16,6 +16,7 @@ struct index	*index_new(size_t expected, uint64_t seed);
 void		 index_free(struct index *);
 struct index	*index_copy(const struct index *, uint64_t seed);
 int		 index_put(struct index *, const struct card *);
+int		 index_put_record(struct index *, const uint8_t *, size_t);
 int		 index_del(struct index *, const char *id, size_t len);
 const uint8_t	*index_get(const struct index *, const char *id, size_t len);
 enum index_found index_get_permit(const struct index *, const char *permit,

@@ -222,7 +222,6 @@ snapshot_parse(const uint8_t *data, size_t len, uint64_t seed,
 	struct index *idx;
 	const uint8_t *p, *end;
 	uint64_t payload, records = 0;
-	struct card c;
 
 	if (len < SNAP_HEADER + SNAP_SUM || memcmp(data, SNAP_MAGIC, 8) != 0) {
 		snprintf(err, errlen, "not a cardd snapshot (or truncated)");
@@ -262,9 +261,8 @@ snapshot_parse(const uint8_t *data, size_t len, uint64_t seed,
 		size_t n = record_check_encoding(p, (size_t)(end - p));
 
 		if (n > 0) {
-			record_decode(p, &c);
-			m->invalid += (c.flags & CARD_INVALID) != 0;
-			if (index_put(idx, &c) != 0)
+			m->invalid += (p[0] & CARD_INVALID) != 0;
+			if (index_put_record(idx, p, n) != 0)
 				n = 0;
 		}
 		if (n == 0) {

@@ -378,6 +378,35 @@ test_seeds(void)
 	index_free(b);
 }
 
+/* Encoded records put as they are: same lookups as index_put gives. */
+static void
+test_put_record(void)
+{
+	struct index *idx = index_new(4, 9);
+	uint8_t rec[RECORD_ENC_MAX];
+	struct card c;
+	uint64_t rev;
+	size_t n;
+
+	make(&c, "A00000000001", "P00000001", 3);
+	n = record_encode(&c, rec);
+	CHECK_EQ_INT(index_put_record(idx, rec, n), 0);
+	CHECK_EQ_INT(get_rev(idx, "A00000000001"), 3);
+	make(&c, "A00000000001", "P00000002", 4);	/* replaces */
+	n = record_encode(&c, rec);
+	CHECK_EQ_INT(index_put_record(idx, rec, n), 0);
+	CHECK_EQ_INT(index_count(idx), 1);
+	CHECK_EQ_INT(get_rev(idx, "A00000000001"), 4);
+	CHECK_EQ_INT(permit_rev(idx, "P00000002", &rev), INDEX_ONE);
+	CHECK_EQ_INT(rev, 4);
+	CHECK(permit_rev(idx, "P00000001", &rev) != INDEX_ONE);
+	/* A length that is not the record's own is refused, not stored. */
+	CHECK_EQ_INT(index_put_record(idx, rec, n + 1), -1);
+	CHECK_EQ_INT(index_put_record(idx, rec, n - 1), -1);
+	CHECK_EQ_INT(index_count(idx), 1);
+	index_free(idx);
+}
+
 int
 main(void)
 {
@@ -387,5 +416,6 @@ main(void)
 	test_many();
 	test_tombstone_churn();
 	test_seeds();
+	test_put_record();
 	TEST_REPORT("index");
 }
