@@ -420,6 +420,9 @@ def sync_section(names):
          lambda r: "%.1f s (%.2f s per million)" % (
              r["full_sync_seconds"],
              r["full_sync_seconds"] * 1e6 / r["full_sync_cards"])),
+        ("CPU over the full sync: redis-server, cardd (start to ready)",
+         lambda r: "%.2f s, %.2f s" % (r["full_sync_redis_cpu_seconds"],
+                                       r["full_sync_cardd_cpu_seconds"])),
         ("cardd resident memory after the sync", lambda r:
          "%.1f bytes/card (%s MiB)" % (r["cardd_bytes_per_card"],
                                        fmt(r["cardd_rss_bytes"] / 2**20, 1))),

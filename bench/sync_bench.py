@@ -98,6 +98,13 @@ def wait_until(pred, seconds, what):
     raise TimeoutError(what)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far, seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid):
     """VmRSS of a process, KiB."""
     with open("/proc/%d/status" % pid) as f:
@@ -240,10 +247,17 @@ def main():
             res["redis_used_memory_bytes"] / a.cards, 1)
 
         log = os.path.join(tmp, "cardd1.log")
+        redis_cpu = cpu_seconds(redis.pid)
         cardd, t0 = start_cardd(build, tmp, rport, http, resp, log)
         procs.append(cardd)
         wait_until(lambda: ready(http), 300, "first full sync")
         res["start_to_ready_seconds"] = round(time.monotonic() - t0, 2)
+        # Who held the full sync up: Redis busy nearly all of it means
+        # Redis's one core is the bound.
+        res["full_sync_redis_cpu_seconds"] = round(
+            cpu_seconds(redis.pid) - redis_cpu, 2)
+        res["full_sync_cardd_cpu_seconds"] = round(cpu_seconds(cardd.pid),
+                                                   2)
         m = log_has(log, r'full sync done" cards=(\d+) invalid=\d+ ms=(\d+)')
         res["full_sync_seconds"] = int(m.group(2)) / 1000
         res["full_sync_cards"] = int(m.group(1))
