@@ -200,11 +200,15 @@ def idle_line(r):
     i = r.get("idle")
     if i is None:
         return []
-    t = i["ticks"]
+    t, us = i["ticks"], i.get("cpu_us")
+    exact = "" if us is None else (
+        " The scheduler counted %s and %s us of CPU (schedstat): the "
+        "follow round on the Redis link, once a second, that keeps "
+        "`synced_at` fresh." % (fmt(us["batch"]), fmt(us["per-answer"])))
     return ["", "Idle, no client for %d s: cardd (batch) used %d CPU ticks, "
-            "cardd (per-answer) %d (target 0: %s)." % (
+            "cardd (per-answer) %d (target 0: %s).%s" % (
                 i["seconds"], t["batch"], t["per-answer"],
-                "met" if not any(t.values()) else "**not met**")]
+                "met" if not any(t.values()) else "**not met**", exact)]
 
 
 def cardd_setup(r):
