@@ -39,6 +39,7 @@ int	sign_queue_add(struct sign_queue *, struct conn *,
 	    enum stats_iface);
 void	sign_queue_forget(struct sign_queue *, struct sign_queue_hold *);
 void	sign_queue_submit(struct sign_queue *);
+int	sign_queue_holding(const struct sign_queue *);
 void	sign_queue_finish(struct sign_queue *);
 
 #endif

@@ -130,7 +130,9 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	for (;;) {
-		if (event_base_loop(w->base, EVLOOP_ONCE) != 0)
+		/* A small batch held for more: look, but do not sleep. */
+		if (event_base_loop(w->base, EVLOOP_ONCE |
+		    (sign_queue_holding(w->queue) ? EVLOOP_NONBLOCK : 0)) != 0)
 			break;		/* nothing left to wait for */
 		worker_pass_end(w);
 		if (event_base_got_break(w->base))
