@@ -307,9 +307,9 @@ def misses(r):
             "cost (a read, a write and two epoll_ctl calls each; perf) "
             "caps both runs, so the ratio is how much cheaper cardd's reply "
             "is for the tool to take. cardd used %.0f%% of its core "
-            "(redis-server %.0f%%). With the signer pool (issue 11) a "
-            "batch held about 15 answers at this depth and libcrypto was a "
-            "third of cardd's time (perf; see the issue 11 section)."
+            "(redis-server %.0f%%): the two cores were not full, the "
+            "answers waited on signature rounds (see the issue 11 "
+            "section)."
             % (ratio("p1"), med(x["client_cpu"] for x in p1),
                med(x["client_cpu"] for x in r["p1"]["peer"]),
                med(x["server_cpu"] for x in p1),
