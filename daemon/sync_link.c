@@ -197,14 +197,23 @@ sync_link_on_found(const char *host, int port)
 
 /*
  * The Sentinels say the followed node is no longer the one: drop the
- * link (with no link up, the next dial asks them anyway).
+ * link. With no link up and a retry waiting out its backoff (a failover:
+ * the old master refused us while none was promoted), dial now: the
+ * next dial asks them, and they name the new node.
  */
 static void
 sync_link_on_moved(const char *why)
 {
+	struct timeval now = { 0, 0 };
+
 	if (ln.ac != NULL) {
 		ln.moving = 1;
 		sync_link_drop(why);
+	} else if (!ln.stopping && evtimer_pending(ln.retry, NULL)) {
+		log_info("msg=\"%s; dialling at once\"", why);
+		ln.backoff_ms = SYNC_BACKOFF_MIN_MS;
+		evtimer_del(ln.retry);
+		evtimer_add(ln.retry, &now);
 	}
 }
 
