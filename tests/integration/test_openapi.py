@@ -879,24 +879,17 @@ class AgainstTheDaemonTest(unittest.TestCase):
         r = self.raw(d, b"HEAD /v1/keys HTTP/1.1\r\n\r\n", head=True)
         self.assertEqual(r.status, 400, r)
         self.check("/v1/keys", "head", r)
+        # The rest of each POST's head (and body), and the status it gets.
+        posts = ((b"Content-Type: application/json\r\n\r\n{}", 411),
+                 (b"Content-Length: 1x\r\n\r\n", 400),
+                 (b"Content-Length: 70000\r\n\r\n", 413),
+                 (b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501))
         for path in ("/v1/check", FHIR_PATH):
-            p = path.encode()
-            r = self.raw(d, b"POST " + p + b" HTTP/1.1\r\nHost: x\r\n"
-                         b"Content-Type: application/json\r\n\r\n{}")
-            self.assertEqual(r.status, 411, r)
-            self.check(path, "post", r)
-            r = self.raw(d, b"POST " + p + b" HTTP/1.1\r\nHost: x\r\n"
-                         b"Content-Length: 1x\r\n\r\n")
-            self.assertEqual(r.status, 400, r)
-            self.check(path, "post", r)
-            r = self.raw(d, b"POST " + p + b" HTTP/1.1\r\nHost: x\r\n"
-                         b"Content-Length: 70000\r\n\r\n")
-            self.assertEqual(r.status, 413, r)
-            self.check(path, "post", r)
-            r = self.raw(d, b"POST " + p + b" HTTP/1.1\r\nHost: x\r\n"
-                         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-            self.assertEqual(r.status, 501, r)
-            self.check(path, "post", r)
+            for rest, status in posts:
+                r = self.raw(d, b"POST " + path.encode() +
+                             b" HTTP/1.1\r\nHost: x\r\n" + rest)
+                self.assertEqual(r.status, status, r)
+                self.check(path, "post", r)
         r = self.raw(d, b"GET /readyz HTTP/1.1\r\nHost: x\r\nX-Big: " +
                      b"a" * 9000 + b"\r\n\r\n")
         self.assertEqual(r.status, 431, r)
